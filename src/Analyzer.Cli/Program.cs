@@ -1,0 +1,3 @@
+using Pelint.Cli;
+
+return PelintCli.Run(args, Console.Out, Console.Error);

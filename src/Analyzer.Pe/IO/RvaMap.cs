@@ -1,0 +1,189 @@
+using Pelint.Pe.Headers;
+
+namespace Pelint.Pe.IO;
+
+/// <summary>
+/// Maps RVAs to file bytes the way the loader lays the image out: headers at RVA 0, each
+/// section at its VirtualAddress for VirtualSize bytes, of which only the first SizeOfRawData
+/// come from the file (the rest reads as zero). Section tables can overlap or lie; the first
+/// section that contains an RVA wins, as in the loader's own lookups.
+/// </summary>
+public sealed class RvaMap
+{
+    // Zero-filled reads are for small structures only; large tables must be file-backed.
+    public const int MaxZeroFilledRead = 64 * 1024;
+
+    private readonly IReadOnlyList<SectionInfo> _sections;
+    private readonly uint _sizeOfHeaders;
+    private readonly long _fileLength;
+    private readonly uint _fileAlignment;
+
+    public RvaMap(IReadOnlyList<SectionInfo> sections, uint sizeOfHeaders, uint sizeOfImage, uint fileAlignment, long fileLength)
+    {
+        _sections = sections;
+        _sizeOfHeaders = sizeOfHeaders;
+        SizeOfImage = sizeOfImage;
+        _fileAlignment = fileAlignment;
+        _fileLength = fileLength;
+    }
+
+    public uint SizeOfImage { get; }
+
+    public IReadOnlyList<SectionInfo> Sections => _sections;
+
+    public SectionInfo? FindSection(uint rva)
+    {
+        foreach (var s in _sections)
+        {
+            if (s.ContainsRva(rva))
+            {
+                return s;
+            }
+        }
+
+        return null;
+    }
+
+    public bool IsInImage(uint rva) => rva < SizeOfImage;
+
+    /// <summary>True when [rva, rva+length) lies in one section (or the headers) and inside SizeOfImage.</summary>
+    public bool IsMapped(uint rva, uint length)
+    {
+        if ((ulong)rva + length > SizeOfImage)
+        {
+            return false;
+        }
+
+        if (rva < _sizeOfHeaders && FindSection(rva) is null)
+        {
+            return (ulong)rva + length <= _sizeOfHeaders;
+        }
+
+        var s = FindSection(rva);
+        return s is not null && (ulong)rva + length <= (ulong)s.VirtualAddress + s.MappedSize;
+    }
+
+    /// <summary>
+    /// File offset of the byte at <paramref name="rva"/>, and how many bytes from there are
+    /// backed by the file within the same section. False when the RVA is not file-backed.
+    /// </summary>
+    public bool TryGetFileOffset(uint rva, out long fileOffset, out long available)
+    {
+        fileOffset = 0;
+        available = 0;
+        var s = FindSection(rva);
+        if (s is null)
+        {
+            if (rva < _sizeOfHeaders && rva < _fileLength)
+            {
+                fileOffset = rva;
+                available = Math.Min(_sizeOfHeaders, _fileLength) - rva;
+                return true;
+            }
+
+            return false;
+        }
+
+        var delta = rva - s.VirtualAddress;
+        var rawStart = AlignedRawPointer(s);
+        var rawSize = Math.Min((long)s.SizeOfRawData, (long)s.MappedSize);
+        if (delta >= rawSize)
+        {
+            return false;
+        }
+
+        var offset = rawStart + delta;
+        if (offset >= _fileLength)
+        {
+            return false;
+        }
+
+        fileOffset = offset;
+        available = Math.Min(rawSize - delta, _fileLength - offset);
+        return true;
+    }
+
+    /// <summary>RVA of a file offset inside a section's raw data, if any.</summary>
+    public bool TryGetRva(long fileOffset, out uint rva)
+    {
+        foreach (var s in _sections)
+        {
+            var rawStart = AlignedRawPointer(s);
+            var rawSize = Math.Min((long)s.SizeOfRawData, (long)s.MappedSize);
+            if (fileOffset >= rawStart && fileOffset < rawStart + rawSize)
+            {
+                rva = (uint)(s.VirtualAddress + (fileOffset - rawStart));
+                return true;
+            }
+        }
+
+        if (fileOffset < _sizeOfHeaders)
+        {
+            rva = (uint)fileOffset;
+            return true;
+        }
+
+        rva = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// The file bytes of [rva, rva+length) when every one of them is in the file. Use for tables
+    /// and code; use <see cref="TryRead"/> for small structures that may lie in zero-fill.
+    /// </summary>
+    public bool TryGetSpan(ReadOnlySpan<byte> file, uint rva, int length, out ReadOnlySpan<byte> span)
+    {
+        span = default;
+        if (length < 0 || !TryGetFileOffset(rva, out var offset, out var available) || available < length)
+        {
+            return false;
+        }
+
+        span = file.Slice((int)offset, length);
+        return true;
+    }
+
+    /// <summary>The longest file-backed run starting at <paramref name="rva"/>, capped at <paramref name="maxLength"/>.</summary>
+    public ReadOnlySpan<byte> GetAvailableSpan(ReadOnlySpan<byte> file, uint rva, int maxLength)
+    {
+        if (!TryGetFileOffset(rva, out var offset, out var available))
+        {
+            return default;
+        }
+
+        return file.Slice((int)offset, (int)Math.Min(available, maxLength));
+    }
+
+    /// <summary>
+    /// Reads [rva, rva+length) as the loader would see it: file bytes where present, zero past a
+    /// section's raw data. Returns a slice of the file when possible, else fills
+    /// <paramref name="scratch"/>. False when the range is not inside one mapped region.
+    /// </summary>
+    public bool TryRead(ReadOnlySpan<byte> file, uint rva, int length, Span<byte> scratch, out ReadOnlySpan<byte> bytes)
+    {
+        bytes = default;
+        if (length < 0 || length > scratch.Length || !IsMapped(rva, (uint)length))
+        {
+            return false;
+        }
+
+        if (TryGetSpan(file, rva, length, out bytes))
+        {
+            return true;
+        }
+
+        var dest = scratch[..length];
+        dest.Clear();
+        if (TryGetFileOffset(rva, out var offset, out var available))
+        {
+            file.Slice((int)offset, (int)Math.Min(available, length)).CopyTo(dest);
+        }
+
+        bytes = dest;
+        return true;
+    }
+
+    // The loader rounds PointerToRawData down to 512 when the file alignment is at least that.
+    private long AlignedRawPointer(SectionInfo s) =>
+        _fileAlignment >= 0x200 ? s.PointerToRawData & ~0x1FFu : s.PointerToRawData;
+}

@@ -1,0 +1,361 @@
+using System.IO.MemoryMappedFiles;
+using System.Reflection.PortableExecutable;
+using System.Runtime.InteropServices;
+using Pelint.Pe.Debug;
+using Pelint.Pe.Headers;
+using Pelint.Pe.Imports;
+using Pelint.Pe.IO;
+using Pelint.Pe.LoadConfig;
+using Pelint.Pe.Relocations;
+
+namespace Pelint.Pe;
+
+/// <summary>
+/// A PE image opened for reading: the file is mapped read-only once, headers come from
+/// <see cref="PEHeaders"/>, and every other directory is parsed lazily, on first request, by a
+/// bounds-checked reader that records problems instead of throwing.
+/// </summary>
+public sealed unsafe class PeImage : IDisposable
+{
+    private const int OptionalHeaderDllCharacteristicsOffset = 70;
+
+    private readonly IDisposable? _owner;
+    private readonly byte* _base;
+    private readonly int _length;
+    private readonly Lazy<BaseRelocationTable> _relocations;
+    private readonly Lazy<LoadConfigDirectory> _loadConfig;
+    private readonly Lazy<ImportTable> _imports;
+    private readonly Lazy<ExportTable> _exports;
+    private readonly Lazy<DebugDirectory> _debug;
+    private readonly Dictionary<Type, object> _views = [];
+    private bool _disposed;
+
+    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers)
+    {
+        Path = path;
+        _owner = owner;
+        _base = basePointer;
+        _length = length;
+        Headers = headers;
+
+        var pe = headers.PEHeader!;
+        Sections = ReadSections(headers);
+        Map = new RvaMap(Sections, (uint)pe.SizeOfHeaders, (uint)pe.SizeOfImage, (uint)pe.FileAlignment, length);
+        _relocations = new(() => BaseRelocationTable.Read(this));
+        _loadConfig = new(() => LoadConfigDirectory.Read(this));
+        _imports = new(() => ImportTable.Read(this));
+        _exports = new(() => ExportTable.Read(this));
+        _debug = new(() => DebugDirectory.Read(this));
+    }
+
+    /// <summary>The path the image was opened from (or a display name for in-memory images).</summary>
+    public string Path { get; }
+
+    /// <summary>The whole file, read-only. Valid until the image is disposed.</summary>
+    public ReadOnlySpan<byte> Bytes
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return new ReadOnlySpan<byte>(_base, _length);
+        }
+    }
+
+    public long FileLength => _length;
+
+    public PEHeaders Headers { get; }
+
+    public PEHeader OptionalHeader => Headers.PEHeader!;
+
+    public CoffHeader CoffHeader => Headers.CoffHeader;
+
+    public Machine Machine => Headers.CoffHeader.Machine;
+
+    /// <summary>PE32+ (64-bit optional header).</summary>
+    public bool IsPe32Plus => OptionalHeader.Magic == PEMagic.PE32Plus;
+
+    public DllCharacteristics DllCharacteristics => OptionalHeader.DllCharacteristics;
+
+    public Characteristics Characteristics => Headers.CoffHeader.Characteristics;
+
+    public ulong ImageBase => OptionalHeader.ImageBase;
+
+    public bool IsDll => (Characteristics & Characteristics.Dll) != 0;
+
+    /// <summary>File offset of the optional header's DllCharacteristics field.</summary>
+    public long DllCharacteristicsFileOffset => Headers.PEHeaderStartOffset + OptionalHeaderDllCharacteristicsOffset;
+
+    /// <summary>File offset of the optional header's ImageBase field (8 bytes in PE32+, 4 in PE32).</summary>
+    public long ImageBaseFileOffset => Headers.PEHeaderStartOffset + (IsPe32Plus ? 24 : 28);
+
+    /// <summary>File offset of the COFF header's Characteristics field.</summary>
+    public long CharacteristicsFileOffset => Headers.CoffHeaderStartOffset + 18;
+
+    public IReadOnlyList<SectionInfo> Sections { get; }
+
+    public RvaMap Map { get; }
+
+    /// <summary>A .NET assembly whose code is all IL (no native code to harden or patch).</summary>
+    public bool IsILOnly =>
+        Headers.CorHeader is { } cor && (cor.Flags & System.Reflection.PortableExecutable.CorFlags.ILOnly) != 0;
+
+    /// <summary>True when some section is executable or declares code.</summary>
+    public bool HasCode => Sections.Any(s => s.IsExecutable && s.MappedSize != 0);
+
+    public BaseRelocationTable BaseRelocations => _relocations.Value;
+
+    public LoadConfigDirectory LoadConfig => _loadConfig.Value;
+
+    public ImportTable Imports => _imports.Value;
+
+    public ExportTable Exports => _exports.Value;
+
+    public DebugDirectory Debug => _debug.Value;
+
+    /// <summary>
+    /// A lazily built view shared by every rule that asks for it (e.g. the exception directory),
+    /// computed once per image. Views live in the folders of the PE model; rules never build them.
+    /// </summary>
+    public T GetView<T>(Func<PeImage, T> factory)
+        where T : class
+    {
+        lock (_views)
+        {
+            if (_views.TryGetValue(typeof(T), out var existing))
+            {
+                return (T)existing;
+            }
+        }
+
+        // Built outside the lock: views may ask for other views.
+        var built = factory(this);
+        lock (_views)
+        {
+            if (_views.TryGetValue(typeof(T), out var existing))
+            {
+                return (T)existing;
+            }
+
+            _views[typeof(T)] = built;
+            return built;
+        }
+    }
+
+    public DataDirectory GetDirectory(DataDirectoryIndex index)
+    {
+        var pe = OptionalHeader;
+        var declared = (uint)index < (uint)pe.NumberOfRvaAndSizes;
+        var entry = index switch
+        {
+            DataDirectoryIndex.Export => pe.ExportTableDirectory,
+            DataDirectoryIndex.Import => pe.ImportTableDirectory,
+            DataDirectoryIndex.Resource => pe.ResourceTableDirectory,
+            DataDirectoryIndex.Exception => pe.ExceptionTableDirectory,
+            DataDirectoryIndex.Certificate => pe.CertificateTableDirectory,
+            DataDirectoryIndex.BaseRelocation => pe.BaseRelocationTableDirectory,
+            DataDirectoryIndex.Debug => pe.DebugTableDirectory,
+            DataDirectoryIndex.Architecture => pe.CopyrightTableDirectory,
+            DataDirectoryIndex.GlobalPtr => pe.GlobalPointerTableDirectory,
+            DataDirectoryIndex.Tls => pe.ThreadLocalStorageTableDirectory,
+            DataDirectoryIndex.LoadConfig => pe.LoadConfigTableDirectory,
+            DataDirectoryIndex.BoundImport => pe.BoundImportTableDirectory,
+            DataDirectoryIndex.Iat => pe.ImportAddressTableDirectory,
+            DataDirectoryIndex.DelayImport => pe.DelayImportTableDirectory,
+            DataDirectoryIndex.ClrRuntimeHeader => pe.CorHeaderTableDirectory,
+            _ => default,
+        };
+        var directoriesStart = Headers.PEHeaderStartOffset + (IsPe32Plus ? 112 : 96);
+        return new DataDirectory(index, (uint)entry.RelativeVirtualAddress, (uint)entry.Size, declared, directoriesStart + ((int)index * 8));
+    }
+
+    /// <summary>File-backed bytes at an RVA (see <see cref="RvaMap.TryGetSpan"/>).</summary>
+    public bool TryGetSpan(uint rva, int length, out ReadOnlySpan<byte> span) => Map.TryGetSpan(Bytes, rva, length, out span);
+
+    /// <summary>Loader view of a small structure, zero past raw data (see <see cref="RvaMap.TryRead"/>).</summary>
+    public bool TryRead(uint rva, int length, Span<byte> scratch, out ReadOnlySpan<byte> bytes) =>
+        Map.TryRead(Bytes, rva, length, scratch, out bytes);
+
+    /// <summary>File offset of an RVA when it is backed by file bytes.</summary>
+    public long? FileOffsetOf(uint rva) => Map.TryGetFileOffset(rva, out var offset, out _) ? offset : null;
+
+    /// <summary>Reads a NUL-terminated ASCII name at an RVA (bounded, file-backed).</summary>
+    public bool TryReadAsciiZ(uint rva, int maxLength, out string value)
+    {
+        var span = Map.GetAvailableSpan(Bytes, rva, maxLength + 1);
+        return SpanRead.TryAsciiZ(span, 0, maxLength + 1, out value);
+    }
+
+    /// <summary>Opens and maps a file. Never throws for bad content; I/O failures are reported as results.</summary>
+    public static PeOpenResult Open(string path, PeOpenOptions? options = null)
+    {
+        options ??= PeOpenOptions.Default;
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return PeOpenResult.Fail(PeOpenFailure.Unreadable, e.Message);
+        }
+
+        try
+        {
+            var length = stream.Length;
+            if (length == 0)
+            {
+                stream.Dispose();
+                return PeOpenResult.Fail(PeOpenFailure.NotPe, "the file is empty");
+            }
+
+            if (length > options.MaxFileSize || length > int.MaxValue)
+            {
+                stream.Dispose();
+                return PeOpenResult.Fail(PeOpenFailure.Unreadable, $"the file is {length:N0} bytes, over the limit of {Math.Min(options.MaxFileSize, int.MaxValue):N0}");
+            }
+
+            var mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            var view = mapping.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            var owner = new MappingOwner(mapping, view);
+            byte* pointer = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            owner.Acquired = true;
+            pointer += view.PointerOffset;
+            var result = Create(path, owner, pointer, (int)length);
+            if (!result.Success)
+            {
+                owner.Dispose();
+            }
+
+            return result;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stream.Dispose();
+            return PeOpenResult.Fail(PeOpenFailure.Unreadable, e.Message);
+        }
+    }
+
+    /// <summary>Opens an in-memory image (tests, fuzzing). The array is pinned until disposal.</summary>
+    public static PeOpenResult Load(byte[] bytes, string displayName)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.Length == 0)
+        {
+            return PeOpenResult.Fail(PeOpenFailure.NotPe, "the file is empty");
+        }
+
+        var handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+        var owner = new PinOwner(handle);
+        var result = Create(displayName, owner, (byte*)handle.AddrOfPinnedObject(), bytes.Length);
+        if (!result.Success)
+        {
+            owner.Dispose();
+        }
+
+        return result;
+    }
+
+    /// <summary>Cheap check for the MZ and PE signatures (used to skip non-PE files in folders).</summary>
+    public static bool HasPeSignature(ReadOnlySpan<byte> file)
+    {
+        if (file.Length < 0x40 || file[0] != (byte)'M' || file[1] != (byte)'Z')
+        {
+            return false;
+        }
+
+        if (!SpanRead.TryUInt32(file, 0x3C, out var lfanew) || lfanew > int.MaxValue - 4)
+        {
+            return false;
+        }
+
+        return SpanRead.TryUInt32(file, (int)lfanew, out var signature) && signature == 0x00004550;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _owner?.Dispose();
+    }
+
+    private static PeOpenResult Create(string path, IDisposable owner, byte* pointer, int length)
+    {
+        var file = new ReadOnlySpan<byte>(pointer, length);
+        if (!HasPeSignature(file))
+        {
+            return PeOpenResult.Fail(PeOpenFailure.NotPe, "no MZ/PE signature");
+        }
+
+        PEHeaders headers;
+        try
+        {
+            using var stream = new UnmanagedMemoryStream(pointer, length);
+            headers = new PEHeaders(stream, length, isLoadedImage: false);
+        }
+        catch (Exception e) when (e is BadImageFormatException or ArgumentException or InvalidOperationException or IOException)
+        {
+            return PeOpenResult.Fail(PeOpenFailure.Malformed, $"headers cannot be read: {e.Message}");
+        }
+
+        if (headers.PEHeader is null)
+        {
+            return PeOpenResult.Fail(PeOpenFailure.Malformed, "no optional header (a COFF object, not an image)");
+        }
+
+        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers));
+    }
+
+    private static List<SectionInfo> ReadSections(PEHeaders headers)
+    {
+        var list = new List<SectionInfo>(headers.SectionHeaders.Length);
+        var tableStart = (long)headers.CoffHeaderStartOffset + 20 + headers.CoffHeader.SizeOfOptionalHeader;
+        for (var i = 0; i < headers.SectionHeaders.Length; i++)
+        {
+            var h = headers.SectionHeaders[i];
+            list.Add(new SectionInfo(
+                i,
+                h.Name,
+                (uint)h.VirtualAddress,
+                (uint)h.VirtualSize,
+                (uint)h.PointerToRawData,
+                (uint)h.SizeOfRawData,
+                h.SectionCharacteristics,
+                tableStart + ((long)i * SectionInfo.HeaderSize)));
+        }
+
+        return list;
+    }
+
+    private sealed class MappingOwner(MemoryMappedFile mapping, MemoryMappedViewAccessor view) : IDisposable
+    {
+        public bool Acquired { get; set; }
+
+        public void Dispose()
+        {
+            if (Acquired)
+            {
+                view.SafeMemoryMappedViewHandle.ReleasePointer();
+                Acquired = false;
+            }
+
+            view.Dispose();
+            mapping.Dispose();
+        }
+    }
+
+    private sealed class PinOwner(GCHandle handle) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (handle.IsAllocated)
+            {
+                handle.Free();
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Reflection;
+using Pelint.Pe;
+
+namespace Pelint.Engine;
+
+/// <summary>
+/// Runs rules over an image. It knows nothing of any rule's internals: it asks each rule whether
+/// it applies, collects its findings, applies the configured level, and turns a rule's failure
+/// into a notification so the other rules and files still report.
+/// </summary>
+public sealed class RuleEngine
+{
+    private readonly List<(IRule Rule, RuleDescriptor Descriptor)> _rules;
+
+    public RuleEngine(RuleCatalog catalog, IEnumerable<IRule> rules)
+    {
+        Catalog = catalog;
+        _rules = [];
+        foreach (var rule in rules.OrderBy(r => r.Id, StringComparer.Ordinal))
+        {
+            var descriptor = catalog.Find(rule.Id) ?? throw new InvalidOperationException($"rule {rule.Id} has no page rules/{rule.Id}.md");
+            _rules.Add((rule, descriptor));
+        }
+    }
+
+    public RuleCatalog Catalog { get; }
+
+    public IEnumerable<IRule> Rules => _rules.Select(r => r.Rule);
+
+    /// <summary>The engine with every rule class of this assembly and the embedded catalogue.</summary>
+    public static RuleEngine CreateDefault() => new(RuleCatalog.Embedded, DiscoverRules());
+
+    /// <summary>Every concrete <see cref="IRule"/> in this assembly (one class per rule).</summary>
+    public static IEnumerable<IRule> DiscoverRules() =>
+        typeof(RuleEngine).Assembly.GetTypes()
+            .Where(t => typeof(IRule).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false } && t.GetConstructor(Type.EmptyTypes) is not null)
+            .Select(t => (IRule)Activator.CreateInstance(t)!);
+
+    public FileReport Analyze(PeImage image, ISeverityPolicy policy, CancellationToken cancellation = default)
+    {
+        var results = new List<Result>();
+        var notifications = new List<ToolNotification>();
+        var skipped = new List<RuleSkip>();
+        foreach (var (rule, descriptor) in _rules)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                break;
+            }
+
+            if (policy.LevelFor(descriptor, image.Path) is not { } level)
+            {
+                skipped.Add(new RuleSkip(rule.Id, "turned off by configuration"));
+                continue;
+            }
+
+            try
+            {
+                var applicability = rule.GetApplicability(image);
+                if (!applicability.IsApplicable)
+                {
+                    skipped.Add(new RuleSkip(rule.Id, applicability.Reason ?? "not applicable"));
+                    continue;
+                }
+
+                var context = new RuleContext(image, descriptor, cancellation);
+                foreach (var finding in rule.Analyze(context))
+                {
+                    results.Add(new Result(finding, level, descriptor, image.Path));
+                }
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // A rule bug must not cost the user the other rules' results.
+                notifications.Add(new ToolNotification(ToolNotification.RuleFailed, Level.Error,
+                    $"{rule.Id} failed on {image.Path}: {e.GetType().Name}: {e.Message}", image.Path, rule.Id));
+            }
+        }
+
+        return new FileReport(image.Path, FileStatus.Analyzed, results, notifications, skipped)
+        {
+            Machine = MachineNames.Of(image.Machine),
+            FileLength = image.FileLength,
+        };
+    }
+}
+
+public static class MachineNames
+{
+    public static string Of(System.Reflection.PortableExecutable.Machine machine) => machine switch
+    {
+        System.Reflection.PortableExecutable.Machine.Amd64 => "x64",
+        System.Reflection.PortableExecutable.Machine.I386 => "x86",
+        System.Reflection.PortableExecutable.Machine.Arm64 => "ARM64",
+        System.Reflection.PortableExecutable.Machine.ArmThumb2 => "ARM",
+        System.Reflection.PortableExecutable.Machine.Arm => "ARM",
+        System.Reflection.PortableExecutable.Machine.IA64 => "IA64",
+        _ => $"0x{(ushort)machine:X4}",
+    };
+}

@@ -1,0 +1,82 @@
+using Pelint.Pe;
+
+namespace Pelint.Engine;
+
+/// <summary>An input to scan and whether the user named it (named files must be PE images).</summary>
+public sealed record ScanInput(string Path, bool Explicit);
+
+/// <summary>Options of one scan.</summary>
+public sealed record ScanOptions
+{
+    public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    public PeOpenOptions Open { get; init; } = PeOpenOptions.Default;
+
+    /// <summary>Per-file time budget; rules still running past it are abandoned with a notification.</summary>
+    public TimeSpan? FileTimeBudget { get; init; }
+
+    public ISeverityPolicy Policy { get; init; } = DefaultSeverityPolicy.Instance;
+}
+
+/// <summary>
+/// Scans files in parallel with a bounded degree of parallelism and returns one report per
+/// input, in input order whatever the scheduling, so output is deterministic.
+/// </summary>
+public sealed class Scanner(RuleEngine engine)
+{
+    public RuleEngine Engine { get; } = engine;
+
+    public IReadOnlyList<FileReport> Scan(IReadOnlyList<ScanInput> inputs, ScanOptions options, IProgress<int>? progress = null, CancellationToken cancellation = default)
+    {
+        var reports = new FileReport[inputs.Count];
+        var done = 0;
+        Parallel.For(
+            0,
+            inputs.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxDegreeOfParallelism), CancellationToken = cancellation },
+            i =>
+            {
+                reports[i] = ScanOne(inputs[i], options, cancellation);
+                progress?.Report(Interlocked.Increment(ref done));
+            });
+        return reports;
+    }
+
+    public FileReport ScanOne(ScanInput input, ScanOptions options, CancellationToken cancellation = default)
+    {
+        var opened = PeImage.Open(input.Path, options.Open);
+        if (!opened.Success)
+        {
+            return opened.Failure switch
+            {
+                PeOpenFailure.NotPe when !input.Explicit => new FileReport(input.Path, FileStatus.Skipped, [], [], []),
+                PeOpenFailure.NotPe => Failed(input.Path, ToolNotification.NotAPeFile, $"{input.Path} is not a PE image: {opened.Reason}"),
+                PeOpenFailure.Malformed => Failed(input.Path, ToolNotification.FileMalformed, $"{input.Path} could not be analyzed: {opened.Reason}"),
+                _ => Failed(input.Path, ToolNotification.FileUnreadable, $"{input.Path} could not be read: {opened.Reason}"),
+            };
+        }
+
+        using var image = opened.Image!;
+        if (options.FileTimeBudget is not { } budget)
+        {
+            return Engine.Analyze(image, options.Policy, cancellation);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(budget);
+        var report = Engine.Analyze(image, options.Policy, timeout.Token);
+        if (timeout.IsCancellationRequested && !cancellation.IsCancellationRequested)
+        {
+            report = report with
+            {
+                Notifications = [.. report.Notifications, new ToolNotification(ToolNotification.TimeBudgetExceeded, Level.Error,
+                    $"{input.Path}: analysis stopped after the time budget of {budget.TotalSeconds:0.#} s; results are incomplete", input.Path)],
+            };
+        }
+
+        return report;
+    }
+
+    private static FileReport Failed(string path, string id, string message) =>
+        new(path, FileStatus.Failed, [], [new ToolNotification(id, Level.Error, message, path)], []);
+}

@@ -1,0 +1,22 @@
+using System.Reflection.PortableExecutable;
+using Pelint.Engine;
+using Pelint.Pe;
+
+namespace Pelint.Rules;
+
+/// <summary>Locations and formatting shared by the header-flag rules.</summary>
+internal static class ImageFacts
+{
+    public static FindingLocation DllCharacteristicsField(PeImage image) =>
+        new(image.DllCharacteristicsFileOffset, 2, Description: "optional header DllCharacteristics");
+
+    public static FindingLocation CharacteristicsField(PeImage image) =>
+        new(image.CharacteristicsFileOffset, 2, Description: "COFF header Characteristics");
+
+    public static string Hex(DllCharacteristics value) => ((ushort)value).ToString("X4");
+
+    public static bool Has(this PeImage image, DllCharacteristics flag) => (image.DllCharacteristics & flag) != 0;
+
+    public static Applicability Pe32PlusNativeCode(PeImage image) =>
+        image.IsPe32Plus ? Applicability.ForNativeCode(image) : Applicability.NotApplicable("PE32 image: 32-bit address space");
+}

@@ -1,0 +1,42 @@
+using System.Text.Json;
+
+namespace Pelint.Sarif;
+
+/// <summary>Reads and writes SARIF logs. Writes are atomic: a temp file in the same folder, then a rename.</summary>
+public static class SarifFile
+{
+    public static void Write(SarifLog log, string path)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(dir);
+        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                JsonSerializer.Serialize(stream, log, SarifJsonContext.Default.SarifLog);
+                stream.WriteByte((byte)'\n');
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    public static string Serialize(SarifLog log) => JsonSerializer.Serialize(log, SarifJsonContext.Default.SarifLog) + "\n";
+
+    public static SarifLog Read(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return JsonSerializer.Deserialize(stream, SarifJsonContext.Default.SarifLog)
+            ?? throw new InvalidDataException($"{path} is not a SARIF log");
+    }
+}

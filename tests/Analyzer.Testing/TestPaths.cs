@@ -1,0 +1,46 @@
+using System.Reflection;
+
+namespace Pelint.Testing;
+
+/// <summary>Where the test inputs are: the repository, its samples, the shared corpus, the runtime pack.</summary>
+public static class TestPaths
+{
+    public const string RuntimePackVersion = "10.0.11";
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    public static string SamplesBin => Path.Combine(RepositoryRoot, "samples", "bin");
+
+    /// <summary>../shared/corpus/corkami beside the repository (CI clones main with shared/ beside it).</summary>
+    public static string CorkamiCorpus => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "corpus", "corkami"));
+
+    public static string NuGetPackageRoot { get; } =
+        typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    /// <summary>runtimes/win-x64/native of Microsoft.NETCore.App.Runtime.win-x64 (MSVC-built x64 DLLs).</summary>
+    public static string RuntimePackNative =>
+        Path.Combine(NuGetPackageRoot, "microsoft.netcore.app.runtime.win-x64", RuntimePackVersion, "runtimes", "win-x64", "native");
+
+    public static string RuntimeDll(string name)
+    {
+        var path = Path.Combine(RuntimePackNative, name);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{name} not found in the runtime pack; run 'dotnet restore' (PackageDownload of Microsoft.NETCore.App.Runtime.win-x64 {RuntimePackVersion})", path);
+        }
+
+        return path;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Analyzer.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new DirectoryNotFoundException("Analyzer.sln not found above " + AppContext.BaseDirectory);
+    }
+}

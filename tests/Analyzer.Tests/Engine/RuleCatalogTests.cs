@@ -1,0 +1,52 @@
+using System.Text.RegularExpressions;
+using Pelint.Engine;
+using Pelint.Testing;
+
+namespace Pelint.Tests.Engine;
+
+public sealed partial class RuleCatalogTests
+{
+    [Fact]
+    public void Every_rule_class_has_a_page_and_every_page_a_class()
+    {
+        var classes = RuleEngine.DiscoverRules().Select(r => r.Id).Order(StringComparer.Ordinal).ToList();
+        var pages = Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "rules"), "*.md")
+            .Select(p => Path.GetFileNameWithoutExtension(p)!).Order(StringComparer.Ordinal).ToList();
+
+        Assert.Equal(pages, classes);
+        Assert.Equal(pages, RuleCatalog.Embedded.Rules.Select(r => r.Id).ToList());
+    }
+
+    [Fact]
+    public void Rule_pages_have_ids_matching_file_names_kebab_names_and_help_sections()
+    {
+        foreach (var rule in RuleCatalog.Embedded.Rules)
+        {
+            Assert.Matches(IdPattern(), rule.Id);
+            Assert.Matches(KebabPattern(), rule.Name);
+            Assert.NotEmpty(rule.Messages);
+            Assert.Contains("## How to fix", rule.HelpMarkdown, StringComparison.Ordinal);
+            Assert.Contains("## Why it matters", rule.HelpMarkdown, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Names_are_accepted_wherever_ids_are()
+    {
+        Assert.Same(RuleCatalog.Embedded.Find("PE1001"), RuleCatalog.Embedded.Find("dynamic-base"));
+        Assert.Null(RuleCatalog.Embedded.Find("no-such-rule"));
+    }
+
+    [Fact]
+    public void Message_templates_substitute_arguments_and_keep_escaped_braces()
+    {
+        Assert.Equal("a {x} b 2", MessageTemplate.Format("{0} {{x}} b {1}", ["a", "2"]));
+        Assert.Equal(2, MessageTemplate.ArgumentCount("{0} {{x}} b {1}"));
+    }
+
+    [GeneratedRegex("^PE[0-9]{4}$")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[a-z0-9]+(-[a-z0-9]+)*$")]
+    private static partial Regex KebabPattern();
+}
