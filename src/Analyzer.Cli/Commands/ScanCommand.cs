@@ -19,10 +19,10 @@ internal static class ScanCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write a SARIF 2.1.0 log to this file (atomically)." };
         var format = new Option<string>("--format", "-f")
         {
-            Description = "What to print on standard output: text (a report for people) or sarif (the log itself).",
+            Description = "What to print on standard output: text (a report for people), sarif (the log itself) or json (one object per result).",
             DefaultValueFactory = _ => "text",
         };
-        format.AcceptOnlyFromAmong("text", "sarif");
+        format.AcceptOnlyFromAmong("text", "sarif", "json");
         var failLevel = new Option<string>("--fail-level")
         {
             Description = "Exit with 1 when a result is at or above this level; none never fails on results.",
@@ -72,9 +72,10 @@ internal static class ScanCommand
             Description = "Results kept per SARIF run (GitHub code scanning accepts 25,000); the least severe past it are dropped with a notification.",
             DefaultValueFactory = _ => 25_000,
         };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar on standard error." };
         var command = new Command("scan", "Lint PE images and report findings as text and SARIF.\n\n" + ExitCodes.HelpText)
         {
-            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults,
+            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, quiet,
         };
         command.SetAction(parse =>
         {
@@ -92,6 +93,7 @@ internal static class ScanCommand
                 FailOnAllBaselineStates = parse.GetValue(failOnBaselineState) == "all",
                 Shard = Shard.TryParse(parse.GetValue(shard), out var selected, out _) ? selected : null,
                 MaxResults = Math.Max(0, parse.GetValue(maxResults)),
+                Quiet = parse.GetValue(quiet),
             };
             return Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
@@ -106,7 +108,12 @@ internal static class ScanCommand
         var engine = RuleEngine.CreateDefault();
         var policy = new EditorConfigPolicy(engine.Catalog, settings.Config);
         var options = new ScanOptions { MaxDegreeOfParallelism = settings.Threads, Policy = policy };
-        var reports = new Scanner(engine).Scan(inputs, options);
+        var terminal = Terminal.Detect(stdout, stderr);
+        IReadOnlyList<FileReport> reports;
+        using (var progress = terminal.StderrIsTerminal && !settings.Quiet ? new ProgressBar(stderr, inputs.Count) : null)
+        {
+            reports = new Scanner(engine).Scan(inputs, options, progress);
+        }
 
         var configurationNotifications = new List<ToolNotification>(policy.Notifications);
         SarifLog? baseline = null;
@@ -156,13 +163,18 @@ internal static class ScanCommand
             }
         }
 
-        if (settings.Format == "sarif")
+        switch (settings.Format)
         {
-            stdout.Write(SarifFile.Serialize(log));
-        }
-        else
-        {
-            ConsoleReport.Write(stdout, reports, [.. configurationNotifications, .. enumeration.Notifications], ConsoleStyle.Plain, Directory.GetCurrentDirectory());
+            case "sarif":
+                stdout.Write(SarifFile.Serialize(log));
+                break;
+            case "json":
+                JsonReport.Write(stdout, log);
+                break;
+            default:
+                var style = terminal.Color ? new ConsoleStyle(true) : ConsoleStyle.Plain;
+                ConsoleReport.Write(stdout, reports, [.. configurationNotifications, .. enumeration.Notifications], style, Directory.GetCurrentDirectory());
+                break;
         }
 
         return exit;
