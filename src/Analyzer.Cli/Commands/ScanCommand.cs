@@ -16,6 +16,14 @@ internal static class ScanCommand
             Description = "Files, folders (scanned recursively; non-PE files in them are skipped) or globs (bin/*.dll, drop/**/*.exe).",
             Arity = ArgumentArity.OneOrMore,
         };
+        // An unknown --option would otherwise be taken for a path; a file named like one can be given as ./--name.
+        paths.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens.Where(t => t.Value.StartsWith('-') && t.Value.Length > 1))
+            {
+                result.AddError($"unknown option '{token.Value}'");
+            }
+        });
         var output = new Option<string?>("--output", "-o") { Description = "Write a SARIF 2.1.0 log to this file (atomically)." };
         var format = new Option<string>("--format", "-f")
         {

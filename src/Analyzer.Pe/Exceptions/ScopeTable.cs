@@ -1,0 +1,55 @@
+using System.Buffers.Binary;
+
+namespace Pelint.Pe.Exceptions;
+
+/// <summary>
+/// One C scope record (SCOPE_TABLE entry): the guarded range, the filter RVA or 1
+/// (EXCEPTION_EXECUTE_HANDLER), and the __except body, or 0 for a __finally record whose
+/// HandlerAddress is then the termination handler.
+/// </summary>
+public readonly record struct ScopeRecord(int Index, uint BeginAddress, uint EndAddress, uint HandlerAddress, uint JumpTarget)
+{
+    public const int Size = 16;
+
+    public bool IsFinally => JumpTarget == 0;
+
+    public bool AlwaysHandles => HandlerAddress == 1;
+}
+
+/// <summary>The language-specific data of __C_specific_handler: <c>ULONG Count; SCOPE_RECORD[Count]</c>.</summary>
+public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord> Records, string? ProblemCode, string? Problem)
+{
+    /// <summary>More records than this is not a table a compiler wrote (MSVC caps nesting far below).</summary>
+    public const uint MaxSaneCount = 4096;
+
+    public static ScopeTable Read(PeImage image, uint rva)
+    {
+        Span<byte> scratch = stackalloc byte[4];
+        if (!image.TryRead(rva, 4, scratch, out var c))
+        {
+            return new ScopeTable(rva, 0, [], "unmapped", $"the scope table at RVA 0x{rva:X} is outside the image's sections");
+        }
+
+        var count = BinaryPrimitives.ReadUInt32LittleEndian(c);
+        if (count > MaxSaneCount)
+        {
+            return new ScopeTable(rva, count, [], "absurd-count", $"the scope table at RVA 0x{rva:X} declares {count} records (more than {MaxSaneCount})");
+        }
+
+        var bytes = (int)count * ScopeRecord.Size;
+        if (!image.Map.IsMapped(rva + 4, (uint)bytes) || !image.TryGetSpan(rva + 4, bytes, out var table))
+        {
+            return new ScopeTable(rva, count, [], "outside-section", $"the scope table at RVA 0x{rva:X} declares {count} records that run past the end of its section");
+        }
+
+        var records = new ScopeRecord[count];
+        for (var i = 0; i < count; i++)
+        {
+            var r = table.Slice(i * ScopeRecord.Size, ScopeRecord.Size);
+            records[i] = new ScopeRecord(i, BinaryPrimitives.ReadUInt32LittleEndian(r), BinaryPrimitives.ReadUInt32LittleEndian(r[4..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(r[8..]), BinaryPrimitives.ReadUInt32LittleEndian(r[12..]));
+        }
+
+        return new ScopeTable(rva, count, records, null, null);
+    }
+}
