@@ -32,6 +32,15 @@ internal sealed class ScanFolder : IDisposable
         return target;
     }
 
+    /// <summary>Copies a sample from samples/bin (hotpatch.x64.exe has no result under any default rule).</summary>
+    public string CopySample(string sample, string relative)
+    {
+        var target = Path.Combine(Root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Copy(Path.Combine(TestPaths.SamplesBin, sample), target, overwrite: true);
+        return target;
+    }
+
     public string PathOf(string relative) => Path.Combine(Root, relative);
 
     public void Dispose() => Directory.Delete(Root, recursive: true);

@@ -54,8 +54,8 @@ public sealed class ScanExitCodeTests : IDisposable
     [Fact]
     public void Note_result_fails_the_gate_only_at_fail_level_note()
     {
-        // createdump.exe has no CET compatibility entry: a PE1008 note.
-        var exe = TestPaths.RuntimeDll("createdump.exe");
+        // A clean sample without its debug directory loses the CET compatibility entry: one PE1008 note.
+        var exe = ImagePatch.FromFile(Path.Combine(TestPaths.SamplesBin, "hotpatch.x64.exe")).SetDirectory(6, 0, 0).SaveTo(_dir, "no-cet.exe");
 
         Assert.Equal(0, CliRunner.Run("scan", exe, "--fail-level", "warning").ExitCode);
         Assert.Equal(1, CliRunner.Run("scan", exe, "--fail-level", "note").ExitCode);
