@@ -1,0 +1,200 @@
+using Iced.Intel;
+using Pelint.Pe;
+using Pelint.Pe.Code;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Epilogs;
+
+/// <summary>
+/// One epilog of a function: where it starts and exits, its bytes, the forward-scan verdict and,
+/// when it does not undo the frame the unwind codes describe, what it gets wrong.
+/// </summary>
+public sealed record EpilogSite(
+    RuntimeFunction Fragment,
+    RuntimeFunction Primary,
+    string FunctionName,
+    string FunctionKey,
+    int Ordinal,
+    uint StartRva,
+    uint ExitRva,
+    uint EndRva,
+    string Bytes,
+    EpilogVerdict Verdict,
+    string? Deviation,
+    string? Scheduled,
+    uint? ScheduledRva,
+    string? Mismatch);
+
+/// <summary>A version 2 UWOP_EPILOG entry with no epilog found at its place.</summary>
+public sealed record EpilogWitnessDisagreement(RuntimeFunction Fragment, string FunctionName, string FunctionKey, uint EpilogRva);
+
+/// <summary>
+/// Every epilog of every x64 function in .pdata (chained fragments attributed to their primary),
+/// computed once per image. Each fragment's bytes are decoded once; nothing else is.
+/// </summary>
+public sealed class EpilogAnalysis
+{
+    private EpilogAnalysis(IReadOnlyList<EpilogSite> epilogs, IReadOnlyList<EpilogWitnessDisagreement> disagreements, int functions, int fragments, int skipped, int v2Compared)
+    {
+        Epilogs = epilogs;
+        WitnessDisagreements = disagreements;
+        FunctionsChecked = functions;
+        FragmentsChecked = fragments;
+        FragmentsSkipped = skipped;
+        V2EpilogsCompared = v2Compared;
+    }
+
+    public IReadOnlyList<EpilogSite> Epilogs { get; }
+
+    public IReadOnlyList<EpilogWitnessDisagreement> WitnessDisagreements { get; }
+
+    /// <summary>Primary functions whose fragments were decoded.</summary>
+    public int FunctionsChecked { get; }
+
+    /// <summary>.pdata entries decoded (primaries and chained fragments).</summary>
+    public int FragmentsChecked { get; }
+
+    /// <summary>Entries left out: broken chains (PE3003/PE3004 report them) or ARM64 code.</summary>
+    public int FragmentsSkipped { get; }
+
+    /// <summary>Version 2 UWOP_EPILOG entries compared with the scan.</summary>
+    public int V2EpilogsCompared { get; }
+
+    public static EpilogAnalysis Of(PeImage image) => image.GetView(Build);
+
+    private static EpilogAnalysis Build(PeImage image)
+    {
+        var directory = ExceptionDirectory.Of(image);
+        var code = ImageCode.Of(image);
+        var epilogs = new List<EpilogSite>();
+        var disagreements = new List<EpilogWitnessDisagreement>();
+        var models = new Dictionary<uint, FrameModel>();
+        var ordinals = new Dictionary<uint, int>();
+        var primaries = new HashSet<uint>();
+        int fragments = 0, skipped = 0, v2Compared = 0;
+        foreach (var entry in directory.Functions)
+        {
+            var walk = directory.WalkChain(entry);
+            if (!directory.IsX64(entry) || walk.End is not { } primary || entry.Length == 0)
+            {
+                skipped++;
+                continue;
+            }
+
+            var infos = new List<UnwindInfo>(walk.Path.Count);
+            for (var k = walk.Path.Count - 1; k >= 0; k--)
+            {
+                if (directory.UnwindInfoOf(walk.Path[k]) is { } info)
+                {
+                    infos.Add(info);
+                }
+            }
+
+            if (infos.Count != walk.Path.Count)
+            {
+                skipped++;
+                continue;
+            }
+
+            fragments++;
+            primaries.Add(primary.BeginAddress);
+            var own = infos[^1];
+            var primaryInfo = infos[0];
+            var frameRegister = infos.Select(i => (int)i.FrameRegister).LastOrDefault(r => r != 0);
+            if (!models.TryGetValue(entry.TargetRva, out var model))
+            {
+                model = FrameModel.FromChain(infos);
+                models[entry.TargetRva] = model;
+            }
+
+            var name = image.Exports.NameOf(primary.BeginAddress) ?? $"sub_{primary.BeginAddress:X}";
+            var key = image.Exports.NameOf(primary.BeginAddress) ?? $"pdata#{primary.Index}";
+            var block = code.Decode(entry.BeginAddress, (int)Math.Min(entry.Length, ImageCode.MaxDecodeBytes));
+            if (block.Count == 0)
+            {
+                continue;
+            }
+
+            var bytes = ReadBytes(image, entry.BeginAddress, block);
+            bool Inside(ulong target) =>
+                entry.Contains((uint)Math.Min(target, uint.MaxValue))
+                || (target <= uint.MaxValue && directory.FindContaining((uint)target) is { } other && directory.PrimaryOf(other)?.BeginAddress == primary.BeginAddress);
+
+            var spans = new List<(uint Start, uint Exit)>();
+            for (var i = 0; i < block.Count; i++)
+            {
+                var instruction = block[i];
+                if (!EpilogMatcher.IsExit(instruction, bytes, Inside))
+                {
+                    continue;
+                }
+
+                // An exit inside the primary's prolog is not reachable as an epilog.
+                if (entry.BeginAddress == primary.BeginAddress && instruction.IP < entry.BeginAddress + (ulong)primaryInfo.SizeOfProlog)
+                {
+                    continue;
+                }
+
+                var shape = EpilogMatcher.Classify(block, i, frameRegister);
+                if (instruction.Mnemonic == Mnemonic.Jmp && shape.StartIndex == i && shape.Verdict != EpilogVerdict.Broken && model.Depth > 0)
+                {
+                    // A jump out of a function that still holds its frame is a branch to shared
+                    // or cold code, not a tail call.
+                    continue;
+                }
+
+                var start = (uint)block[shape.StartIndex].IP;
+                var exitEnd = (uint)instruction.NextIP;
+                spans.Add((start, (uint)instruction.IP));
+                string? mismatch = null;
+                if (shape.Verdict != EpilogVerdict.Broken && model.NotModelled is null)
+                {
+                    mismatch = model.Replay(Range(block, shape.StartIndex, i), frameRegister);
+                }
+
+                var ordinal = ordinals.TryGetValue(primary.BeginAddress, out var n) ? n + 1 : 1;
+                ordinals[primary.BeginAddress] = ordinal;
+                string? scheduled = shape.ScheduledIndex is { } s ? block[s].ToString() : null;
+                uint? scheduledRva = shape.ScheduledIndex is { } t ? (uint)block[t].IP : null;
+                epilogs.Add(new EpilogSite(entry, primary, name, key, ordinal, start, (uint)instruction.IP, exitEnd,
+                    bytes.Hex(start, exitEnd), shape.Verdict, shape.Deviation, scheduled, scheduledRva, mismatch));
+            }
+
+            if (own.Epilogs is { } v2)
+            {
+                foreach (var v2Start in v2.StartsFor(entry))
+                {
+                    if (!entry.Contains(v2Start))
+                    {
+                        continue; // PE3008 reports epilog codes outside the function.
+                    }
+
+                    v2Compared++;
+                    // A v2 epilog may be described from its pops on (after the frame release), so it
+                    // agrees when it starts anywhere in an epilog the scan found.
+                    if (!spans.Exists(span => v2Start >= span.Start && v2Start <= span.Exit))
+                    {
+                        disagreements.Add(new EpilogWitnessDisagreement(entry, name, key, v2Start));
+                    }
+                }
+            }
+        }
+
+        return new EpilogAnalysis(epilogs, disagreements, primaries.Count, fragments, skipped, v2Compared);
+    }
+
+    private static IEnumerable<Instruction> Range(IReadOnlyList<Instruction> block, int from, int to)
+    {
+        for (var k = from; k < to; k++)
+        {
+            yield return block[k];
+        }
+    }
+
+    private static CodeBytes ReadBytes(PeImage image, uint rva, IReadOnlyList<Instruction> block)
+    {
+        var length = (int)(block[^1].NextIP - rva);
+        var span = image.Map.GetAvailableSpan(image.Bytes, rva, length);
+        return new CodeBytes(span.ToArray(), rva);
+    }
+}
