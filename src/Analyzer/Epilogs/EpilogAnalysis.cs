@@ -72,6 +72,20 @@ public sealed class EpilogAnalysis
         var ordinals = new Dictionary<uint, int>();
         var primaries = new HashSet<uint>();
         int fragments = 0, skipped = 0, v2Compared = 0;
+
+        // First pass: switch-table references. A table often sits in another fragment of the
+        // function than the code that indexes it.
+        var references = new List<(uint Start, int Scale)>();
+        foreach (var entry in directory.Functions)
+        {
+            if (directory.IsX64(entry) && entry.Length > 0 && image.Map.FindSection(entry.BeginAddress) is { } section)
+            {
+                references.AddRange(JumpTables.References(code.Decode(entry.BeginAddress, (int)Math.Min(entry.Length, ImageCode.MaxDecodeBytes)),
+                    section.VirtualAddress, section.VirtualAddress + section.MappedSize));
+            }
+        }
+
+        references.Sort((a, b) => a.Start.CompareTo(b.Start));
         foreach (var entry in directory.Functions)
         {
             var walk = directory.WalkChain(entry);
@@ -109,13 +123,32 @@ public sealed class EpilogAnalysis
 
             var name = image.Exports.NameOf(primary.BeginAddress) ?? $"sub_{primary.BeginAddress:X}";
             var key = image.Exports.NameOf(primary.BeginAddress) ?? $"pdata#{primary.Index}";
-            var block = code.Decode(entry.BeginAddress, (int)Math.Min(entry.Length, ImageCode.MaxDecodeBytes));
+            // MSVC shrink-wrapping can put an epilog's last instruction (the ret) in a chained
+            // fragment of its own, right after the fragment holding the release and the pops:
+            // decode that adjacent fragment of the same function too, so the walk back sees them.
+            var decodeFrom = entry.BeginAddress;
+            if (walk.Path.Count > 1 && entry.Index > 0 && directory.Functions[entry.Index - 1] is var before
+                && before.EndAddress == entry.BeginAddress && before.Length > 0 && directory.PrimaryOf(before)?.BeginAddress == primary.BeginAddress)
+            {
+                decodeFrom = before.BeginAddress;
+            }
+
+            var length = (int)Math.Min(entry.EndAddress - decodeFrom, ImageCode.MaxDecodeBytes);
+            var block = code.Decode(decodeFrom, length);
             if (block.Count == 0)
             {
                 continue;
             }
 
-            var bytes = ReadBytes(image, entry.BeginAddress, block);
+            // MSVC places switch tables in .text after the code; decoding them as instructions
+            // yields phantom rets. Decode around them instead.
+            var tables = JumpTables.Ranges(image, InRange(references, decodeFrom, entry.EndAddress), decodeFrom, entry.EndAddress);
+            if (tables.Count > 0)
+            {
+                block = DecodeAround(code, decodeFrom, (uint)length, tables);
+            }
+
+            var bytes = ReadBytes(image, decodeFrom, block);
             bool Inside(ulong target) =>
                 entry.Contains((uint)Math.Min(target, uint.MaxValue))
                 || (target <= uint.MaxValue && directory.FindContaining((uint)target) is { } other && directory.PrimaryOf(other)?.BeginAddress == primary.BeginAddress);
@@ -124,7 +157,7 @@ public sealed class EpilogAnalysis
             for (var i = 0; i < block.Count; i++)
             {
                 var instruction = block[i];
-                if (!EpilogMatcher.IsExit(instruction, bytes, Inside))
+                if (instruction.IP < entry.BeginAddress || !EpilogMatcher.IsExit(instruction, bytes, Inside))
                 {
                     continue;
                 }
@@ -183,6 +216,52 @@ public sealed class EpilogAnalysis
         return new EpilogAnalysis(epilogs, disagreements, primaries.Count, fragments, skipped, v2Compared);
     }
 
+    private static IEnumerable<(uint Start, int Scale)> InRange(List<(uint Start, int Scale)> sorted, uint begin, uint end)
+    {
+        // Lower bound by binary search; the list is sorted by start.
+        int lo = 0, hi = sorted.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (sorted[mid].Start < begin)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        for (var k = lo; k < sorted.Count && sorted[k].Start < end; k++)
+        {
+            yield return sorted[k];
+        }
+    }
+
+    private static List<Instruction> DecodeAround(ImageCode code, uint begin, uint length, IReadOnlyList<(uint Start, uint End)> data)
+    {
+        var list = new List<Instruction>();
+        var cursor = begin;
+        var end = begin + length;
+        foreach (var (start, stop) in data)
+        {
+            if (start > cursor)
+            {
+                list.AddRange(code.Decode(cursor, (int)(start - cursor)));
+            }
+
+            cursor = Math.Max(cursor, stop);
+        }
+
+        if (cursor < end)
+        {
+            list.AddRange(code.Decode(cursor, (int)(end - cursor)));
+        }
+
+        return list;
+    }
+
     private static IEnumerable<Instruction> Range(IReadOnlyList<Instruction> block, int from, int to)
     {
         for (var k = from; k < to; k++)
@@ -193,7 +272,7 @@ public sealed class EpilogAnalysis
 
     private static CodeBytes ReadBytes(PeImage image, uint rva, IReadOnlyList<Instruction> block)
     {
-        var length = (int)(block[^1].NextIP - rva);
+        var length = (int)Math.Min(block[^1].NextIP - rva, ImageCode.MaxDecodeBytes);
         var span = image.Map.GetAvailableSpan(image.Bytes, rva, length);
         return new CodeBytes(span.ToArray(), rva);
     }

@@ -13,6 +13,7 @@ public sealed class FrameModel
     private readonly Dictionary<int, int> _pushes = [];
     private readonly Dictionary<int, int> _saves = [];
     private readonly List<(int From, int To)> _allocations = [];
+    private readonly HashSet<int> _slotBoundaries = [];
 
     private FrameModel()
     {
@@ -76,6 +77,11 @@ public sealed class FrameModel
             case UnwindOp.AllocLarge:
                 _allocations.Add((Depth, Depth + (int)Math.Min(code.Value, int.MaxValue / 2)));
                 Depth += (int)Math.Min(code.Value, int.MaxValue / 2);
+                if (code.Value == 8)
+                {
+                    _slotBoundaries.Add(Depth); // MSVC's description of a push of a volatile register
+                }
+
                 break;
             case UnwindOp.SetFpreg:
                 FramePointerDepth = Depth - frameOffset;
@@ -129,7 +135,9 @@ public sealed class FrameModel
                 }
                 else if (!InAllocation(depth))
                 {
-                    return ReleaseProblem(released, afterRelease) ?? $"pops {X64Registers.Name(register)} at {depth} bytes below the return address, outside the frame the prolog built";
+                    return ReleaseProblem(released, afterRelease) ?? (depth <= 0
+                        ? $"pops {X64Registers.Name(register)} after the frame the unwind codes describe is fully released (the prolog pushes more than its codes record)"
+                        : $"pops {X64Registers.Name(register)} at {depth} bytes below the return address, outside the frame the prolog built");
                 }
 
                 depth -= 8;
@@ -194,7 +202,7 @@ public sealed class FrameModel
 
     /// <summary>When the frame release did not land on the pushed registers, that is the defect to name.</summary>
     private string? ReleaseProblem(int? released, int depthAfterRelease) =>
-        released is { } r && depthAfterRelease != PushAreaDepth && !_saves.ContainsKey(depthAfterRelease)
+        released is { } r && depthAfterRelease != PushAreaDepth && !_saves.ContainsKey(depthAfterRelease) && !_slotBoundaries.Contains(depthAfterRelease)
             ? $"releases {r} bytes of stack, but the unwind codes allocate {Depth - PushAreaDepth} bytes below the pushed registers"
             : null;
 
