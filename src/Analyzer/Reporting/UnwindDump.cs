@@ -221,15 +221,16 @@ public static class UnwindDump
                     break;
                 case UnwindOp.SetFpreg:
                     json.WriteString("register", X64Registers.Name(info.FrameRegister));
-                    json.WriteNumber("offset", info.FrameOffset);
+                    json.WriteNumber("frameOffset", info.FrameOffset);
+                    json.WriteNumber("opInfo", c.OpInfo);
                     break;
                 case UnwindOp.SaveNonvol or UnwindOp.SaveNonvolFar:
                     json.WriteString("register", X64Registers.Name(c.Register));
-                    json.WriteNumber("offset", c.Value);
+                    json.WriteNumber("stackOffset", c.Value);
                     break;
                 case UnwindOp.SaveXmm128 or UnwindOp.SaveXmm128Far:
                     json.WriteString("register", $"xmm{c.Register}");
-                    json.WriteNumber("offset", c.Value);
+                    json.WriteNumber("stackOffset", c.Value);
                     break;
                 case UnwindOp.PushMachframe:
                     json.WriteBoolean("errorCode", c.OpInfo == 1);

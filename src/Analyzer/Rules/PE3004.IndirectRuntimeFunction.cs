@@ -1,0 +1,37 @@
+using Pelint.Engine;
+using Pelint.Pe;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Rules;
+
+/// <summary>PE3004: low-bit (RUNTIME_FUNCTION_INDIRECT) entries point at entries and resolve without a cycle.</summary>
+public sealed class IndirectRuntimeFunction : IRule
+{
+    public string Id => "PE3004";
+
+    public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
+
+    public IEnumerable<Finding> Analyze(RuleContext context)
+    {
+        var image = context.Image;
+        var directory = ExceptionDirectory.Of(image);
+        var findings = new List<Finding>();
+        foreach (var f in directory.Functions)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            if (!f.IsIndirect || !directory.IsX64(f))
+            {
+                continue;
+            }
+
+            var walk = directory.ResolveIndirect(f);
+            if (!walk.IsSound)
+            {
+                findings.Add(context.Report("unresolved", UnwindFacts.EntryLocation(image, f), $"{UnwindFacts.FunctionKey(image, f)}:{walk.ProblemCode}",
+                    context.FileName, UnwindFacts.Describe(image, f), walk.Problem!, UnwindFacts.Path(walk.Path)));
+            }
+        }
+
+        return UnwindFacts.Capped(context, findings);
+    }
+}
