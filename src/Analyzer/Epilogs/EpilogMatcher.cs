@@ -55,7 +55,7 @@ public static class EpilogMatcher
     /// <summary>True when a tail jump uses ModRM mod 01 or 10, which the documentation prohibits.</summary>
     public static bool IsJumpWithDisplacementModRm(in Instruction instruction) =>
         instruction.Code == Code.Jmp_rm64 && instruction.Op0Kind == OpKind.Memory && !instruction.IsIPRelativeMemoryOperand
-        && instruction.MemoryBase != Register.None && instruction.MemoryDisplSize is 1 or 4;
+        && instruction.MemoryBase != Register.None && instruction.MemoryDisplSize != 0; // Iced reports a 64-bit mode disp32 as size 8
 
     public static bool IsPop64(in Instruction instruction) =>
         instruction.Code == Code.Pop_r64 && instruction.Op0Kind == OpKind.Register;
