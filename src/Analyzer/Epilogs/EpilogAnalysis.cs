@@ -149,8 +149,11 @@ public sealed class EpilogAnalysis
             }
 
             var bytes = ReadBytes(image, decodeFrom, block);
+            // As the unwinder's SameFunction: a jump into another fragment of the same function
+            // stays inside; a jump to the primary's own start is a recursive tail call, an exit.
             bool Inside(ulong target) =>
-                entry.Contains((uint)Math.Min(target, uint.MaxValue))
+                target != primary.BeginAddress
+                && entry.Contains((uint)Math.Min(target, uint.MaxValue))
                 || (target <= uint.MaxValue && directory.FindContaining((uint)target) is { } other && directory.PrimaryOf(other)?.BeginAddress == primary.BeginAddress);
 
             var spans = new List<(uint Start, uint Exit)>();

@@ -39,6 +39,8 @@ public sealed class EpilogDocumentedForm : IRule
                 ["epilogsChecked"] = analysis.Epilogs.Count,
                 ["epilogsUndocumented"] = undocumented.Count,
                 ["functionsChecked"] = analysis.FunctionsChecked,
+                ["fragmentsChecked"] = analysis.FragmentsChecked,
+                ["v2EpilogsCompared"] = analysis.V2EpilogsCompared,
             },
         };
         return [finding];
