@@ -73,19 +73,9 @@ public sealed class EpilogAnalysis
         var primaries = new HashSet<uint>();
         int fragments = 0, skipped = 0, v2Compared = 0;
 
-        // First pass: switch-table references. A table often sits in another fragment of the
-        // function than the code that indexes it.
+        // Switch-table references seen so far, sorted by table RVA. Entries are in address order
+        // and a table follows the code that indexes it, often in a later fragment of the function.
         var references = new List<(uint Start, int Scale)>();
-        foreach (var entry in directory.Functions)
-        {
-            if (directory.IsX64(entry) && entry.Length > 0 && image.Map.FindSection(entry.BeginAddress) is { } section)
-            {
-                references.AddRange(JumpTables.References(code.Decode(entry.BeginAddress, (int)Math.Min(entry.Length, ImageCode.MaxDecodeBytes)),
-                    section.VirtualAddress, section.VirtualAddress + section.MappedSize));
-            }
-        }
-
-        references.Sort((a, b) => a.Start.CompareTo(b.Start));
         foreach (var entry in directory.Functions)
         {
             var walk = directory.WalkChain(entry);
@@ -142,6 +132,15 @@ public sealed class EpilogAnalysis
 
             // MSVC places switch tables in .text after the code; decoding them as instructions
             // yields phantom rets. Decode around them instead.
+            if (image.Map.FindSection(entry.BeginAddress) is { } section)
+            {
+                foreach (var reference in JumpTables.References(block, section.VirtualAddress, section.VirtualAddress + section.MappedSize))
+                {
+                    var at = references.BinarySearch(reference, ReferenceOrder);
+                    references.Insert(at < 0 ? ~at : at, reference);
+                }
+            }
+
             var tables = JumpTables.Ranges(image, InRange(references, decodeFrom, entry.EndAddress), decodeFrom, entry.EndAddress);
             if (tables.Count > 0)
             {
@@ -218,6 +217,8 @@ public sealed class EpilogAnalysis
 
         return new EpilogAnalysis(epilogs, disagreements, primaries.Count, fragments, skipped, v2Compared);
     }
+
+    private static readonly Comparer<(uint Start, int Scale)> ReferenceOrder = Comparer<(uint Start, int Scale)>.Create((a, b) => a.Start.CompareTo(b.Start));
 
     private static IEnumerable<(uint Start, int Scale)> InRange(List<(uint Start, int Scale)> sorted, uint begin, uint end)
     {
