@@ -48,7 +48,6 @@ public sealed class BaselineTests : IDisposable
     public void Results_gone_since_the_baseline_are_carried_as_absent_and_never_fail_the_gate()
     {
         var noted = _folder.Copy("Microsoft.DiaSymReader.Native.amd64.dll", "drop/diasym.dll");
-        _folder.CopySample("hotpatch.x64.exe", "drop/clean.exe");
         var baseline = _folder.PathOf("baseline.sarif");
         CliRun.Of("scan", _folder.PathOf("drop"), "--source-root", _folder.Root, "-o", baseline);
         File.Delete(noted);

@@ -29,9 +29,11 @@ public sealed class ConsoleOutputTests : IDisposable
         var run = CliRun.Of("scan", _folder.Root, "--fail-level", "none", "--format", "json", "--source-root", _folder.Root);
 
         using var document = JsonDocument.Parse(run.Output);
-        var result = Assert.Single(document.RootElement.GetProperty("results").EnumerateArray(), r => r.GetProperty("ruleId").GetString() == "PE1008");
-        Assert.Equal("a.dll", result.GetProperty("file").GetString());
-        Assert.Equal("note", result.GetProperty("level").GetString());
+        var results = document.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.All(results, r => Assert.Equal("a.dll", r.GetProperty("file").GetString()));
+        var cet = Assert.Single(results, r => r.GetProperty("ruleId").GetString() == "PE1008");
+        Assert.Equal("note", cet.GetProperty("level").GetString());
+        Assert.Matches("^[0-9a-f]{16}$", cet.GetProperty("fingerprint").GetString());
     }
 
     [Fact]

@@ -3,7 +3,7 @@ namespace Pelint.Sarif;
 /// <summary>
 /// Joins the logs of a sharded scan into one run: each rule once, artifacts de-duplicated and
 /// re-indexed in URI order, results ordered by artifact URI (each artifact's results keep their
-/// order), every notification kept (identical configuration notifications, which each shard
+/// order), every notification kept (identical ones, which every shard
 /// reports, once). The output depends only on the set of inputs, not on their order.
 /// </summary>
 public static class SarifMerge
@@ -32,7 +32,9 @@ public static class SarifMerge
             .OrderBy(r => ArtifactKeyOf(r), StringComparer.Ordinal)
             .ToList();
         var invocations = runs.SelectMany(r => r.Invocations ?? []).ToList();
-        var execution = Notifications(invocations.SelectMany(i => i.ToolExecutionNotifications ?? []), artifactIndex);
+        // Input problems found while enumerating (a missing path) are reported by every shard: keep one.
+        var execution = Notifications(invocations.SelectMany(i => i.ToolExecutionNotifications ?? []), artifactIndex)
+            .DistinctBy(n => (n.Descriptor?.Id, n.Message.Text)).ToList();
         var configuration = Notifications(invocations.SelectMany(i => i.ToolConfigurationNotifications ?? []), artifactIndex)
             .DistinctBy(n => (n.Descriptor?.Id, n.Message.Text)).ToList();
         var invocation = new Invocation
