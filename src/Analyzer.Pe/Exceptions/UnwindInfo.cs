@@ -191,7 +191,8 @@ public sealed class UnwindInfo
             i += slotsNeeded;
         }
 
-        if (sawFpreg != (FrameRegister != 0))
+        // A chained fragment repeats its parent's frame register; the SET_FPREG is in the parent.
+        if (sawFpreg ? FrameRegister == 0 : FrameRegister != 0 && !IsChained)
         {
             problems.Add(Problem(image, "frame-register", sawFpreg
                 ? $"UNWIND_INFO at RVA 0x{Rva:X} has UWOP_SET_FPREG but no frame register"
