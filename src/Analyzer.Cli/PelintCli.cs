@@ -18,6 +18,7 @@ public static class PelintCli
             DumpCommand.Build(),
             RulesCommand.Build(),
             ExplainCommand.Build(),
+            MergeCommand.Build(),
         };
         return root;
     }

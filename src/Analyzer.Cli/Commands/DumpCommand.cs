@@ -1,61 +1,47 @@
 using System.CommandLine;
-using Pelint.Dump;
 using Pelint.Pe;
 using Pelint.Reporting;
 
 namespace Pelint.Cli.Commands;
 
-/// <summary>`pelint dump ...`: print decoded structures of an image (unwind data, ...).</summary>
+/// <summary>`pelint dump ...`: print decoded structures of an image.</summary>
 internal static class DumpCommand
 {
     public static Command Build()
     {
-        var command = new Command("dump", "Print decoded structures of a PE image.")
-        {
-            BuildUnwind(),
-        };
-        return command;
-    }
-
-    private static Command BuildUnwind()
-    {
-        var file = new Argument<string>("file") { Description = "The PE image." };
-        var format = new Option<string>("--format", "-f")
-        {
-            Description = "text (close to dumpbin /unwindinfo) or json.",
-            DefaultValueFactory = _ => "text",
-        };
+        var file = new Argument<string>("file") { Description = "The PE image to dump." };
+        var format = new Option<string>("--format", "-f") { Description = "text (like dumpbin /unwindinfo) or json.", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
-        var command = new Command("unwind", "Print the x64 exception directory: every RUNTIME_FUNCTION and its decoded UNWIND_INFO (like dumpbin /unwindinfo).")
+        var unwind = new Command("unwind", "Print the x64 exception directory: every RUNTIME_FUNCTION, its UNWIND_INFO (codes, v2 epilogs, chains, low-bit indirect entries), handler and C scope table.")
         {
             file, format,
         };
-        command.SetAction(parse =>
+        unwind.SetAction(parse =>
         {
             var path = parse.GetValue(file)!;
             var opened = PeImage.Open(path);
-            if (!opened.Success)
+            if (opened.Image is not { } image)
             {
                 parse.InvocationConfiguration.Error.WriteLine($"pelint: {path}: {opened.Reason}");
                 return ExitCodes.InputNotAnalyzed;
             }
 
-            using var image = opened.Image!;
-            var output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(format) == "json")
+            using (image)
             {
-                using var buffer = new MemoryStream();
-                UnwindDump.WriteJson(image, buffer);
-                output.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-                output.WriteLine();
-            }
-            else
-            {
-                UnwindDump.WriteText(image, output);
+                if (parse.GetValue(format) == "json")
+                {
+                    var output = parse.InvocationConfiguration.Output;
+                    output.Write(UnwindDump.ToJsonString(image));
+                    output.WriteLine();
+                }
+                else
+                {
+                    UnwindDump.WriteText(image, parse.InvocationConfiguration.Output);
+                }
             }
 
-            return 0;
+            return ExitCodes.Success;
         });
-        return command;
+        return new Command("dump", "Print decoded structures of a PE image.") { unwind };
     }
 }

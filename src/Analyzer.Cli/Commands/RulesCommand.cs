@@ -1,21 +1,45 @@
 using System.CommandLine;
+using Pelint.Configuration;
 using Pelint.Engine;
 
 namespace Pelint.Cli.Commands;
 
-/// <summary>`pelint rules`: the catalogue, one line per rule.</summary>
+/// <summary>`pelint rules [--path P] [--config FILE]`: the catalogue, one line per rule, with the level in effect.</summary>
 internal static class RulesCommand
 {
     public static Command Build()
     {
-        var command = new Command("rules", "List every rule: ID, name, default level, category and title.");
+        var path = new Option<string?>("--path")
+        {
+            Description = "Show the level each rule has for this file after .editorconfig (silent = reported with level none, off = not run).",
+        };
+        var config = new Option<string?>("--config") { Description = "An .editorconfig-format file, as for 'pelint scan --config'." };
+        var command = new Command("rules", "List every rule: ID, name, level (default, or in effect for --path), category and title.") { path, config };
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
+            var target = parse.GetValue(path);
+            ISeverityPolicy policy = target is null && parse.GetValue(config) is null
+                ? DefaultSeverityPolicy.Instance
+                : new EditorConfigPolicy(RuleCatalog.Embedded, parse.GetValue(config));
+            var file = Path.GetFullPath(target ?? Path.Combine(Directory.GetCurrentDirectory(), "_"));
             foreach (var rule in RuleCatalog.Embedded.Rules)
             {
-                var level = rule.EnabledByDefault ? rule.DefaultLevel.ToSarif() : "off";
+                var level = policy.LevelFor(rule, file) switch
+                {
+                    null => "off",
+                    Level.None => "silent",
+                    { } l => l.ToSarif(),
+                };
                 output.WriteLine($"{rule.Id}  {rule.Name,-30} {level,-8} {rule.Category,-12} {rule.Title}");
+            }
+
+            if (policy is EditorConfigPolicy configured)
+            {
+                foreach (var n in configured.Notifications)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"pelint: {n.Id} {n.Message}");
+                }
             }
 
             return 0;

@@ -1,117 +1,130 @@
-using System.Collections.Concurrent;
+using System.Buffers.Binary;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe.Headers;
-using Pelint.Pe.IO;
+using Pelint.Pe.LoadConfig;
 
 namespace Pelint.Pe.Exceptions;
 
+/// <summary>The outcome of following a chain (CHAININFO or low-bit indirect entries).</summary>
+/// <param name="Path">The entries visited, starting with the one asked about.</param>
+/// <param name="End">The entry the walk ended at (a primary entry, or the real unwind data), when it ended well.</param>
+/// <param name="ProblemCode">Null when the chain is sound; else a stable kind (cycle, too-deep, ...).</param>
+/// <param name="Problem">A sentence naming what is wrong.</param>
+public sealed record ChainWalk(IReadOnlyList<RuntimeFunction> Path, RuntimeFunction? End, string? ProblemCode, string? Problem)
+{
+    public bool IsSound => ProblemCode is null;
+}
+
 /// <summary>
-/// The x64 exception directory (data directory 3): RUNTIME_FUNCTION entries as in the file, their
-/// UNWIND_INFOs (decoded on demand, cached), chains and low-bit indirect entries walked
-/// iteratively with a visited set and a depth cap. Built once per image through
-/// <see cref="PeImage.GetView{T}"/>.
+/// The exception directory (data directory 3) as RUNTIME_FUNCTION entries, with lazily decoded,
+/// cached UNWIND_INFO records and iterative, cycle-safe chain walks. Built once per image
+/// (<see cref="Of"/>) and shared by every rule.
 /// </summary>
 public sealed class ExceptionDirectory
 {
-    /// <summary>UNWIND_CHAIN_LIMIT of the Windows SDK: the unwinder gives up after 32 links.</summary>
+    /// <summary>The SDK's UNWIND_CHAIN_LIMIT.</summary>
     public const int ChainLimit = 32;
 
     private readonly PeImage _image;
-    private readonly RuntimeFunction[] _sorted;
-    private readonly ConcurrentDictionary<uint, UnwindInfo> _infos = new();
-    private readonly Dictionary<uint, int> _byEntryRva;
-    private readonly List<(uint Start, uint End)> _x64Ranges;
+    private readonly Dictionary<uint, UnwindInfo> _infos = [];
+    private readonly ChpeCodeMap? _chpe;
 
-    private ExceptionDirectory(PeImage image, DataDirectory directory, List<RuntimeFunction> functions, List<PeProblem> problems, List<(uint, uint)>? x64Ranges)
+    private ExceptionDirectory(PeImage image, DataDirectory directory, RuntimeFunction[] functions, IReadOnlyList<PeProblem> problems, ChpeCodeMap? chpe)
     {
         _image = image;
         Directory = directory;
         Functions = functions;
         Problems = problems;
-        _x64Ranges = x64Ranges ?? [];
-        IsArm64EC = x64Ranges is not null;
-        _sorted = [.. functions.OrderBy(f => f.BeginAddress).ThenBy(f => f.Index)];
-        _byEntryRva = new Dictionary<uint, int>(functions.Count);
-        foreach (var f in functions)
-        {
-            _byEntryRva[directory.Rva + ((uint)f.Index * RuntimeFunction.Size)] = f.Index;
-        }
+        _chpe = chpe;
     }
 
     public DataDirectory Directory { get; }
 
-    public bool IsPresent => Directory.IsPresent;
-
-    /// <summary>Entries in file order.</summary>
+    /// <summary>Entries in file order (which should be sorted by BeginAddress).</summary>
     public IReadOnlyList<RuntimeFunction> Functions { get; }
 
-    /// <summary>Problems of the directory itself (framing, bounds).</summary>
     public IReadOnlyList<PeProblem> Problems { get; }
 
-    /// <summary>An AMD64-header image with CHPE metadata (ARM64EC/ARM64X): most .pdata is ARM64.</summary>
-    public bool IsArm64EC { get; }
+    public bool IsPresent => Directory.IsPresent;
+
+    /// <summary>True for an ARM64EC/ARM64X image: some entries describe ARM64 code (not analyzed).</summary>
+    public bool HasArm64Code => _chpe is not null;
 
     public static ExceptionDirectory Of(PeImage image) => image.GetView(Read);
 
-    /// <summary>RVA of the entry with index <paramref name="index"/>.</summary>
-    public uint EntryRva(int index) => Directory.Rva + ((uint)index * RuntimeFunction.Size);
+    /// <summary>Whether an entry's code is x64 (and so its unwind data is in the x64 format).</summary>
+    public bool IsX64(RuntimeFunction function) =>
+        _image.Machine == Machine.Amd64 && (_chpe is null || _chpe.IsAmd64(function.BeginAddress));
 
-    /// <summary>
-    /// False for entries of an ARM64EC/ARM64X image outside its x64 code ranges: their unwind
-    /// data is in the ARM64 format, which pelint does not analyze yet.
-    /// </summary>
-    public bool IsX64(RuntimeFunction entry)
-    {
-        if (!IsArm64EC)
-        {
-            return true;
-        }
-
-        foreach (var (start, end) in _x64Ranges)
-        {
-            if (entry.BeginAddress >= start && entry.BeginAddress < end)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>The entry whose [Begin, End) contains <paramref name="rva"/> (binary search over entries sorted by begin).</summary>
+    /// <summary>The entry whose range contains <paramref name="rva"/> (binary search; entries assumed sorted).</summary>
     public RuntimeFunction? FindContaining(uint rva)
     {
-        int lo = 0, hi = _sorted.Length - 1, found = -1;
+        int lo = 0, hi = Functions.Count - 1;
         while (lo <= hi)
         {
             var mid = lo + ((hi - lo) / 2);
-            if (_sorted[mid].BeginAddress <= rva)
+            var f = Functions[mid];
+            if (rva < f.BeginAddress)
             {
-                found = mid;
+                hi = mid - 1;
+            }
+            else if (rva >= f.EndAddress)
+            {
                 lo = mid + 1;
             }
             else
             {
-                hi = mid - 1;
+                return f;
             }
         }
 
-        return found >= 0 && _sorted[found].Contains(rva) ? _sorted[found] : null;
+        return null;
     }
 
-    /// <summary>The entry that starts exactly at <paramref name="begin"/>, if any.</summary>
-    public RuntimeFunction? FindByBegin(uint begin) => FindContaining(begin) is { } f && f.BeginAddress == begin ? f : null;
+    /// <summary>The entry that begins exactly at <paramref name="rva"/>, if any.</summary>
+    public RuntimeFunction? FindByBegin(uint rva) => FindContaining(rva) is { } f && f.BeginAddress == rva ? f : null;
 
-    /// <summary>The entry stored at <paramref name="rva"/> inside the directory, when it is an entry boundary.</summary>
-    public RuntimeFunction? EntryAt(uint rva) => _byEntryRva.TryGetValue(rva, out var i) ? Functions[i] : null;
+    /// <summary>The entry stored at an RVA inside the directory (for low-bit pointers), if it is an entry boundary.</summary>
+    public RuntimeFunction? EntryAt(uint rva)
+    {
+        if (rva < Directory.Rva)
+        {
+            return null;
+        }
 
-    /// <summary>The UNWIND_INFO an entry names directly (not for indirect entries: resolve them first). Cached.</summary>
-    public UnwindInfo GetUnwindInfo(RuntimeFunction entry) =>
-        _infos.GetOrAdd(entry.UnwindInfoRva, (rva, e) => UnwindInfo.Read(_image, rva, e), entry);
+        var delta = rva - Directory.Rva;
+        if (delta % RuntimeFunction.Size != 0 || delta / RuntimeFunction.Size >= (uint)Functions.Count)
+        {
+            return null;
+        }
+
+        return Functions[(int)(delta / RuntimeFunction.Size)];
+    }
+
+    /// <summary>The UNWIND_INFO at an RVA, decoded once and cached.</summary>
+    public UnwindInfo GetUnwindInfo(uint rva)
+    {
+        lock (_infos)
+        {
+            if (_infos.TryGetValue(rva, out var cached))
+            {
+                return cached;
+            }
+        }
+
+        var info = UnwindInfo.Read(_image, rva);
+        lock (_infos)
+        {
+            _infos.TryAdd(rva, info);
+        }
+
+        return info;
+    }
 
     /// <summary>
-    /// Follows a low-bit (RUNTIME_FUNCTION_INDIRECT) entry to an entry with a real UNWIND_INFO.
-    /// The target must be an entry boundary inside the directory; cycles and depth are capped.
+    /// Follows low-bit indirect entries until one carries a real UNWIND_INFO RVA. Each pointer
+    /// must land on an entry boundary inside the directory; cycles and walks longer than
+    /// <see cref="ChainLimit"/> stop with a problem.
     /// </summary>
     public ChainWalk ResolveIndirect(RuntimeFunction entry)
     {
@@ -120,193 +133,188 @@ public sealed class ExceptionDirectory
         var current = entry;
         while (current.IsIndirect)
         {
-            if (path.Count > ChainLimit)
+            var target = current.TargetRva;
+            if (target < Directory.Rva || (ulong)target + RuntimeFunction.Size > (ulong)Directory.Rva + ((ulong)Functions.Count * RuntimeFunction.Size))
             {
-                return new ChainWalk(path, ChainProblem.TooDeep);
-            }
-
-            var target = current.UnwindInfoRva;
-            var inDirectory = target >= Directory.Rva && (ulong)target < (ulong)Directory.Rva + Directory.Size;
-            if (!inDirectory)
-            {
-                return new ChainWalk(path, ChainProblem.Dangling, $"0x{target:X} is outside the exception directory");
+                return new ChainWalk(path, null, "outside-directory", $"its low-bit pointer 0x{current.UnwindData:X} refers to RVA 0x{target:X}, outside the exception directory (0x{Directory.Rva:X}-0x{Directory.Rva + (Functions.Count * RuntimeFunction.Size):X})");
             }
 
             if (EntryAt(target) is not { } next)
             {
-                return new ChainWalk(path, ChainProblem.NotAtEntryBoundary, $"0x{target:X} is not at an entry boundary");
+                return new ChainWalk(path, null, "not-entry-boundary", $"its low-bit pointer 0x{current.UnwindData:X} refers to RVA 0x{target:X}, {(target - Directory.Rva) % RuntimeFunction.Size} bytes into an entry, not at an entry boundary");
             }
 
             path.Add(next);
             if (!visited.Add(next.Index))
             {
-                return new ChainWalk(path, ChainProblem.Cycle);
+                return new ChainWalk(path, null, "cycle", $"its low-bit pointers form a cycle back to entry {next.Index} (begin 0x{next.BeginAddress:X})");
+            }
+
+            if (path.Count > ChainLimit + 1)
+            {
+                return new ChainWalk(path, null, "too-deep", $"its low-bit pointers do not reach real unwind data within {ChainLimit} links");
             }
 
             current = next;
         }
 
-        return new ChainWalk(path, ChainProblem.None);
+        return new ChainWalk(path, current, null, null);
     }
 
+    /// <summary>The entry whose UnwindData is a real UNWIND_INFO for <paramref name="entry"/> (itself unless indirect).</summary>
+    public RuntimeFunction? UnwindSource(RuntimeFunction entry) => entry.IsIndirect ? ResolveIndirect(entry).End : entry;
+
     /// <summary>
-    /// Follows CHAININFO links from an entry to its primary entry (one whose UNWIND_INFO has no
-    /// CHAININFO). Each link must name an entry of the directory with the same begin, end and
-    /// unwind data; indirect entries on the way are resolved. Iterative, visited set, depth cap.
+    /// Follows CHAININFO links from an entry's unwind info to the primary entry (the first whose
+    /// info is not chained). Each chained RUNTIME_FUNCTION must exist in the directory with the
+    /// same begin, end and unwind data; cycles and chains over <see cref="ChainLimit"/> stop the walk.
     /// </summary>
     public ChainWalk WalkChain(RuntimeFunction entry)
     {
-        var path = new List<RuntimeFunction>();
-        var visitedInfos = new HashSet<uint>();
-        var current = entry;
-        for (var depth = 0; ; depth++)
+        var path = new List<RuntimeFunction> { entry };
+        if (UnwindSource(entry) is not { } source)
         {
-            if (current.IsIndirect)
-            {
-                var resolved = ResolveIndirect(current);
-                path.AddRange(resolved.Path.Take(resolved.Path.Count - 1));
-                if (!resolved.IsComplete)
-                {
-                    path.Add(resolved.End);
-                    return new ChainWalk(path, resolved.Problem, resolved.Detail);
-                }
+            return new ChainWalk(path, null, "indirect-unresolved", "its low-bit pointer does not resolve (see PE3004)");
+        }
 
-                current = resolved.End;
-            }
-
-            path.Add(current);
-            if (!visitedInfos.Add(current.UnwindInfoRva))
-            {
-                return new ChainWalk(path, ChainProblem.Cycle);
-            }
-
-            var info = GetUnwindInfo(current);
-            if (!info.IsReadable)
-            {
-                return new ChainWalk(path, ChainProblem.Unreadable, $"UNWIND_INFO at 0x{current.UnwindInfoRva:X} cannot be read");
-            }
-
-            if (!info.IsChained)
-            {
-                return new ChainWalk(path, ChainProblem.None);
-            }
-
+        var visited = new HashSet<uint> { source.UnwindData };
+        var info = GetUnwindInfo(source.UnwindData);
+        var current = entry;
+        while (info.IsChained)
+        {
             if (info.Chained is not { } link)
             {
-                return new ChainWalk(path, ChainProblem.Unreadable, "the chained RUNTIME_FUNCTION cannot be read");
-            }
-
-            if (depth + 1 >= ChainLimit)
-            {
-                return new ChainWalk(path, ChainProblem.TooDeep);
+                return new ChainWalk(path, null, "chain-unreadable", $"the chained entry of UNWIND_INFO 0x{info.Rva:X} cannot be read");
             }
 
             if (FindByBegin(link.BeginAddress) is not { } parent)
             {
-                path.Add(link);
-                return new ChainWalk(path, ChainProblem.Dangling, $"no entry begins at 0x{link.BeginAddress:X}");
+                return new ChainWalk(path, null, "parent-missing", $"UNWIND_INFO 0x{info.Rva:X} chains to a function at 0x{link.BeginAddress:X}-0x{link.EndAddress:X} that has no entry in the exception directory");
             }
 
+            path.Add(parent);
             if (parent.EndAddress != link.EndAddress || parent.UnwindData != link.UnwindData)
             {
-                path.Add(link);
-                return new ChainWalk(path, ChainProblem.Mismatch,
-                    $"the chained entry [0x{link.BeginAddress:X}, 0x{link.EndAddress:X}) unwind 0x{link.UnwindData:X} differs from the directory's [0x{parent.BeginAddress:X}, 0x{parent.EndAddress:X}) unwind 0x{parent.UnwindData:X}");
+                return new ChainWalk(path, null, "parent-mismatch", $"UNWIND_INFO 0x{info.Rva:X} chains to 0x{link.BeginAddress:X}-0x{link.EndAddress:X} (unwind data 0x{link.UnwindData:X}) but the directory's entry there is 0x{parent.BeginAddress:X}-0x{parent.EndAddress:X} (unwind data 0x{parent.UnwindData:X})");
+            }
+
+            if (path.Count > ChainLimit + 1)
+            {
+                return new ChainWalk(path, null, "too-deep", $"the chain does not reach a primary entry within {ChainLimit} links");
+            }
+
+            if (UnwindSource(parent) is not { } parentSource)
+            {
+                return new ChainWalk(path, null, "indirect-unresolved", $"the chained entry at 0x{parent.BeginAddress:X} has a low-bit pointer that does not resolve");
+            }
+
+            if (!visited.Add(parentSource.UnwindData))
+            {
+                return new ChainWalk(path, null, "cycle", $"the chain loops back to UNWIND_INFO 0x{parentSource.UnwindData:X}");
             }
 
             current = parent;
-        }
-    }
-
-    /// <summary>The primary function a (possibly chained or indirect) entry belongs to, or null when its chain is broken.</summary>
-    public RuntimeFunction? PrimaryOf(RuntimeFunction entry)
-    {
-        var walk = WalkChain(entry);
-        return walk.IsComplete ? walk.End : null;
-    }
-
-    /// <summary>The UNWIND_INFO that applies to an entry after resolving a low-bit indirection, or null when it cannot be resolved.</summary>
-    public UnwindInfo? EffectiveUnwindInfo(RuntimeFunction entry)
-    {
-        if (!entry.IsIndirect)
-        {
-            return GetUnwindInfo(entry);
+            info = GetUnwindInfo(parentSource.UnwindData);
         }
 
-        var walk = ResolveIndirect(entry);
-        return walk.IsComplete ? GetUnwindInfo(walk.End) : null;
+        return new ChainWalk(path, current, null, null);
     }
+
+    /// <summary>The primary function an entry belongs to (itself when its unwind info is not chained).</summary>
+    public RuntimeFunction? PrimaryOf(RuntimeFunction entry) => WalkChain(entry).End;
+
+    /// <summary>The decoded unwind info of an entry (following a low-bit pointer), or null if it cannot be found.</summary>
+    public UnwindInfo? UnwindInfoOf(RuntimeFunction entry) =>
+        UnwindSource(entry) is { } source && _image.Map.IsMapped(source.UnwindData, UnwindInfo.HeaderSize) ? GetUnwindInfo(source.UnwindData) : null;
 
     private static ExceptionDirectory Read(PeImage image)
     {
-        var directory = image.GetDirectory(DataDirectoryIndex.Exception);
+        var dir = image.GetDirectory(DataDirectoryIndex.Exception);
         var problems = new List<PeProblem>();
-        var functions = new List<RuntimeFunction>();
-        var x64Ranges = ReadX64Ranges(image);
-        if (!directory.IsPresent)
+        var chpe = ChpeCodeMap.Read(image);
+        if (!dir.IsPresent || image.Machine != Machine.Amd64)
         {
-            return new ExceptionDirectory(image, directory, functions, problems, x64Ranges);
+            return new ExceptionDirectory(image, dir, [], problems, chpe);
         }
 
-        if (directory.Size % RuntimeFunction.Size != 0)
+        if (dir.Size % RuntimeFunction.Size != 0)
         {
-            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, "size", $"the exception directory size {directory.Size} is not a multiple of 12", directory.Rva, directory.FileOffset, 8));
+            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, "size-not-multiple",
+                $"the exception directory's size {dir.Size} is not a multiple of {RuntimeFunction.Size}", dir.Rva, dir.FileOffset, 8));
         }
 
-        var count = (int)Math.Min(directory.Size / RuntimeFunction.Size, int.MaxValue / RuntimeFunction.Size);
-        // File-backed only: the entry count is bounded by the file, never by the header alone.
-        var available = image.Map.GetAvailableSpan(image.Bytes, directory.Rva, count * RuntimeFunction.Size);
-        if (available.Length < count * RuntimeFunction.Size)
+        var wanted = (int)Math.Min(dir.Size / RuntimeFunction.Size, int.MaxValue / RuntimeFunction.Size) * RuntimeFunction.Size;
+        var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, wanted);
+        if (span.Length < wanted)
         {
-            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, "outside", $"the exception directory [0x{directory.Rva:X}, +{directory.Size}) is not all inside one section's file data; {available.Length / RuntimeFunction.Size} of {count} entries are readable", directory.Rva, directory.FileOffset, 8));
-            count = available.Length / RuntimeFunction.Size;
+            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, "truncated",
+                $"the exception directory declares {dir.Size / RuntimeFunction.Size} entries but the file holds {span.Length / RuntimeFunction.Size}", dir.Rva, dir.FileOffset, 8));
         }
 
-        var baseOffset = image.FileOffsetOf(directory.Rva);
-        functions.Capacity = count;
+        // The array is sized by bytes actually in the file, never by the header's claim.
+        var count = span.Length / RuntimeFunction.Size;
+        var functions = new RuntimeFunction[count];
+        var start = image.FileOffsetOf(dir.Rva) ?? 0;
         for (var i = 0; i < count; i++)
         {
-            var at = i * RuntimeFunction.Size;
-            SpanRead.TryUInt32(available, at, out var begin);
-            SpanRead.TryUInt32(available, at + 4, out var end);
-            SpanRead.TryUInt32(available, at + 8, out var unwind);
-            functions.Add(new RuntimeFunction(i, begin, end, unwind, baseOffset + at));
+            var e = span.Slice(i * RuntimeFunction.Size, RuntimeFunction.Size);
+            functions[i] = new RuntimeFunction(i, BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e[4..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(e[8..]), start + (i * RuntimeFunction.Size));
         }
 
-        return new ExceptionDirectory(image, directory, functions, problems, x64Ranges);
+        return new ExceptionDirectory(image, dir, functions, problems, chpe);
+    }
+}
+
+/// <summary>
+/// The CHPE code range map of an ARM64EC/ARM64X image (load config CHPEMetadataPointer): which
+/// RVA ranges hold ARM64 code and which x64. Entries in ARM64 ranges use the ARM64 .pdata format.
+/// </summary>
+internal sealed class ChpeCodeMap
+{
+    private const int MaxRanges = 65536;
+    private readonly List<(uint Start, uint End, int Type)> _ranges;
+
+    private ChpeCodeMap(List<(uint, uint, int)> ranges) => _ranges = ranges;
+
+    /// <summary>True when the RVA lies in an AMD64 range (type 2) of the map.</summary>
+    public bool IsAmd64(uint rva)
+    {
+        foreach (var (start, end, type) in _ranges)
+        {
+            if (rva >= start && rva < end)
+            {
+                return type == 2;
+            }
+        }
+
+        return false;
     }
 
-    // ARM64EC/ARM64X: IMAGE_ARM64EC_METADATA { Version, CodeMap, CodeMapCount, ... } where each
-    // IMAGE_CHPE_RANGE_ENTRY { StartOffset (low 2 bits: 0 ARM64, 1 ARM64EC, 2 AMD64), Length }.
-    private static List<(uint, uint)>? ReadX64Ranges(PeImage image)
+    public static ChpeCodeMap? Read(PeImage image)
     {
-        if (image.Machine != Machine.Amd64 || LoadConfig.LoadConfigDirectory.ToRva(image, image.LoadConfig.CHPEMetadataPointer) is not { } metadata)
+        if (image.Machine != Machine.Amd64 || LoadConfigDirectory.ToRva(image, image.LoadConfig.CHPEMetadataPointer) is not { } metadata || metadata == 0)
         {
             return null;
         }
 
-        var ranges = new List<(uint, uint)>();
+        // IMAGE_ARM64EC_METADATA: Version, CodeMap (RVA), CodeMapCount, ...
         Span<byte> scratch = stackalloc byte[12];
-        if (!image.TryRead(metadata, 12, scratch, out var header))
+        var ranges = new List<(uint, uint, int)>();
+        if (image.TryRead(metadata, 12, scratch, out var header))
         {
-            return ranges;
-        }
-
-        SpanRead.TryUInt32(header, 4, out var map);
-        SpanRead.TryUInt32(header, 8, out var mapCount);
-        var length = (int)Math.Min(mapCount, 1u << 16) * 8;
-        var entries = image.Map.GetAvailableSpan(image.Bytes, map, length);
-        for (var at = 0; at + 8 <= entries.Length; at += 8)
-        {
-            SpanRead.TryUInt32(entries, at, out var start);
-            SpanRead.TryUInt32(entries, at + 4, out var size);
-            if ((start & 3) == 2)
+            var map = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+            var count = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(header[8..]), MaxRanges);
+            var entries = image.Map.GetAvailableSpan(image.Bytes, map, count * 8);
+            for (var i = 0; i + 8 <= entries.Length; i += 8)
             {
-                var s = start & ~3u;
-                ranges.Add((s, (uint)Math.Min((ulong)s + size, uint.MaxValue)));
+                var startOffset = BinaryPrimitives.ReadUInt32LittleEndian(entries[i..]);
+                var length = BinaryPrimitives.ReadUInt32LittleEndian(entries[(i + 4)..]);
+                var start = startOffset & ~3u;
+                ranges.Add((start, (uint)Math.Min((ulong)start + length, uint.MaxValue), (int)(startOffset & 3)));
             }
         }
 
-        return ranges;
+        return new ChpeCodeMap(ranges);
     }
 }

@@ -1,64 +1,55 @@
-using Pelint.Pe.IO;
+using System.Buffers.Binary;
 
 namespace Pelint.Pe.Exceptions;
 
-/// <summary>One C scope record: a guarded range, its filter (or 1, or the __finally handler) and the __except target (0 for __finally).</summary>
+/// <summary>
+/// One C scope record (SCOPE_TABLE entry): the guarded range, the filter RVA or 1
+/// (EXCEPTION_EXECUTE_HANDLER), and the __except body, or 0 for a __finally record whose
+/// HandlerAddress is then the termination handler.
+/// </summary>
 public readonly record struct ScopeRecord(int Index, uint BeginAddress, uint EndAddress, uint HandlerAddress, uint JumpTarget)
 {
     public const int Size = 16;
 
-    /// <summary>JumpTarget 0 marks a __finally record whose HandlerAddress is the termination handler.</summary>
     public bool IsFinally => JumpTarget == 0;
 
-    /// <summary>HandlerAddress 1 is EXCEPTION_EXECUTE_HANDLER: the filter always accepts.</summary>
-    public bool IsAlwaysExecute => HandlerAddress == 1;
+    public bool AlwaysHandles => HandlerAddress == 1;
 }
 
-/// <summary>
-/// The SCOPE_TABLE that __C_specific_handler (and __GSHandlerCheck_SEH) reads from the language
-/// data: ULONG Count, then Count records of four RVAs.
-/// </summary>
-public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord> Records, PeProblem? Problem)
+/// <summary>The language-specific data of __C_specific_handler: <c>ULONG Count; SCOPE_RECORD[Count]</c>.</summary>
+public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord> Records, string? ProblemCode, string? Problem)
 {
-    /// <summary>No real function has this many __try scopes; a larger count is garbage, and is not read.</summary>
-    public const uint MaxSaneCount = 1024;
-
-    public bool IsValid => Problem is null;
+    /// <summary>More records than this is not a table a compiler wrote (MSVC caps nesting far below).</summary>
+    public const uint MaxSaneCount = 4096;
 
     public static ScopeTable Read(PeImage image, uint rva)
     {
         Span<byte> scratch = stackalloc byte[4];
-        if (!image.TryRead(rva, 4, scratch, out var countBytes))
+        if (!image.TryRead(rva, 4, scratch, out var c))
         {
-            return new ScopeTable(rva, 0, [], Bad(image, rva, "outside", $"the scope table at RVA 0x{rva:X} is outside the image"));
+            return new ScopeTable(rva, 0, [], "unmapped", $"the scope table at RVA 0x{rva:X} is outside the image's sections");
         }
 
-        SpanRead.TryUInt32(countBytes, 0, out var count);
+        var count = BinaryPrimitives.ReadUInt32LittleEndian(c);
         if (count > MaxSaneCount)
         {
-            return new ScopeTable(rva, count, [], Bad(image, rva, "count", $"the scope table at RVA 0x{rva:X} declares {count} records (more than {MaxSaneCount})"));
+            return new ScopeTable(rva, count, [], "absurd-count", $"the scope table at RVA 0x{rva:X} declares {count} records (more than {MaxSaneCount})");
         }
 
-        var length = (int)count * ScopeRecord.Size;
-        if (!image.TryGetSpan(rva + 4, length, out var data))
+        var bytes = (int)count * ScopeRecord.Size;
+        if (!image.Map.IsMapped(rva + 4, (uint)bytes) || !image.TryGetSpan(rva + 4, bytes, out var table))
         {
-            return new ScopeTable(rva, count, [], Bad(image, rva, "truncated", $"the scope table at RVA 0x{rva:X} with {count} records runs past its section's data"));
+            return new ScopeTable(rva, count, [], "outside-section", $"the scope table at RVA 0x{rva:X} declares {count} records that run past the end of its section");
         }
 
         var records = new ScopeRecord[count];
-        for (var i = 0; i < records.Length; i++)
+        for (var i = 0; i < count; i++)
         {
-            var at = i * ScopeRecord.Size;
-            SpanRead.TryUInt32(data, at, out var begin);
-            SpanRead.TryUInt32(data, at + 4, out var end);
-            SpanRead.TryUInt32(data, at + 8, out var handler);
-            SpanRead.TryUInt32(data, at + 12, out var target);
-            records[i] = new ScopeRecord(i, begin, end, handler, target);
+            var r = table.Slice(i * ScopeRecord.Size, ScopeRecord.Size);
+            records[i] = new ScopeRecord(i, BinaryPrimitives.ReadUInt32LittleEndian(r), BinaryPrimitives.ReadUInt32LittleEndian(r[4..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(r[8..]), BinaryPrimitives.ReadUInt32LittleEndian(r[12..]));
         }
 
-        return new ScopeTable(rva, count, records, null);
+        return new ScopeTable(rva, count, records, null, null);
     }
-
-    private static PeProblem Bad(PeImage image, uint rva, string code, string message) =>
-        new(PeStructure.ScopeTable, code, message, rva, image.FileOffsetOf(rva), 4);
 }

@@ -1,43 +1,59 @@
 namespace Pelint.Pe.Exceptions;
 
-/// <summary>
-/// One decoded unwind operation (1 to 3 slots). Operands are decoded per Microsoft's
-/// "x64 exception handling": only the ones the op has are set.
-/// </summary>
-/// <param name="Slot">Index of its first slot in the code array.</param>
-/// <param name="SlotCount">Slots it occupies (0 when the op's size is unknown: SPARE, unknown).</param>
-/// <param name="CodeOffset">Offset from the function start of the end of the prolog instruction (byte 0).</param>
-/// <param name="Op">Low nibble of byte 1.</param>
-/// <param name="OpInfo">High nibble of byte 1.</param>
-/// <param name="Register">Integer register number (PUSH_NONVOL, SAVE_NONVOL*), or XMM number (SAVE_XMM128*).</param>
-/// <param name="Size">Allocation size in bytes (ALLOC_SMALL, ALLOC_LARGE).</param>
-/// <param name="StackOffset">Save slot offset from RSP (or the frame) in bytes, already scaled.</param>
-public readonly record struct UnwindCode(
-    int Slot,
-    int SlotCount,
-    byte CodeOffset,
-    UnwindOp Op,
-    byte OpInfo,
-    int? Register = null,
-    uint? Size = null,
-    uint? StackOffset = null)
+/// <summary>UNWIND_CODE operations (winnt.h UWOP_*).</summary>
+public enum UnwindOp : byte
 {
-    /// <summary>Slots an op occupies, or 0 when it has no defined size (SPARE, 11-15, bad ALLOC_LARGE info).</summary>
-    public static int SlotsOf(UnwindOp op, byte opInfo, int version) => op switch
-    {
-        UnwindOp.PushNonvol or UnwindOp.AllocSmall or UnwindOp.SetFpreg or UnwindOp.PushMachframe => 1,
-        UnwindOp.AllocLarge => opInfo switch { 0 => 2, 1 => 3, _ => 0 },
-        UnwindOp.SaveNonvol or UnwindOp.SaveXmm128 => 2,
-        UnwindOp.SaveNonvolFar or UnwindOp.SaveXmm128Far => 3,
-        // Version 2 EPILOG is one slot; in version 1, op 6 was the obsolete SAVE_XMM (2 slots).
-        UnwindOp.Epilog => version == 2 ? 1 : 2,
-        _ => 0,
-    };
-
-    public bool IsXmm => Op is UnwindOp.SaveXmm128 or UnwindOp.SaveXmm128Far;
-
-    public string? RegisterName => Register is not { } r ? null : IsXmm ? $"xmm{r}" : UnwindNames.Register(r);
+    PushNonvol = 0,
+    AllocLarge = 1,
+    AllocSmall = 2,
+    SetFpreg = 3,
+    SaveNonvol = 4,
+    SaveNonvolFar = 5,
+    Epilog = 6,
+    SpareCode = 7,
+    SaveXmm128 = 8,
+    SaveXmm128Far = 9,
+    PushMachframe = 10,
 }
 
-/// <summary>A version 2 epilog: its RVA and size in bytes.</summary>
-public readonly record struct EpilogDescriptor(uint Rva, uint Size, uint OffsetFromEnd);
+[Flags]
+public enum UnwindFlags : byte
+{
+    None = 0,
+    EHandler = 1,
+    UHandler = 2,
+    ChainInfo = 4,
+}
+
+/// <summary>
+/// One decoded prolog operation. <see cref="Register"/> is OpInfo for the register ops;
+/// <see cref="Value"/> is the allocation size (bytes) or the save offset from rsp (bytes).
+/// </summary>
+public readonly record struct UnwindCode(byte CodeOffset, UnwindOp Op, byte OpInfo, uint Value, int Slots)
+{
+    public int Register => OpInfo;
+
+    public static string OpName(UnwindOp op) => op switch
+    {
+        UnwindOp.PushNonvol => "PUSH_NONVOL",
+        UnwindOp.AllocLarge => "ALLOC_LARGE",
+        UnwindOp.AllocSmall => "ALLOC_SMALL",
+        UnwindOp.SetFpreg => "SET_FPREG",
+        UnwindOp.SaveNonvol => "SAVE_NONVOL",
+        UnwindOp.SaveNonvolFar => "SAVE_NONVOL_FAR",
+        UnwindOp.Epilog => "EPILOG",
+        UnwindOp.SpareCode => "SPARE_CODE",
+        UnwindOp.SaveXmm128 => "SAVE_XMM128",
+        UnwindOp.SaveXmm128Far => "SAVE_XMM128_FAR",
+        UnwindOp.PushMachframe => "PUSH_MACHFRAME",
+        _ => $"OP_{(byte)op}",
+    };
+}
+
+/// <summary>x64 general-purpose register numbers as the unwind codes use them.</summary>
+public static class X64Registers
+{
+    private static readonly string[] Names = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
+
+    public static string Name(int register) => (uint)register < (uint)Names.Length ? Names[register] : $"r?{register}";
+}

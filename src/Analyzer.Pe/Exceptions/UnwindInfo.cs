@@ -1,293 +1,233 @@
-using Pelint.Pe.IO;
+using System.Buffers.Binary;
 
 namespace Pelint.Pe.Exceptions;
 
+/// <summary>A problem in one UNWIND_INFO; <see cref="Code"/> is stable (used in fingerprints).</summary>
+public sealed record UnwindProblem(string Code, string Message);
+
 /// <summary>
-/// A decoded UNWIND_INFO (Microsoft, "x64 exception handling"). Bit-fields are allocated from the
-/// least significant bit: Version = byte0 &amp; 7, Flags = byte0 &gt;&gt; 3, FrameRegister = byte3 &amp; 0xF,
-/// FrameOffset = (byte3 &gt;&gt; 4) * 16. Problems are recorded, never thrown.
+/// Version 2 epilog codes: the first UWOP_EPILOG gives the size of every epilog and, with
+/// OpInfo bit 0, says one ends the function; each further code gives an epilog's offset back
+/// from the function's end (offset 0 = padding).
 /// </summary>
-public sealed class UnwindInfo
+public sealed record V2EpilogCodes(int Size, bool AtEnd, IReadOnlyList<int> OffsetsFromEnd, int PaddingCodes)
+{
+    /// <summary>Epilog start RVAs for a function with this unwind info (it can be shared).</summary>
+    public IEnumerable<uint> StartsFor(RuntimeFunction function)
+    {
+        if (AtEnd)
+        {
+            yield return function.EndAddress - (uint)Size;
+        }
+
+        foreach (var offset in OffsetsFromEnd)
+        {
+            yield return function.EndAddress - (uint)offset;
+        }
+    }
+}
+
+/// <summary>
+/// UNWIND_INFO, decoded per Microsoft's "x64 exception handling": byte 0 = Version (low 3 bits)
+/// | Flags &lt;&lt; 3; byte 1 SizeOfProlog; byte 2 CountOfCodes; byte 3 FrameRegister (low
+/// nibble) | FrameOffset (high nibble, times 16); the code array padded to an even count; then a
+/// handler RVA and its data, or one chained RUNTIME_FUNCTION.
+/// </summary>
+public sealed record UnwindInfo(
+    uint Rva,
+    byte Version,
+    UnwindFlags Flags,
+    byte SizeOfProlog,
+    byte CountOfCodes,
+    byte FrameRegister,
+    int FrameOffset,
+    IReadOnlyList<UnwindCode> Codes,
+    V2EpilogCodes? Epilogs,
+    uint? HandlerRva,
+    uint? LanguageDataRva,
+    RuntimeFunction? Chained,
+    IReadOnlyList<UnwindProblem> Problems)
 {
     public const int HeaderSize = 4;
 
-    private UnwindInfo(uint rva)
-    {
-        Rva = rva;
-    }
-
-    public uint Rva { get; }
-
-    /// <summary>False when the 4-byte header itself could not be read.</summary>
-    public bool IsReadable { get; private set; }
-
-    public int Version { get; private set; }
-
-    public UnwindFlags Flags { get; private set; }
-
-    public byte SizeOfProlog { get; private set; }
-
-    /// <summary>Raw slot count from the header.</summary>
-    public byte CountOfCodes { get; private set; }
-
-    /// <summary>Frame register number; 0 means none.</summary>
-    public int FrameRegister { get; private set; }
-
-    /// <summary>Scaled frame offset in bytes (the nibble times 16).</summary>
-    public int FrameOffset { get; private set; }
-
-    public IReadOnlyList<UnwindCode> Codes { get; private set; } = [];
-
-    /// <summary>Version 2 epilogs decoded from the leading UWOP_EPILOG run.</summary>
-    public IReadOnlyList<EpilogDescriptor> Epilogs { get; private set; } = [];
-
-    /// <summary>Number of UWOP_EPILOG slots with offset 0 (padding).</summary>
-    public int EpilogPadding { get; private set; }
-
-    /// <summary>The epilog size given by the first UWOP_EPILOG (version 2), if any.</summary>
-    public uint? EpilogSize { get; private set; }
-
-    public uint? HandlerRva { get; private set; }
-
-    public uint? LanguageDataRva { get; private set; }
-
-    /// <summary>RVA where the handler RVA or chained entry sits (after the padded code array).</summary>
-    public uint TrailerRva => Rva + HeaderSize + (2u * (uint)((CountOfCodes + 1) & ~1));
-
-    public RuntimeFunction? Chained { get; private set; }
-
-    public IReadOnlyList<PeProblem> Problems { get; private set; } = [];
-
-    public bool HasHandler => (Flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0;
+    public bool HasHandler => (Flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0 && (Flags & UnwindFlags.ChainInfo) == 0;
 
     public bool IsChained => (Flags & UnwindFlags.ChainInfo) != 0;
 
-    public string? FrameRegisterName => FrameRegister == 0 ? null : UnwindNames.Register(FrameRegister);
+    /// <summary>Bytes from the header to the end of the code array (padded to an even count).</summary>
+    public int CodeArrayEnd => HeaderSize + (((CountOfCodes + 1) & ~1) * 2);
 
-    /// <summary>Decodes the UNWIND_INFO at <paramref name="rva"/> for the function <paramref name="owner"/>.</summary>
-    public static UnwindInfo Read(PeImage image, uint rva, RuntimeFunction owner)
+    public static UnwindInfo Read(PeImage image, uint rva)
     {
-        var info = new UnwindInfo(rva);
-        var problems = new List<PeProblem>();
-        info.Problems = problems;
-        Span<byte> scratch = stackalloc byte[HeaderSize];
-        if (!image.TryRead(rva, HeaderSize, scratch, out var header))
+        var problems = new List<UnwindProblem>();
+        Span<byte> header = stackalloc byte[HeaderSize];
+        if (!image.TryRead(rva, HeaderSize, header, out var h))
         {
-            problems.Add(Problem(image, "header-outside", $"UNWIND_INFO at RVA 0x{rva:X} is not inside a mapped section", rva));
-            return info;
+            return Unreadable(rva, "header-unmapped", $"UNWIND_INFO at RVA 0x{rva:X} is outside the image's sections");
         }
 
-        info.IsReadable = true;
-        info.Version = header[0] & 7;
-        info.Flags = (UnwindFlags)(header[0] >> 3);
-        info.SizeOfProlog = header[1];
-        info.CountOfCodes = header[2];
-        info.FrameRegister = header[3] & 0xF;
-        info.FrameOffset = (header[3] >> 4) * 16;
-        if ((rva & 3) != 0)
+        var version = (byte)(h[0] & 7);
+        var flags = (UnwindFlags)(h[0] >> 3);
+        var prolog = h[1];
+        var count = h[2];
+        var frameRegister = (byte)(h[3] & 0xF);
+        var frameOffset = (h[3] >> 4) * 16;
+        if (version is not (1 or 2))
         {
-            problems.Add(Problem(image, "unaligned", $"UNWIND_INFO at RVA 0x{rva:X} is not 4-byte aligned", rva));
+            problems.Add(new UnwindProblem("bad-version", $"version {version} (only 1 and 2 exist); the rest cannot be decoded"));
+            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems);
         }
 
-        if (info.Version is not (1 or 2))
+        if ((flags & UnwindFlags.ChainInfo) != 0 && (flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
         {
-            problems.Add(Problem(image, "version", $"UNWIND_INFO at RVA 0x{rva:X} has version {info.Version} (1 or 2 expected)", rva));
-            return info;
+            problems.Add(new UnwindProblem("flags-chain-and-handler", $"flags 0x{(byte)flags:X} combine CHAININFO with a handler flag, which are exclusive"));
         }
 
-        if ((int)info.Flags > 7 || (info.IsChained && info.HasHandler))
+        if ((byte)flags > 7)
         {
-            problems.Add(Problem(image, "flags", $"UNWIND_INFO at RVA 0x{rva:X} has flags 0x{(int)info.Flags:X} (CHAININFO excludes EHANDLER and UHANDLER)", rva));
+            problems.Add(new UnwindProblem("flags-unknown", $"flags 0x{(byte)flags:X} include undefined bits"));
         }
 
-        var padded = (info.CountOfCodes + 1) & ~1;
-        if (!image.TryGetSpan(rva + HeaderSize, padded * 2, out var codes) && !image.Map.IsMapped(rva + HeaderSize, (uint)padded * 2))
+        var arrayBytes = ((count + 1) & ~1) * 2;
+        Span<byte> array = stackalloc byte[512];
+        if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var codes))
         {
-            problems.Add(Problem(image, "codes-outside", $"UNWIND_INFO at RVA 0x{rva:X}: its {info.CountOfCodes} unwind codes run outside the section", rva));
-            return info;
+            problems.Add(new UnwindProblem("codes-outside-section", $"its {count} unwind codes run past the end of their section"));
+            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems);
         }
 
-        if (codes.Length < padded * 2)
+        var (decoded, epilogs) = DecodeCodes(codes[..(count * 2)], version, count, problems);
+        uint? handler = null;
+        uint? languageData = null;
+        RuntimeFunction? chained = null;
+        var tail = rva + (uint)(HeaderSize + arrayBytes);
+        if ((flags & UnwindFlags.ChainInfo) != 0)
         {
-            // Mapped but not file-backed: the loader sees zeros.
-            var zero = new byte[padded * 2];
-            image.Map.GetAvailableSpan(image.Bytes, rva + HeaderSize, padded * 2).CopyTo(zero);
-            codes = zero;
-        }
-
-        info.DecodeCodes(image, codes[..(info.CountOfCodes * 2)], owner, problems);
-        info.ReadTrailer(image, problems);
-        return info;
-    }
-
-    private void DecodeCodes(PeImage image, ReadOnlySpan<byte> slots, RuntimeFunction owner, List<PeProblem> problems)
-    {
-        var list = new List<UnwindCode>(CountOfCodes);
-        var count = slots.Length / 2;
-        var i = 0;
-        if (Version == 2)
-        {
-            i = DecodeEpilogs(slots, owner);
-        }
-
-        var sawFpreg = false;
-        int? previousOffset = null;
-        while (i < count)
-        {
-            var codeOffset = slots[i * 2];
-            var op = (UnwindOp)(slots[(i * 2) + 1] & 0xF);
-            var opInfo = (byte)(slots[(i * 2) + 1] >> 4);
-            if (op == UnwindOp.Epilog && Version == 2)
+            Span<byte> entry = stackalloc byte[RuntimeFunction.Size];
+            if (image.TryRead(tail, RuntimeFunction.Size, entry, out var e))
             {
-                problems.Add(Problem(image, "epilog-misplaced", $"UNWIND_INFO at RVA 0x{Rva:X}: UWOP_EPILOG at slot {i} after a prolog code (epilog codes come first)", Rva));
-                list.Add(new UnwindCode(i, 1, codeOffset, op, opInfo));
-                i++;
-                continue;
-            }
-
-            var slotsNeeded = UnwindCode.SlotsOf(op, opInfo, Version);
-            if (slotsNeeded == 0)
-            {
-                var what = op switch
-                {
-                    UnwindOp.SpareCode => "the reserved UWOP_SPARE_CODE (7)",
-                    UnwindOp.AllocLarge => $"UWOP_ALLOC_LARGE with OpInfo {opInfo} (0 or 1 expected)",
-                    _ => $"unknown op {(int)op}",
-                };
-                problems.Add(Problem(image, "unknown-op", $"UNWIND_INFO at RVA 0x{Rva:X}: slot {i} has {what}; the remaining codes cannot be decoded", Rva));
-                list.Add(new UnwindCode(i, 0, codeOffset, op, opInfo));
-                break;
-            }
-
-            if (i + slotsNeeded > count)
-            {
-                problems.Add(Problem(image, "truncated-op", $"UNWIND_INFO at RVA 0x{Rva:X}: {UnwindNames.Op(op)} at slot {i} needs {slotsNeeded} slots but only {count - i} remain", Rva));
-                list.Add(new UnwindCode(i, slotsNeeded, codeOffset, op, opInfo));
-                break;
-            }
-
-            if (op == UnwindOp.Epilog)
-            {
-                problems.Add(Problem(image, "obsolete-save-xmm", $"UNWIND_INFO at RVA 0x{Rva:X}: op 6 at slot {i} in a version 1 record (the obsolete UWOP_SAVE_XMM)", Rva));
-            }
-
-            list.Add(Decode(slots, i, slotsNeeded, codeOffset, op, opInfo));
-            if (op == UnwindOp.SetFpreg)
-            {
-                sawFpreg = true;
-            }
-
-            if (codeOffset > SizeOfProlog)
-            {
-                problems.Add(Problem(image, "offset-past-prolog", $"UNWIND_INFO at RVA 0x{Rva:X}: code at slot {i} has offset 0x{codeOffset:X}, past the prolog size 0x{SizeOfProlog:X}", Rva));
-            }
-
-            if (previousOffset is { } prev && codeOffset > prev)
-            {
-                problems.Add(Problem(image, "offset-order", $"UNWIND_INFO at RVA 0x{Rva:X}: code at slot {i} has offset 0x{codeOffset:X}, after a code at 0x{prev:X} (offsets must descend)", Rva));
-            }
-
-            previousOffset = codeOffset;
-            i += slotsNeeded;
-        }
-
-        // A chained fragment repeats its parent's frame register; the SET_FPREG is in the parent.
-        if (sawFpreg ? FrameRegister == 0 : FrameRegister != 0 && !IsChained)
-        {
-            problems.Add(Problem(image, "frame-register", sawFpreg
-                ? $"UNWIND_INFO at RVA 0x{Rva:X} has UWOP_SET_FPREG but no frame register"
-                : $"UNWIND_INFO at RVA 0x{Rva:X} names frame register {UnwindNames.Register(FrameRegister)} but has no UWOP_SET_FPREG", Rva));
-        }
-
-        Codes = list;
-    }
-
-    // Microsoft: the first UWOP_EPILOG's CodeOffset is the epilog size and OpInfo bit 0 says an
-    // epilog ends the function; each further one is CodeOffset | OpInfo << 8 bytes back from the
-    // function's end; offset 0 is padding. Returns the first slot after the run.
-    private int DecodeEpilogs(ReadOnlySpan<byte> slots, RuntimeFunction owner)
-    {
-        var count = slots.Length / 2;
-        if (count == 0 || (UnwindOp)(slots[1] & 0xF) != UnwindOp.Epilog)
-        {
-            return 0;
-        }
-
-        var epilogs = new List<EpilogDescriptor>();
-        var size = (uint)slots[0];
-        EpilogSize = size;
-        if (((slots[1] >> 4) & 1) != 0)
-        {
-            epilogs.Add(new EpilogDescriptor(owner.EndAddress - size, size, size));
-        }
-
-        var i = 1;
-        while (i < count && (UnwindOp)(slots[(i * 2) + 1] & 0xF) == UnwindOp.Epilog)
-        {
-            var back = (uint)(slots[i * 2] | ((slots[(i * 2) + 1] >> 4) << 8));
-            if (back == 0)
-            {
-                EpilogPadding++;
+                chained = new RuntimeFunction(-1, BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e[4..]),
+                    BinaryPrimitives.ReadUInt32LittleEndian(e[8..]), image.FileOffsetOf(tail) ?? -1);
             }
             else
             {
-                epilogs.Add(new EpilogDescriptor(owner.EndAddress - back, size, back));
+                problems.Add(new UnwindProblem("chain-outside-section", "its chained RUNTIME_FUNCTION runs past the end of its section"));
             }
-
-            i++;
         }
-
-        Epilogs = epilogs;
-        return i;
-    }
-
-    private static UnwindCode Decode(ReadOnlySpan<byte> s, int i, int n, byte codeOffset, UnwindOp op, byte opInfo)
-    {
-        var slot1 = n > 1 ? (ushort)(s[(i + 1) * 2] | (s[((i + 1) * 2) + 1] << 8)) : (ushort)0;
-        var slot2 = n > 2 ? (ushort)(s[(i + 2) * 2] | (s[((i + 2) * 2) + 1] << 8)) : (ushort)0;
-        var wide = slot1 | ((uint)slot2 << 16);
-        return op switch
+        else if ((flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
         {
-            UnwindOp.PushNonvol => new(i, n, codeOffset, op, opInfo, Register: opInfo),
-            UnwindOp.AllocSmall => new(i, n, codeOffset, op, opInfo, Size: (opInfo * 8u) + 8u),
-            UnwindOp.AllocLarge => new(i, n, codeOffset, op, opInfo, Size: opInfo == 0 ? slot1 * 8u : wide),
-            UnwindOp.SaveNonvol => new(i, n, codeOffset, op, opInfo, Register: opInfo, StackOffset: slot1 * 8u),
-            UnwindOp.SaveNonvolFar => new(i, n, codeOffset, op, opInfo, Register: opInfo, StackOffset: wide),
-            UnwindOp.SaveXmm128 => new(i, n, codeOffset, op, opInfo, Register: opInfo, StackOffset: slot1 * 16u),
-            UnwindOp.SaveXmm128Far => new(i, n, codeOffset, op, opInfo, Register: opInfo, StackOffset: wide),
-            _ => new(i, n, codeOffset, op, opInfo),
-        };
-    }
-
-    private void ReadTrailer(PeImage image, List<PeProblem> problems)
-    {
-        var at = TrailerRva;
-        Span<byte> scratch = stackalloc byte[RuntimeFunction.Size];
-        if (IsChained)
-        {
-            if (!image.TryRead(at, RuntimeFunction.Size, scratch, out var entry))
+            Span<byte> word = stackalloc byte[4];
+            if (image.TryRead(tail, 4, word, out var w))
             {
-                problems.Add(Problem(image, "chain-outside", $"UNWIND_INFO at RVA 0x{Rva:X}: its chained RUNTIME_FUNCTION at 0x{at:X} is outside the section", Rva));
-                return;
+                handler = BinaryPrimitives.ReadUInt32LittleEndian(w);
+                languageData = tail + 4;
             }
-
-            Chained = new RuntimeFunction(-1, SpanReadU32(entry, 0), SpanReadU32(entry, 4), SpanReadU32(entry, 8), image.FileOffsetOf(at));
-        }
-        else if (HasHandler)
-        {
-            if (!image.TryRead(at, 4, scratch, out var handler))
+            else
             {
-                problems.Add(Problem(image, "handler-outside", $"UNWIND_INFO at RVA 0x{Rva:X}: its handler RVA at 0x{at:X} is outside the section", Rva));
-                return;
+                problems.Add(new UnwindProblem("handler-outside-section", "its exception handler RVA runs past the end of its section"));
             }
-
-            HandlerRva = SpanReadU32(handler, 0);
-            LanguageDataRva = at + 4;
         }
+
+        return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, decoded, epilogs, handler, languageData, chained, problems);
     }
 
-    private static uint SpanReadU32(ReadOnlySpan<byte> data, int offset) => SpanRead.TryUInt32(data, offset, out var v) ? v : 0;
+    private static (List<UnwindCode> Codes, V2EpilogCodes? Epilogs) DecodeCodes(ReadOnlySpan<byte> raw, byte version, int count, List<UnwindProblem> problems)
+    {
+        var codes = new List<UnwindCode>(count);
+        V2EpilogCodes? epilogs = null;
+        var i = 0;
+        if (version == 2 && count > 0 && (raw[1] & 0xF) == (int)UnwindOp.Epilog)
+        {
+            var size = raw[0];
+            var atEnd = (raw[1] >> 4 & 1) != 0;
+            var offsets = new List<int>();
+            var padding = 0;
+            for (i = 1; i < count && (raw[(i * 2) + 1] & 0xF) == (int)UnwindOp.Epilog; i++)
+            {
+                var offset = raw[i * 2] | ((raw[(i * 2) + 1] >> 4) << 8);
+                if (offset == 0)
+                {
+                    padding++;
+                }
+                else
+                {
+                    offsets.Add(offset);
+                }
+            }
 
-    private static PeProblem Problem(PeImage image, string code, string message, uint rva) =>
-        new(PeStructure.UnwindInfo, code, message, rva, image.FileOffsetOf(rva), HeaderSize);
+            epilogs = new V2EpilogCodes(size, atEnd, offsets, padding);
+        }
+
+        while (i < count)
+        {
+            var offset = raw[i * 2];
+            var op = (UnwindOp)(raw[(i * 2) + 1] & 0xF);
+            var info = (byte)(raw[(i * 2) + 1] >> 4);
+            int slots;
+            uint value = 0;
+            switch (op)
+            {
+                case UnwindOp.PushNonvol:
+                case UnwindOp.SetFpreg:
+                case UnwindOp.PushMachframe:
+                    slots = 1;
+                    break;
+                case UnwindOp.AllocSmall:
+                    slots = 1;
+                    value = (uint)(info * 8) + 8;
+                    break;
+                case UnwindOp.AllocLarge when info == 0:
+                    slots = 2;
+                    break;
+                case UnwindOp.AllocLarge when info == 1:
+                    slots = 3;
+                    break;
+                case UnwindOp.AllocLarge:
+                    problems.Add(new UnwindProblem("bad-alloc-large", $"code {i}: ALLOC_LARGE with OpInfo {info} (only 0 and 1 are defined)"));
+                    return (codes, epilogs);
+                case UnwindOp.SaveNonvol:
+                case UnwindOp.SaveXmm128:
+                    slots = 2;
+                    break;
+                case UnwindOp.SaveNonvolFar:
+                case UnwindOp.SaveXmm128Far:
+                    slots = 3;
+                    break;
+                case UnwindOp.Epilog when version == 2:
+                    problems.Add(new UnwindProblem("epilog-code-misplaced", $"code {i}: UWOP_EPILOG after a prolog code; the epilog codes must come first"));
+                    return (codes, epilogs);
+                case UnwindOp.Epilog:
+                    problems.Add(new UnwindProblem("obsolete-op", $"code {i}: op 6 in a version 1 record (the obsolete UWOP_SAVE_XMM form); its size is not known, decoding stops"));
+                    return (codes, epilogs);
+                default:
+                    problems.Add(new UnwindProblem("unknown-op", $"code {i}: op {(byte)op} is reserved or unknown; its size is not known, decoding stops"));
+                    return (codes, epilogs);
+            }
+
+            if (i + slots > count)
+            {
+                problems.Add(new UnwindProblem("truncated-op", $"code {i}: {UnwindCode.OpName(op)} needs {slots} slots but only {count - i} remain"));
+                return (codes, epilogs);
+            }
+
+            var operand = raw[((i + 1) * 2)..];
+            value = op switch
+            {
+                UnwindOp.AllocLarge when info == 0 => BinaryPrimitives.ReadUInt16LittleEndian(operand) * 8u,
+                UnwindOp.AllocLarge => BinaryPrimitives.ReadUInt32LittleEndian(operand),
+                UnwindOp.SaveNonvol => BinaryPrimitives.ReadUInt16LittleEndian(operand) * 8u,
+                UnwindOp.SaveNonvolFar => BinaryPrimitives.ReadUInt32LittleEndian(operand),
+                UnwindOp.SaveXmm128 => BinaryPrimitives.ReadUInt16LittleEndian(operand) * 16u,
+                UnwindOp.SaveXmm128Far => BinaryPrimitives.ReadUInt32LittleEndian(operand),
+                _ => value,
+            };
+            codes.Add(new UnwindCode(offset, op, info, value, slots));
+            i += slots;
+        }
+
+        return (codes, epilogs);
+    }
+
+    private static UnwindInfo Unreadable(uint rva, string code, string message) =>
+        new(rva, 0, UnwindFlags.None, 0, 0, 0, 0, [], null, null, null, null, [new UnwindProblem(code, message)]);
 }

@@ -95,6 +95,13 @@ public sealed class LoadConfigDirectory
             return new LoadConfigDirectory(dir, problems);
         }
 
+        if (image.Map.FindSection(dir.Rva) is { } section && declared > (ulong)section.VirtualAddress + section.MappedSize - dir.Rva)
+        {
+            problems.Add(new PeProblem(PeStructure.LoadConfig, "size-past-section",
+                $"the load config structure declares Size {declared} but its section '{section.Name}' ends {(ulong)section.VirtualAddress + section.MappedSize - dir.Rva} bytes after its start",
+                dir.Rva, image.FileOffsetOf(dir.Rva), 4));
+        }
+
         Span<byte> buffer = stackalloc byte[maxKnown];
         if (!image.TryRead(dir.Rva, readable, buffer, out var bytes))
         {

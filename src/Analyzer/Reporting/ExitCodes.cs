@@ -41,4 +41,17 @@ public static class ExitCodePolicy
         var failing = reports.SelectMany(r => r.Results).Any(r => r.Level != Level.None && r.Level >= threshold && counts(r));
         return failing ? ExitCodes.ResultsAtFailLevel : ExitCodes.Success;
     }
+
+    /// <summary>As <see cref="Decide(IReadOnlyList{FileReport}, IReadOnlyList{ToolNotification}, Level?, Func{Result, bool}?)"/>,
+    /// judging the levels of the results that count (e.g. only those new since a baseline).</summary>
+    public static int Decide(IReadOnlyList<FileReport> reports, IReadOnlyList<ToolNotification> inputProblems, Level? failLevel, IEnumerable<Level> countedLevels)
+    {
+        var withoutResults = Decide(reports, inputProblems, failLevel, _ => false);
+        if (withoutResults != ExitCodes.Success || failLevel is not { } threshold)
+        {
+            return withoutResults;
+        }
+
+        return countedLevels.Any(l => l != Level.None && l >= threshold) ? ExitCodes.ResultsAtFailLevel : ExitCodes.Success;
+    }
 }

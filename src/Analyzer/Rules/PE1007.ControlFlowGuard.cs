@@ -31,6 +31,12 @@ public sealed class ControlFlowGuard : IRule
             yield break;
         }
 
+        foreach (var problem in config.Problems)
+        {
+            yield return context.Report("malformed-load-config", new FindingLocation(problem.FileOffset, problem.Length, problem.Rva, Description: "load configuration"),
+                $"malformed:{problem.Code}", context.FileName, problem.Message);
+        }
+
         var flags = config.GuardFlags ?? GuardFlags.None;
         var hasTable = config.GuardCFFunctionTable is > 0 || (flags & GuardFlags.CfFunctionTablePresent) != 0;
         var instrumented = (flags & GuardFlags.CfInstrumented) != 0 || config.GuardCFCheckFunctionPointer is > 0;

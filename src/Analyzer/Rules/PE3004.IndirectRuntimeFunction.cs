@@ -1,16 +1,15 @@
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
-using static Pelint.Rules.UnwindRuleSupport;
 
 namespace Pelint.Rules;
 
-/// <summary>PE3004: a low-bit (RUNTIME_FUNCTION_INDIRECT) entry points at an entry boundary and resolves within 32 links.</summary>
-public sealed class IndirectRuntimeFunctionRule : IRule
+/// <summary>PE3004: low-bit (RUNTIME_FUNCTION_INDIRECT) entries point at entries and resolve without a cycle.</summary>
+public sealed class IndirectRuntimeFunction : IRule
 {
     public string Id => "PE3004";
 
-    public Applicability GetApplicability(PeImage image) => X64WithExceptionDirectory(image);
+    public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
@@ -26,21 +25,13 @@ public sealed class IndirectRuntimeFunctionRule : IRule
             }
 
             var walk = directory.ResolveIndirect(f);
-            if (walk.IsComplete)
+            if (!walk.IsSound)
             {
-                continue;
+                findings.Add(context.Report("unresolved", UnwindFacts.EntryLocation(image, f), $"{UnwindFacts.FunctionKey(image, f)}:{walk.ProblemCode}",
+                    context.FileName, UnwindFacts.Describe(image, f), walk.Problem!, UnwindFacts.Path(walk.Path)));
             }
-
-            var why = walk.Problem switch
-            {
-                ChainProblem.Cycle => "it loops back to an entry already visited",
-                ChainProblem.TooDeep => $"it does not reach a real UNWIND_INFO within {ExceptionDirectory.ChainLimit} links",
-                _ => walk.Detail ?? walk.Problem.ToString(),
-            };
-            findings.Add(context.Report("broken", Location(image, f, $"RUNTIME_FUNCTION {f.Index}"), $"{Key(image, f)}:{walk.Problem}",
-                context.FileName, Describe(image, f), $"0x{f.UnwindData:X}", why, walk.Describe()));
         }
 
-        return Cap(context, findings);
+        return UnwindFacts.Capped(context, findings);
     }
 }

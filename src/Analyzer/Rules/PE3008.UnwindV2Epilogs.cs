@@ -1,66 +1,60 @@
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
-using static Pelint.Rules.UnwindRuleSupport;
 
 namespace Pelint.Rules;
 
-/// <summary>PE3008: version 2 UWOP_EPILOG codes come first and describe epilogs inside the function.</summary>
-public sealed class UnwindV2EpilogsRule : IRule
+/// <summary>PE3008: version 2 epilog codes lead the code array and describe epilogs inside the function.</summary>
+public sealed class UnwindV2Epilogs : IRule
 {
     public string Id => "PE3008";
 
-    public Applicability GetApplicability(PeImage image) => X64WithExceptionDirectory(image);
+    public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
         var directory = ExceptionDirectory.Of(image);
-        var name = context.FileName;
         var findings = new List<Finding>();
         foreach (var f in directory.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (f.IsIndirect || !directory.IsX64(f) || !image.Map.IsMapped(f.UnwindInfoRva, 1))
+            if (f.IsIndirect || !directory.IsX64(f) || directory.UnwindInfoOf(f) is not { Version: 2 } info)
             {
                 continue;
             }
 
-            var info = directory.GetUnwindInfo(f);
-            if (!info.IsReadable || info.Version != 2)
-            {
-                continue;
-            }
+            var key = UnwindFacts.FunctionKey(image, f);
+            var where = new FindingLocation(image.FileOffsetOf(info.Rva), info.CodeArrayEnd, info.Rva, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, "UNWIND_INFO");
+            void Add(string kind, string problem) =>
+                findings.Add(context.Report("problem", where, $"{key}:{kind}", context.FileName, UnwindFacts.Describe(image, f), UnwindFacts.Hex(info.Rva), problem));
 
-            var fn = Describe(image, f);
-            var key = Key(image, f);
-            var where = Location(image, f, $"UNWIND_INFO at 0x{info.Rva:X}") with { Rva = info.Rva, FileOffset = image.FileOffsetOf(info.Rva), Length = UnwindInfo.HeaderSize };
-            foreach (var p in info.Problems.Where(p => UnwindInfoRule.EpilogProblemCodes.Contains(p.Code)))
+            if (info.Epilogs is not { } epilogs)
             {
-                findings.Add(context.Report("misplaced", where, $"{key}:{p.Code}", name, fn, p.Message));
-            }
-
-            if (info.CountOfCodes > 0 && info.EpilogSize is null)
-            {
-                findings.Add(context.Report("no-epilog-code", where, $"{key}:first", name, fn));
-                continue;
-            }
-
-            if (info.EpilogSize is { } size && (size == 0 || size > f.Length))
-            {
-                findings.Add(context.Report("bad-size", where, $"{key}:size", name, fn, $"0x{size:X}", $"0x{f.Length:X}"));
-                continue;
-            }
-
-            foreach (var e in info.Epilogs)
-            {
-                if (e.OffsetFromEnd > f.Length || e.OffsetFromEnd < e.Size)
+                if (info.CountOfCodes > 0)
                 {
-                    findings.Add(context.Report("outside", where, $"{key}:epilog:{e.OffsetFromEnd}", name, fn, $"0x{e.OffsetFromEnd:X}", $"0x{e.Size:X}", $"0x{f.Length:X}"));
+                    Add("no-epilog-code", "it is version 2 but its first unwind code is not UWOP_EPILOG");
+                }
+
+                continue;
+            }
+
+            if (epilogs.Size == 0)
+            {
+                Add("zero-size", "its first UWOP_EPILOG gives an epilog size of 0");
+                continue;
+            }
+
+            foreach (var start in epilogs.StartsFor(f))
+            {
+                if (start < f.BeginAddress || (ulong)start + (uint)epilogs.Size > f.EndAddress)
+                {
+                    Add("outside-function", $"an epilog code places a {epilogs.Size}-byte epilog at 0x{start:X}, outside the function (0x{f.BeginAddress:X}-0x{f.EndAddress:X})");
+                    break;
                 }
             }
         }
 
-        return Cap(context, findings);
+        return UnwindFacts.Capped(context, findings);
     }
 }

@@ -153,6 +153,20 @@ public sealed class HardeningRulesTests
     }
 
     [Fact]
+    public void Load_config_size_running_past_its_section_is_reported_by_PE1007()
+    {
+        var patched = ImagePatch.FromFile(Coreclr);
+        var (rva, _) = patched.GetDirectory(10);
+        patched.WriteUInt32(patched.FileOffsetOf(rva), 0x7FFF_0000);
+
+        var report = RuleHarness.Analyze(patched.Bytes, "coreclr.dll");
+
+        var result = Assert.Single(report.Results, r => r.Rule.Id == "PE1007");
+        Assert.Equal("malformed-load-config", result.Finding.MessageId);
+        Assert.Contains("2147418112", result.Message);
+    }
+
+    [Fact]
     public void Low_image_base_on_a_64_bit_image_is_reported_by_PE1006()
     {
         var builder = new PeBuilder { ImageBase = 0x40_0000 };

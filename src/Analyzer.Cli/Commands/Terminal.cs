@@ -1,0 +1,13 @@
+namespace Pelint.Cli.Commands;
+
+/// <summary>What the process writes to: colours and progress only for a person at a terminal.</summary>
+internal sealed record Terminal(bool StdoutIsTerminal, bool StderrIsTerminal, bool NoColor)
+{
+    /// <summary>Writers other than the process's own console (tests, redirection) are never terminals.</summary>
+    public static Terminal Detect(TextWriter stdout, TextWriter stderr) => new(
+        ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected,
+        ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected,
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
+
+    public bool Color => StdoutIsTerminal && !NoColor;
+}

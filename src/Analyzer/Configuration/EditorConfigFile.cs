@@ -1,0 +1,90 @@
+namespace Pelint.Configuration;
+
+/// <summary>One key = value line of an .editorconfig section, with its line for notifications.</summary>
+public sealed record EditorConfigEntry(string Key, string Value, int Line);
+
+/// <summary>A [glob] section; the preamble (keys before any section) has a null glob.</summary>
+public sealed record EditorConfigSection(EditorConfigGlob? Glob, IReadOnlyList<EditorConfigEntry> Entries);
+
+/// <summary>A parsed .editorconfig file: whether it is a root, and its sections in file order.</summary>
+public sealed record EditorConfigFile(string Path, bool IsRoot, IReadOnlyList<EditorConfigSection> Sections)
+{
+    public string Directory => System.IO.Path.GetDirectoryName(Path) ?? "/";
+
+    public static EditorConfigFile Parse(string path, string text)
+    {
+        var sections = new List<EditorConfigSection>();
+        var entries = new List<EditorConfigEntry>();
+        EditorConfigGlob? glob = null;
+        var isRoot = false;
+        var lineNumber = 0;
+        foreach (var raw in text.Replace("\r\n", "\n").Split('\n'))
+        {
+            lineNumber++;
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] is '#' or ';')
+            {
+                continue;
+            }
+
+            if (line[0] == '[' && line[^1] == ']')
+            {
+                sections.Add(new EditorConfigSection(glob, entries));
+                glob = EditorConfigGlob.Compile(line[1..^1]);
+                entries = [];
+                continue;
+            }
+
+            var equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                continue;
+            }
+
+            // Keys are case-insensitive in the editorconfig specification; values are compared lower-case.
+            var key = line[..equals].Trim();
+            var value = StripComment(line[(equals + 1)..]).Trim();
+            if (glob is null && key.Equals("root", StringComparison.OrdinalIgnoreCase))
+            {
+                isRoot = value.Equals("true", StringComparison.OrdinalIgnoreCase);
+                continue;
+            }
+
+            entries.Add(new EditorConfigEntry(key, value, lineNumber));
+        }
+
+        sections.Add(new EditorConfigSection(glob, entries));
+        return new EditorConfigFile(path, isRoot, [.. sections.Where(s => s.Entries.Count > 0)]);
+    }
+
+    /// <summary>Entries that apply to a file, in file order (later ones win).</summary>
+    public IEnumerable<EditorConfigEntry> EntriesFor(string fullPath, bool preambleApplies)
+    {
+        var relative = System.IO.Path.GetRelativePath(Directory, fullPath).Replace('\\', '/');
+        foreach (var section in Sections)
+        {
+            var applies = section.Glob is null ? preambleApplies : section.Glob.IsMatch(relative);
+            if (applies)
+            {
+                foreach (var entry in section.Entries)
+                {
+                    yield return entry;
+                }
+            }
+        }
+    }
+
+    // Inline comments start with " #" or " ;" (a bare '#' may be part of a value).
+    private static string StripComment(string value)
+    {
+        for (var i = 1; i < value.Length; i++)
+        {
+            if (value[i] is '#' or ';' && char.IsWhiteSpace(value[i - 1]))
+            {
+                return value[..i];
+            }
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,69 @@
+using Pelint.Engine;
+using Pelint.Pe;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Rules;
+
+/// <summary>PE2002: at least 6 (x64) / 5 (x86) bytes of int3/nop that no other function owns precede every entry.</summary>
+public sealed class HotpatchPadding : IRule
+{
+    public string Id => "PE2002";
+
+    public Applicability GetApplicability(PeImage image) => HotPatchEntries.Applicability(image);
+
+    public IEnumerable<Finding> Analyze(RuleContext context)
+    {
+        var image = context.Image;
+        var needed = HotPatchEntries.PaddingNeeded(image);
+        var entries = HotPatchEntries.Of(image);
+        var directory = image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 ? ExceptionDirectory.Of(image) : null;
+        var offenders = new List<(PatchableEntry, string)>();
+        foreach (var entry in entries)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            if (Problem(image, directory, entry.Rva, needed) is { } detail)
+            {
+                offenders.Add((entry, detail));
+            }
+        }
+
+        if (offenders.Count > 0)
+        {
+            yield return HotPatchReport.Build(context, "missing-padding", entries.Count, offenders, needed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static string? Problem(PeImage image, ExceptionDirectory? directory, uint entry, int needed)
+    {
+        var section = image.Map.FindSection(entry);
+        if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
+        {
+            return "starts at the beginning of its section";
+        }
+
+        var start = entry - (uint)needed;
+        if (!image.TryGetSpan(start, needed, out var padding))
+        {
+            return "padding bytes are not in the file";
+        }
+
+        foreach (var b in padding)
+        {
+            if (b is not (0xCC or 0x90))
+            {
+                return $"preceded by {Convert.ToHexString(padding)}, not int3/nop";
+            }
+        }
+
+        // Padding that lies inside another function's range belongs to that function.
+        for (var rva = start; rva < entry; rva++)
+        {
+            if (directory?.FindContaining(rva) is { } owner)
+            {
+                return $"padding belongs to the function at 0x{owner.BeginAddress:X}";
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,128 @@
+using Pelint.Engine;
+using Pelint.Pe;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Rules;
+
+/// <summary>
+/// PE3007: the C scope tables of functions whose handler is __C_specific_handler (or
+/// __GSHandlerCheck_SEH): sane count, records inside the function and its chained fragments,
+/// filters in code, __except targets inside the function, nested records innermost first.
+/// </summary>
+public sealed class ScopeTableRule : IRule
+{
+    public string Id => "PE3007";
+
+    public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
+
+    public IEnumerable<Finding> Analyze(RuleContext context)
+    {
+        var image = context.Image;
+        var directory = ExceptionDirectory.Of(image);
+        var handlers = LanguageHandlers.Of(image);
+        var findings = new List<Finding>();
+        Dictionary<uint, List<RuntimeFunction>>? fragments = null;
+        foreach (var f in directory.Functions)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            if (f.IsIndirect || !directory.IsX64(f) || directory.UnwindInfoOf(f) is not { HasHandler: true, HandlerRva: { } handler, LanguageDataRva: { } data }
+                || handlers.Identify(handler) is not { UsesScopeTable: true } identity)
+            {
+                continue;
+            }
+
+            fragments ??= FragmentsByPrimary(directory);
+            var primary = directory.PrimaryOf(f) ?? f;
+            var ranges = fragments.TryGetValue(primary.BeginAddress, out var list) ? list : [f];
+            var table = ScopeTable.Read(image, data);
+            var key = UnwindFacts.FunctionKey(image, f);
+            var what = UnwindFacts.Describe(image, f);
+            var how = $"{identity.Name} at 0x{handler:X}, {identity.How}";
+            if (table.ProblemCode is { } code)
+            {
+                findings.Add(context.Report("table", new FindingLocation(image.FileOffsetOf(data), 4, data, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, "scope table"),
+                    $"{key}:{code}", context.FileName, what, table.Problem!, how));
+                continue;
+            }
+
+            foreach (var (kind, problem, record) in Check(image, table, ranges))
+            {
+                var recordRva = data + 4 + (uint)(record * ScopeRecord.Size);
+                findings.Add(context.Report("record", new FindingLocation(image.FileOffsetOf(recordRva), ScopeRecord.Size, recordRva, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, $"scope record {record}"),
+                    $"{key}:{kind}:{record}", context.FileName, what, record.ToString(System.Globalization.CultureInfo.InvariantCulture), problem, how));
+            }
+        }
+
+        return UnwindFacts.Capped(context, findings);
+    }
+
+    private static IEnumerable<(string Kind, string Problem, int Record)> Check(PeImage image, ScopeTable table, List<RuntimeFunction> ranges)
+    {
+        bool Inside(uint rva) => ranges.Any(r => r.Contains(rva));
+        bool InsideOrEnd(uint rva) => ranges.Any(r => rva > r.BeginAddress && rva <= r.EndAddress);
+        foreach (var r in table.Records)
+        {
+            if (r.BeginAddress >= r.EndAddress)
+            {
+                yield return ("empty", $"its range 0x{r.BeginAddress:X}-0x{r.EndAddress:X} is empty or reversed", r.Index);
+                continue;
+            }
+
+            if (!Inside(r.BeginAddress) || !InsideOrEnd(r.EndAddress))
+            {
+                yield return ("outside-function", $"its range 0x{r.BeginAddress:X}-0x{r.EndAddress:X} is not inside the function or its chained fragments", r.Index);
+            }
+
+            if (r.HandlerAddress != 1 && image.Map.FindSection(r.HandlerAddress) is not { IsExecutable: true })
+            {
+                yield return ("handler-not-code", $"its {(r.IsFinally ? "termination handler" : "filter")} RVA 0x{r.HandlerAddress:X} is not in executable code", r.Index);
+            }
+
+            if (!r.IsFinally && !Inside(r.JumpTarget))
+            {
+                yield return ("target-outside-function", $"its __except target 0x{r.JumpTarget:X} is not inside the function", r.Index);
+            }
+        }
+
+        // __C_specific_handler takes the first record that covers the faulting RVA, so an
+        // enclosing scope listed before a scope nested in it would swallow the inner one's exceptions.
+        for (var i = 0; i < table.Records.Count; i++)
+        {
+            var outer = table.Records[i];
+            for (var j = i + 1; j < table.Records.Count; j++)
+            {
+                var inner = table.Records[j];
+                var nested = inner.BeginAddress >= outer.BeginAddress && inner.EndAddress <= outer.EndAddress
+                    && (inner.BeginAddress != outer.BeginAddress || inner.EndAddress != outer.EndAddress);
+                if (nested && inner.BeginAddress < inner.EndAddress)
+                {
+                    yield return ("nesting-order", $"it encloses record {j} (0x{inner.BeginAddress:X}-0x{inner.EndAddress:X}) but is listed before it; nested scopes must come innermost first", i);
+                    break;
+                }
+            }
+        }
+    }
+
+    // Each primary function with every fragment chained to it, so scope records may span hot and cold parts.
+    private static Dictionary<uint, List<RuntimeFunction>> FragmentsByPrimary(ExceptionDirectory directory)
+    {
+        var map = new Dictionary<uint, List<RuntimeFunction>>();
+        foreach (var f in directory.Functions)
+        {
+            if (f.IsIndirect || !directory.IsX64(f))
+            {
+                continue;
+            }
+
+            var primary = directory.PrimaryOf(f) ?? f;
+            if (!map.TryGetValue(primary.BeginAddress, out var list))
+            {
+                map[primary.BeginAddress] = list = [];
+            }
+
+            list.Add(f);
+        }
+
+        return map;
+    }
+}

@@ -1,0 +1,81 @@
+using System.Reflection.PortableExecutable;
+using Pelint.Engine;
+using Pelint.Pe;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Rules;
+
+/// <summary>What the exception-data rules share: applicability, function naming and locations, result caps.</summary>
+internal static class UnwindFacts
+{
+    /// <summary>A broken image can have thousands of bad entries; past this, one summary result per rule.</summary>
+    public const int MaxFindingsPerImage = 50;
+
+    public static Applicability ForX64ExceptionData(PeImage image)
+    {
+        if (image.Machine != Machine.Amd64)
+        {
+            return Applicability.NotApplicable(image.Machine == Machine.Arm64
+                ? "machine is ARM64: ARM64 unwind data is not analyzed yet"
+                : $"machine is {MachineNames.Of(image.Machine)}: only x64 unwind data is analyzed");
+        }
+
+        return ExceptionDirectory.Of(image).IsPresent
+            ? Applicability.Applicable
+            : Applicability.NotApplicable("no exception directory");
+    }
+
+    /// <summary>"function 0x1234 (name)" for messages.</summary>
+    public static string Describe(PeImage image, RuntimeFunction f) =>
+        image.Exports.NameOf(f.BeginAddress) is { } name ? $"function 0x{f.BeginAddress:X} ({name})" : $"function 0x{f.BeginAddress:X}";
+
+    public static FindingLocation EntryLocation(PeImage image, RuntimeFunction f, string? description = null) =>
+        new(f.FileOffset, RuntimeFunction.Size, f.BeginAddress, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, description ?? "RUNTIME_FUNCTION entry");
+
+    /// <summary>
+    /// A function's identity that survives a rebuild: its export name, else its ordinal among the
+    /// entries of its section (stable while the code before it does not change), never its RVA.
+    /// </summary>
+    public static string FunctionKey(PeImage image, RuntimeFunction f)
+    {
+        if (image.Exports.NameOf(f.BeginAddress) is { } name)
+        {
+            return name;
+        }
+
+        var section = image.Map.FindSection(f.BeginAddress);
+        var directory = ExceptionDirectory.Of(image);
+        var ordinal = 0;
+        for (var i = f.Index - 1; i >= 0 && i < directory.Functions.Count; i--)
+        {
+            if (image.Map.FindSection(directory.Functions[i].BeginAddress) != section)
+            {
+                break;
+            }
+
+            ordinal++;
+        }
+
+        return $"{section?.Name ?? "?"}#{ordinal}";
+    }
+
+    public static string Path(IEnumerable<RuntimeFunction> path) => string.Join(" -> ", path.Select(p => $"0x{p.BeginAddress:X}"));
+
+    /// <summary>Keeps the first <see cref="MaxFindingsPerImage"/> findings and adds one summary result for the rest.</summary>
+    public static IEnumerable<Finding> Capped(RuleContext context, List<Finding> findings)
+    {
+        if (findings.Count <= MaxFindingsPerImage)
+        {
+            return findings;
+        }
+
+        var dropped = findings.Count - MaxFindingsPerImage;
+        var kept = findings.GetRange(0, MaxFindingsPerImage);
+        var dir = ExceptionDirectory.Of(context.Image).Directory;
+        kept.Add(context.Report("capped", new FindingLocation(dir.FileOffset, 8, Description: "exception data directory"), "capped",
+            context.FileName, dropped.ToString(System.Globalization.CultureInfo.InvariantCulture), MaxFindingsPerImage.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return kept;
+    }
+
+    public static string Hex(uint value) => value.ToString("X");
+}

@@ -1,0 +1,94 @@
+using Pelint.Pe.Exceptions;
+using Pelint.Testing;
+
+namespace Pelint.Pe.Tests.Exceptions;
+
+/// <summary>
+/// The bit-field traps of UNWIND_INFO (DESIGN.md), each with bytes written from Microsoft's
+/// "x64 exception handling" page: fields are allocated from the least significant bit.
+/// </summary>
+public sealed class UnwindInfoDecodingTests
+{
+    private static UnwindInfo Decode(params byte[] xdata)
+    {
+        var builder = new PeBuilder();
+        builder.AddCode(0x200);
+        var rdata = builder.AddReadOnlyData(".rdata", 0x200);
+        rdata.WriteBytes(rdata.Rva, xdata);
+        using var image = PeImage.Load(builder.Build(), "decode").Image!;
+        return UnwindInfo.Read(image, rdata.Rva);
+    }
+
+    [Fact]
+    public void Version_is_the_low_three_bits_and_flags_the_high_five()
+    {
+        // 0x19 = 0b00011_001: version 1, flags EHANDLER|UHANDLER.
+        var info = Decode(0x19, 0x00, 0x00, 0x00, 0x78, 0x56, 0x34, 0x12);
+
+        Assert.Equal(1, info.Version);
+        Assert.Equal(UnwindFlags.EHandler | UnwindFlags.UHandler, info.Flags);
+        Assert.Equal(0x12345678u, info.HandlerRva);
+    }
+
+    [Fact]
+    public void Frame_register_is_the_low_nibble_and_offset_the_high_nibble_times_16()
+    {
+        // byte 3 = 0x35: frame register 5 (rbp), offset 3 * 16.
+        var info = Decode(0x01, 0x04, 0x01, 0x35, 0x04, 0x03, 0x00, 0x00);
+
+        Assert.Equal(5, info.FrameRegister);
+        Assert.Equal(48, info.FrameOffset);
+        Assert.Equal(UnwindOp.SetFpreg, Assert.Single(info.Codes).Op);
+    }
+
+    [Fact]
+    public void Unwind_op_is_the_low_nibble_and_op_info_the_high_nibble()
+    {
+        // 0x50: op 0 (PUSH_NONVOL), OpInfo 5 (rbp). 0x42: op 2 (ALLOC_SMALL), OpInfo 4 → 4*8+8 bytes.
+        var info = Decode(0x01, 0x05, 0x02, 0x00, 0x05, 0x42, 0x01, 0x50);
+
+        Assert.Collection(info.Codes,
+            c => Assert.Equal((UnwindOp.AllocSmall, 40u, 5), (c.Op, c.Value, (int)c.CodeOffset)),
+            c => Assert.Equal((UnwindOp.PushNonvol, 5), (c.Op, c.Register)));
+    }
+
+    [Fact]
+    public void Handler_follows_the_code_array_padded_to_an_even_count()
+    {
+        // Three slots (PUSH_NONVOL + ALLOC_LARGE/0 with its 16-bit operand) padded to four: handler at 4 + 8.
+        var info = Decode(0x09, 0x08, 0x03, 0x00, 0x08, 0x01, 0x20, 0x00, 0x01, 0x50, 0xEE, 0xEE, 0x00, 0x10, 0x00, 0x00);
+
+        Assert.Equal(0x1000u, info.HandlerRva);
+        Assert.Equal(0x100u, info.Codes[0].Value); // 0x20 * 8
+    }
+
+    [Fact]
+    public void Version_2_epilog_codes_take_one_slot_each_and_come_first()
+    {
+        // EPILOG size 3 at the end (OpInfo 1), one more 0x0C back from the end, one padding code, then PUSH_NONVOL rsi.
+        var info = Decode(0x02, 0x02, 0x04, 0x00, 0x03, 0x16, 0x0C, 0x06, 0x00, 0x06, 0x02, 0x60);
+
+        Assert.Equal((3, true, 1), (info.Epilogs!.Size, info.Epilogs.AtEnd, info.Epilogs.PaddingCodes));
+        Assert.Equal([0x0C], info.Epilogs.OffsetsFromEnd);
+        Assert.Equal(UnwindOp.PushNonvol, Assert.Single(info.Codes).Op);
+        Assert.Equal(6, info.Codes[0].Register);
+    }
+
+    [Fact]
+    public void Chaininfo_carries_the_parent_runtime_function_after_the_codes()
+    {
+        var info = Decode(0x21, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x20, 0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00);
+
+        Assert.True(info.IsChained);
+        Assert.Equal((0x1000u, 0x1020u, 0x100u), (info.Chained!.Value.BeginAddress, info.Chained.Value.EndAddress, info.Chained.Value.UnwindData));
+    }
+
+    [Fact]
+    public void Version_other_than_1_or_2_is_a_problem_not_a_guess()
+    {
+        var info = Decode(0x03, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x50);
+
+        Assert.Equal("bad-version", Assert.Single(info.Problems).Code);
+        Assert.Empty(info.Codes);
+    }
+}
