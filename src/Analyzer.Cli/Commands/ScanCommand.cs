@@ -50,9 +50,23 @@ internal static class ScanCommand
             Description = "Files scanned in parallel (default: the number of processors).",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
+        // Limits (issue 6): a file over --max-file-size is reported unreadable (PEL0001) and not mapped;
+        // a file whose rules run past --timeout seconds is reported with PEL0004 and its partial results kept.
+        var maxFileSize = new Option<long>("--max-file-size")
+        {
+            Description = "Skip (and report, PEL0001) files larger than this many bytes (default: 2 GiB - 1).",
+            DefaultValueFactory = _ => int.MaxValue,
+        };
+        maxFileSize.Validators.Add(r => { if (r.GetValueOrDefault<long>() <= 0) { r.AddError("--max-file-size must be positive"); } });
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "Per-file time budget in seconds; rules still running past it are stopped (PEL0004). 0: no budget.",
+            DefaultValueFactory = _ => 0,
+        };
+        timeout.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400 or double.NaN) { r.AddError("--timeout must be between 0 and 86400 seconds"); } });
         var command = new Command("scan", "Lint PE images and report findings as text and SARIF.\n\n" + ExitCodes.HelpText)
         {
-            paths, output, format, failLevel, sourceRoot, category, threads,
+            paths, output, format, failLevel, sourceRoot, category, threads, maxFileSize, timeout,
         };
         command.SetAction(parse =>
         {
@@ -61,7 +75,12 @@ internal static class ScanCommand
             var started = DateTimeOffset.UtcNow;
             var enumeration = InputEnumerator.Enumerate(parse.GetValue(paths)!);
             var engine = RuleEngine.CreateDefault();
-            var options = new ScanOptions { MaxDegreeOfParallelism = Math.Max(1, parse.GetValue(threads)) };
+            var options = new ScanOptions
+            {
+                MaxDegreeOfParallelism = Math.Max(1, parse.GetValue(threads)),
+                Open = new PeOpenOptions { MaxFileSize = parse.GetValue(maxFileSize) },
+                FileTimeBudget = parse.GetValue(timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
+            };
             var reports = new Scanner(engine).Scan(enumeration.Inputs, options);
             Level? fail = LevelNames.TryParse(parse.GetValue(failLevel), out var l) && l != Level.None ? l : null;
             var exit = ExitCodePolicy.Decide(reports, enumeration.Notifications, fail);
