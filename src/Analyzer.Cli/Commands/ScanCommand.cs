@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pelint.Configuration;
 using Pelint.Engine;
+using Pelint.Pe;
 using Pelint.Reporting;
 using Pelint.Sarif;
 
@@ -81,9 +82,23 @@ internal static class ScanCommand
             DefaultValueFactory = _ => 25_000,
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar on standard error." };
+        // Limits (issue 6): a file over --max-file-size is reported unreadable (PEL0001) and not mapped;
+        // a file whose rules run past --timeout seconds is reported with PEL0004 and its partial results kept.
+        var maxFileSize = new Option<long>("--max-file-size")
+        {
+            Description = "Skip (and report, PEL0001) files larger than this many bytes (default: 2 GiB - 1).",
+            DefaultValueFactory = _ => int.MaxValue,
+        };
+        maxFileSize.Validators.Add(r => { if (r.GetValueOrDefault<long>() <= 0) { r.AddError("--max-file-size must be positive"); } });
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "Per-file time budget in seconds; rules still running past it are stopped (PEL0004). 0: no budget.",
+            DefaultValueFactory = _ => 0,
+        };
+        timeout.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400 or double.NaN) { r.AddError("--timeout must be between 0 and 86400 seconds"); } });
         var command = new Command("scan", "Lint PE images and report findings as text and SARIF.\n\n" + ExitCodes.HelpText)
         {
-            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, quiet,
+            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, quiet, maxFileSize, timeout,
         };
         command.SetAction(parse =>
         {
@@ -102,6 +117,8 @@ internal static class ScanCommand
                 Shard = Shard.TryParse(parse.GetValue(shard), out var selected, out _) ? selected : null,
                 MaxResults = Math.Max(0, parse.GetValue(maxResults)),
                 Quiet = parse.GetValue(quiet),
+                MaxFileSize = parse.GetValue(maxFileSize),
+                FileTimeBudget = parse.GetValue(timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
             };
             return Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
@@ -115,7 +132,13 @@ internal static class ScanCommand
         var inputs = settings.Shard is { } shard ? shard.Select(enumeration.Inputs, settings.SourceRoot) : enumeration.Inputs;
         var engine = RuleEngine.CreateDefault();
         var policy = new EditorConfigPolicy(engine.Catalog, settings.Config);
-        var options = new ScanOptions { MaxDegreeOfParallelism = settings.Threads, Policy = policy };
+        var options = new ScanOptions
+        {
+            MaxDegreeOfParallelism = settings.Threads,
+            Policy = policy,
+            Open = new PeOpenOptions { MaxFileSize = settings.MaxFileSize },
+            FileTimeBudget = settings.FileTimeBudget,
+        };
         var terminal = Terminal.Detect(stdout, stderr);
         IReadOnlyList<FileReport> reports;
         using (var progress = terminal.StderrIsTerminal && !settings.Quiet ? new ProgressBar(stderr, inputs.Count) : null)

@@ -33,4 +33,10 @@ internal sealed record ScanSettings
     public int MaxResults { get; init; } = 25_000;
 
     public bool Quiet { get; init; }
+
+    /// <summary>Files larger than this are reported unreadable (PEL0001) and not mapped.</summary>
+    public long MaxFileSize { get; init; } = int.MaxValue;
+
+    /// <summary>Per-file time budget; past it the file's rules stop (PEL0004) and partial results are kept.</summary>
+    public TimeSpan? FileTimeBudget { get; init; }
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Times whole processes of the fast build (self-contained single-file ReadyToRun) against GNU
+# objdump, alternating in one run: `pelint scan FILE -o out.sarif` (all rules) vs
+# `objdump -p FILE > /dev/null`, for coreclr.dll and biome.exe; prints the median ratio and
+# pelint's peak RSS; then the throughput of a scan of the runtime pack's native folder with
+# --threads 1 and 2. Usage: benchmarks/compare.sh [RUNS]   (default 11 runs per command)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${1:-11}
+WORK=${PELINT_BENCH_WORK:-$ROOT/artifacts/bench}
+mkdir -p "$WORK"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+PELINT=$ROOT/artifacts/pelint/pelint
+if [ ! -x "$PELINT" ] || [ -n "${PELINT_BENCH_REBUILD:-}" ]; then
+  dotnet publish src/Analyzer.Cli -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true \
+    -p:PublishReadyToRun=true -o artifacts/pelint -nologo -v quiet >/dev/null
+fi
+
+NATIVE=$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:NuGetPackageRoot)microsoft.netcore.app.runtime.win-x64/10.0.11/runtimes/win-x64/native
+[ -f "$NATIVE/coreclr.dll" ] || { echo "runtime pack missing: run 'dotnet restore Analyzer.sln' first" >&2; exit 1; }
+
+BIOME=$WORK/biome/package/biome.exe
+if [ ! -f "$BIOME" ]; then
+  mkdir -p "$WORK/biome"
+  (cd "$WORK/biome" && npm pack --silent @biomejs/cli-win32-x64@2.5.15 >/dev/null && tar xzf biomejs-cli-win32-x64-2.5.15.tgz)
+fi
+
+now() { date +%s.%N; }
+
+# peak RSS (KiB) of one pelint run, from GNU time.
+peak_rss() { /usr/bin/time -f '%M' -o "$WORK/rss.txt" "$@" >/dev/null 2>&1 || true; cat "$WORK/rss.txt" | tail -1; }
+
+compare() {
+  local name=$1 file=$2 p=() o=()
+  for ((i = 0; i < RUNS; i++)); do
+    local t0 t1 t2
+    t0=$(now); "$PELINT" scan "$file" -o "$WORK/out.sarif" --fail-level none >/dev/null || true
+    t1=$(now); objdump -p "$file" >/dev/null
+    t2=$(now)
+    p+=("$(echo "$t1 - $t0" | bc)"); o+=("$(echo "$t2 - $t1" | bc)")
+  done
+  python3 - "$name" "$(stat -c %s "$file")" "$(peak_rss "$PELINT" scan "$file" -o "$WORK/out.sarif" --fail-level none)" "${p[*]}" "${o[*]}" <<'PY'
+import statistics, sys
+name, size, rss, p, o = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [float(x) for x in sys.argv[4].split()], [float(x) for x in sys.argv[5].split()]
+ratios = [a / b for a, b in zip(p, o)]
+print(f"{name} ({size/1e6:.1f} MB): pelint median {statistics.median(p)*1000:.0f} ms, objdump -p median {statistics.median(o)*1000:.0f} ms, "
+      f"median ratio {statistics.median(ratios):.2f}, pelint peak RSS {rss/1024:.0f} MB")
+PY
+}
+
+echo "machine: $(nproc) cpu(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr); runs: $RUNS"
+compare coreclr.dll "$NATIVE/coreclr.dll"
+compare biome.exe "$BIOME"
+
+bytes=$(find "$NATIVE" -maxdepth 1 -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+files=$(find "$NATIVE" -maxdepth 1 -type f | wc -l)
+for threads in 1 2; do
+  best=
+  for ((i = 0; i < 3; i++)); do
+    t0=$(now); "$PELINT" scan "$NATIVE" -o "$WORK/native.sarif" --fail-level none --threads "$threads" >/dev/null || true; t1=$(now)
+    t=$(echo "$t1 - $t0" | bc); if [ -z "$best" ] || (( $(echo "$t < $best" | bc) )); then best=$t; fi
+  done
+  python3 -c "import sys; b,f,t,n=int(sys.argv[1]),int(sys.argv[2]),float(sys.argv[3]),sys.argv[4]; print(f'native folder, --threads {n}: {f} files, {b/1e6:.1f} MB in {t:.2f} s (best of 3): {b/1e6/t:.1f} MB/s, {f/t:.1f} files/s')" "$bytes" "$files" "$best" "$threads"
+done
