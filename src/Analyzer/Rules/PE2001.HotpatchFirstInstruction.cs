@@ -41,12 +41,14 @@ public sealed class HotpatchFirstInstruction : IRule
             yield break;
         }
 
-        var convention = image.Machine == Machine.I386
-            ? $" {movEdiEdi} of {entries.Count} start with the conventional `mov edi, edi` (8B FF)."
-            : string.Empty;
-        var finding = HotPatchReport.Build(context, "short-first-instruction", entries.Count, offenders, convention);
-        yield return image.Machine == Machine.I386
-            ? finding with { Properties = new Dictionary<string, object>(finding.Properties) { ["functionsWithMovEdiEdi"] = movEdiEdi } }
-            : finding;
+        if (image.Machine != Machine.I386)
+        {
+            yield return HotPatchReport.Build(context, "short-first-instruction", entries.Count, offenders);
+            yield break;
+        }
+
+        var finding = HotPatchReport.Build(context, "short-first-instruction-x86", entries.Count, offenders,
+            movEdiEdi.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return finding with { Properties = new Dictionary<string, object>(finding.Properties) { ["functionsWithMovEdiEdi"] = movEdiEdi } };
     }
 }
