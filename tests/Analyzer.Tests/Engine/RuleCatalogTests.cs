@@ -31,6 +31,19 @@ public sealed partial class RuleCatalogTests
     }
 
     [Fact]
+    public void Every_message_template_is_a_sentence_ending_in_a_period()
+    {
+        // The SARIF validator's SARIF2001 asks plain-text messages to be complete sentences.
+        foreach (var rule in RuleCatalog.Embedded.Rules)
+        {
+            foreach (var (id, template) in rule.Messages)
+            {
+                Assert.True(template.EndsWith('.'), $"{rule.Id} message '{id}' does not end with a period: {template}");
+            }
+        }
+    }
+
+    [Fact]
     public void Names_are_accepted_wherever_ids_are()
     {
         Assert.Same(RuleCatalog.Embedded.Find("PE1001"), RuleCatalog.Embedded.Find("dynamic-base"));
