@@ -1,5 +1,4 @@
 using Pelint.Pe.Exceptions;
-using Pelint.Testing;
 
 namespace Pelint.Pe.Tests.Exceptions;
 
@@ -9,15 +8,7 @@ namespace Pelint.Pe.Tests.Exceptions;
 /// </summary>
 public sealed class UnwindInfoDecodingTests
 {
-    private static UnwindInfo Decode(params byte[] xdata)
-    {
-        var builder = new PeBuilder();
-        builder.AddCode(0x200);
-        var rdata = builder.AddReadOnlyData(".rdata", 0x200);
-        rdata.WriteBytes(rdata.Rva, xdata);
-        using var image = PeImage.Load(builder.Build(), "decode").Image!;
-        return UnwindInfo.Read(image, rdata.Rva);
-    }
+    private static UnwindInfo Decode(params byte[] xdata) => Xdata.Decode(xdata);
 
     [Fact]
     public void Version_is_the_low_three_bits_and_flags_the_high_five()
