@@ -94,7 +94,9 @@ public sealed class EpilogAnalysis
                 }
             }
 
-            if (infos.Count != walk.Path.Count)
+            // Unwind info that does not decode cleanly is PE3002's to report; a frame model built
+            // from part of its codes would only add a second, derived complaint.
+            if (infos.Count != walk.Path.Count || infos.Any(i => i.Problems.Count > 0))
             {
                 skipped++;
                 continue;

@@ -198,6 +198,18 @@ public sealed class CraftedUnwindFixtureTests
     }
 
     [Fact]
+    public void Undecodable_unwind_info_is_not_reported_again_as_an_epilog_mismatch()
+    {
+        var f = new UnwindFixture();
+        f.Entry(f.Function(0), f.End(0), f.AddData([0x01, 0x04, 0x01, 0x00, 0x04, 0x07, 0x00, 0x00]));
+
+        var report = RuleHarness.Analyze(f.Build(), "fixture.exe");
+
+        Assert.Single(report.Results, r => r.Rule.Id == "PE3002");
+        Assert.DoesNotContain(report.Results, r => r.Rule.Id is "PE3005" or "PE3006");
+    }
+
+    [Fact]
     public void Operation_cut_short_by_the_code_count_is_reported_by_PE3002()
     {
         var f = new UnwindFixture();
