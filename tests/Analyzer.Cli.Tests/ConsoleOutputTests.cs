@@ -22,6 +22,19 @@ public sealed class ConsoleOutputTests : IDisposable
     }
 
     [Fact]
+    public void Summary_table_counts_files_by_status_and_results_by_level_before_the_summary_line()
+    {
+        _folder.Copy("Microsoft.DiaSymReader.Native.amd64.dll", "a.dll");
+        File.WriteAllText(_folder.PathOf("notes.txt"), "not a PE image");
+
+        var lines = CliRun.Of("scan", _folder.Root, "--fail-level", "none").Output.TrimEnd().Split('\n');
+
+        Assert.Matches(@"^\s+files\s+scanned\s+skipped\s+failed\s+results\s+error\s+warning\s+note\s+none$", lines[^3]);
+        Assert.Matches(@"^\s+1\s+1\s+0\s+0\s+\d+\s+[1-9]\d*\s+0$", lines[^2]); // PE1008 gives at least one note
+        Assert.StartsWith("1 file scanned, 1 skipped", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Json_format_prints_one_object_per_result_with_its_place()
     {
         _folder.Copy("Microsoft.DiaSymReader.Native.amd64.dll", "a.dll");

@@ -77,10 +77,20 @@ public static class ConsoleReport
             writer.WriteLine($"{style.Level(n.Level)} {n.Id} {n.Message}");
         }
 
+        WriteTable(writer, style, analyzed, skipped, failed + otherNotifications.Count(n => n.Level == Level.Error), byLevel);
         writer.WriteLine(string.Format(CultureInfo.InvariantCulture,
             "{0} file{1} scanned, {2} skipped (not PE), {3} failed: {4} error{5}, {6} warning{7}, {8} note{9}.",
             analyzed, analyzed == 1 ? string.Empty : "s", skipped, failed + otherNotifications.Count(n => n.Level == Level.Error),
             byLevel[3], byLevel[3] == 1 ? string.Empty : "s", byLevel[2], byLevel[2] == 1 ? string.Empty : "s", byLevel[1], byLevel[1] == 1 ? string.Empty : "s"));
+    }
+
+    // The summary table; the one-line summary after it stays the last line, for scripts that tail it.
+    private static void WriteTable(TextWriter writer, ConsoleStyle style, int analyzed, int skipped, int failed, int[] byLevel)
+    {
+        writer.WriteLine();
+        writer.WriteLine(style.Bold("  files   scanned  skipped  failed   results   error  warning  note  none"));
+        writer.WriteLine(string.Format(CultureInfo.InvariantCulture, "          {0,7}  {1,7}  {2,6}             {3,5}  {4,7}  {5,4}  {6,4}",
+            analyzed, skipped, failed, byLevel[3], byLevel[2], byLevel[1], byLevel[0]));
     }
 
     private static string Place(FindingLocation l, ConsoleStyle style)
