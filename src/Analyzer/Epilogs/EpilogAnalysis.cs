@@ -147,6 +147,11 @@ public sealed class EpilogAnalysis
             if (tables.Count > 0)
             {
                 block = DecodeAround(code, decodeFrom, (uint)length, tables);
+                if (block.Count == 0)
+                {
+                    // Jump tables can cover the whole fragment (fuzz mutant hostpolicy.dll:546): nothing to scan.
+                    continue;
+                }
             }
 
             var bytes = ReadBytes(image, decodeFrom, block);

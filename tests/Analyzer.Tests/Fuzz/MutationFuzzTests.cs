@@ -78,6 +78,19 @@ public sealed class MutationFuzzTests
         Assert.True(analyzed > count / 3, $"only {analyzed} of {count} mutants opened as PE images");
     }
 
+    /// <summary>Mutants that once failed, replayed from seed file, base seed and id.</summary>
+    [Theory]
+    [InlineData("runtime/hostpolicy.dll", DefaultBaseSeed, 546)] // PE3005 threw when jump tables covered a whole fragment
+    public void Former_failing_mutant_is_analyzed_without_failure(string seedName, ulong baseSeed, int id)
+    {
+        var seed = AllSeeds.Value.Single(s => s.Name == seedName);
+
+        var outcome = RunMutant(seed, baseSeed, id);
+
+        Assert.Null(outcome.Failure);
+        Assert.True(outcome.Analyzed);
+    }
+
     internal static Seed Pick(IReadOnlyList<Seed> seeds, int id)
     {
         // Half the mutants go to the MSVC-built images (exception data, scope tables), half to the odd corpus.
