@@ -5,11 +5,14 @@ namespace Pelint.Tests.Exceptions;
 /// <summary>Crafted images: each yields exactly its expected PE30xx rule, without a hang or an exception.</summary>
 public sealed class UnwindFixtureTests
 {
+    // The exception-data rules of issue 3; PE3005/PE3006/PE3009 judge code (epilogs), not these tables.
+    private static readonly HashSet<string> DataRules = ["PE3001", "PE3002", "PE3003", "PE3004", "PE3007", "PE3008"];
+
     private static IReadOnlyList<string> UnwindRules(UnwindImage u)
     {
         var report = RuleHarness.Analyze(u.Build(), "fixture.dll");
         Assert.Empty(report.Notifications);
-        return [.. report.RuleIds().Where(id => id.StartsWith("PE30", StringComparison.Ordinal)).Distinct()];
+        return [.. report.RuleIds().Where(DataRules.Contains).Distinct()];
     }
 
     [Fact]
@@ -145,7 +148,7 @@ public sealed class UnwindFixtureTests
         foreach (var dll in new[] { "coreclr.dll", "clrjit.dll" })
         {
             var report = RuleHarness.Analyze(TestPaths.RuntimeDll(dll));
-            Assert.DoesNotContain(report.RuleIds(), id => id.StartsWith("PE30", StringComparison.Ordinal));
+            Assert.DoesNotContain(report.RuleIds(), DataRules.Contains);
         }
     }
 }
