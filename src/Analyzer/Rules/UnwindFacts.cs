@@ -43,20 +43,31 @@ internal static class UnwindFacts
             return name;
         }
 
-        var section = image.Map.FindSection(f.BeginAddress);
-        var directory = ExceptionDirectory.Of(image);
-        var ordinal = 0;
-        for (var i = f.Index - 1; i >= 0 && i < directory.Functions.Count; i--)
+        var ordinals = image.GetView(SectionOrdinals.Build);
+        return (uint)f.Index < (uint)ordinals.Keys.Length ? ordinals.Keys[f.Index] : $"entry#{f.Index}";
+    }
+
+    /// <summary>Each entry's "section#ordinal" key, computed once per image in one pass.</summary>
+    private sealed class SectionOrdinals(string[] keys)
+    {
+        public string[] Keys { get; } = keys;
+
+        public static SectionOrdinals Build(PeImage image)
         {
-            if (image.Map.FindSection(directory.Functions[i].BeginAddress) != section)
+            var functions = ExceptionDirectory.Of(image).Functions;
+            var keys = new string[functions.Count];
+            Pe.Headers.SectionInfo? previous = null;
+            var ordinal = 0;
+            for (var i = 0; i < functions.Count; i++)
             {
-                break;
+                var section = image.Map.FindSection(functions[i].BeginAddress);
+                ordinal = i > 0 && section == previous ? ordinal + 1 : 0;
+                previous = section;
+                keys[i] = $"{section?.Name ?? "?"}#{ordinal}";
             }
 
-            ordinal++;
+            return new SectionOrdinals(keys);
         }
-
-        return $"{section?.Name ?? "?"}#{ordinal}";
     }
 
     public static string Path(IEnumerable<RuntimeFunction> path) => string.Join(" -> ", path.Select(p => $"0x{p.BeginAddress:X}"));
