@@ -94,7 +94,8 @@ public sealed class EpilogAnalysis
                 }
             }
 
-            if (infos.Count != walk.Path.Count)
+            // Unwind info that PE3002 reports as malformed describes no frame to compare with.
+            if (infos.Count != walk.Path.Count || infos.Exists(i => i.Problems.Count > 0))
             {
                 skipped++;
                 continue;
