@@ -146,6 +146,10 @@ public sealed class EpilogAnalysis
             if (tables.Count > 0)
             {
                 block = DecodeAround(code, decodeFrom, (uint)length, tables);
+                if (block.Count == 0)
+                {
+                    continue; // nothing but table data
+                }
             }
 
             var bytes = ReadBytes(image, decodeFrom, block);
