@@ -94,9 +94,8 @@ public sealed class EpilogAnalysis
                 }
             }
 
-            // Unwind info that does not decode cleanly is PE3002's to report; a frame model built
-            // from part of its codes would only add a second, derived complaint.
-            if (infos.Count != walk.Path.Count || infos.Any(i => i.Problems.Count > 0))
+            // Unwind info that PE3002 reports as malformed describes no frame to compare with.
+            if (infos.Count != walk.Path.Count || infos.Exists(i => i.Problems.Count > 0))
             {
                 skipped++;
                 continue;
@@ -149,8 +148,7 @@ public sealed class EpilogAnalysis
                 block = DecodeAround(code, decodeFrom, (uint)length, tables);
                 if (block.Count == 0)
                 {
-                    // Jump tables can cover the whole fragment (fuzz mutant hostpolicy.dll:546): nothing to scan.
-                    continue;
+                    continue; // nothing but table data
                 }
             }
 

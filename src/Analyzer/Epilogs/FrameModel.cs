@@ -15,6 +15,9 @@ public sealed class FrameModel
     private readonly List<(int From, int To)> _allocations = [];
     private readonly HashSet<int> _slotBoundaries = [];
 
+    /// <summary>No real frame is larger; beyond it the codes are not a frame to compare with.</summary>
+    private const int MaxFrame = 1 << 30;
+
     private FrameModel()
     {
     }
@@ -75,8 +78,16 @@ public sealed class FrameModel
                 break;
             case UnwindOp.AllocSmall:
             case UnwindOp.AllocLarge:
-                _allocations.Add((Depth, Depth + (int)Math.Min(code.Value, int.MaxValue / 2)));
-                Depth += (int)Math.Min(code.Value, int.MaxValue / 2);
+                // Capped so that hostile ALLOC_LARGE values cannot wrap the depth.
+                var size = (int)Math.Min(code.Value, MaxFrame);
+                if (Depth > MaxFrame)
+                {
+                    NotModelled ??= "its unwind codes allocate more than 1 GiB";
+                    break;
+                }
+
+                _allocations.Add((Depth, Depth + size));
+                Depth += size;
                 if (code.Value == 8)
                 {
                     _slotBoundaries.Add(Depth); // MSVC's description of a push of a volatile register
@@ -88,7 +99,7 @@ public sealed class FrameModel
                 break;
             case UnwindOp.SaveNonvol:
             case UnwindOp.SaveNonvolFar:
-                _saves[Depth - (int)Math.Min(code.Value, int.MaxValue / 2)] = code.Register;
+                _saves[Depth - (int)Math.Min(code.Value, MaxFrame)] = code.Register;
                 break;
             case UnwindOp.SaveXmm128:
             case UnwindOp.SaveXmm128Far:
