@@ -248,12 +248,29 @@ def check(path):
                     found.append("PE3006"); notes.append(where + ": pops %s / release %s vs pushes %s / alloc %s" % (pops, size, pushes, alloc))
                 v2_starts.append(first_pop)
         if "v2" in f and sorted(v2_starts) != f["v2"]:
-            found.append("PE3007"); notes.append("0x%X v2 EPILOG sites %s != scanned %s" % (begin, f["v2"], v2_starts))
+            found.append("PE3008"); notes.append("0x%X v2 EPILOG sites %s != scanned %s" % (begin, f["v2"], v2_starts))
     if undocumented: found.append("PE3009")
 
+    # scope tables (first: their filter/__finally funclets are not hot-patch entries)
+    funclets = set()
+    for begin, f in funcs.items():
+        info = f["info"]
+        if not info["flags"] & 3: continue
+        handler = pe.u32(info["tail"])
+        n, t = insns[handler]
+        count = pe.u32(info["tail"] + 4)
+        recs = [struct.unpack("<IIII", pe.read(info["tail"] + 8 + 16 * i, 16)) for i in range(count)]
+        notes.append("0x%X handler 0x%X (%s), %d scope records %s" % (begin, handler, t, count,
+                     [tuple(hex(x) for x in r) for r in recs]))
+        lo, hi = min(b for b, _ in f["ranges"]), max(e for _, e in f["ranges"])
+        for b, e, h, j in recs:
+            if not (lo <= b < e <= hi) or not (h == 1 or pe.in_exec(h)) or not (j == 0 or lo <= j < hi):
+                found.append("PE3007"); notes.append("bad scope record")
+            if h != 1 and not (lo <= h < hi):
+                funclets.add(h)  # a filter or __finally funclet: reached through the table, never called
     # hot-patch
     pad_need = 6 if x64 else 5
-    entry_points = set(funcs) | set(exports)
+    entry_points = (set(funcs) - funclets) | set(exports)
     covered = [(b, e) for f in funcs.values() for b, e in f["ranges"]]
     first_bad = pad_bad = 0
     for ep in sorted(entry_points):
@@ -267,20 +284,6 @@ def check(path):
     if first_bad: found.append("PE2001")
     if pad_bad: found.append("PE2002")
 
-    # scope tables
-    for begin, f in funcs.items():
-        info = f["info"]
-        if not info["flags"] & 3: continue
-        handler = pe.u32(info["tail"])
-        n, t = insns[handler]
-        count = pe.u32(info["tail"] + 4)
-        recs = [struct.unpack("<IIII", pe.read(info["tail"] + 8 + 16 * i, 16)) for i in range(count)]
-        notes.append("0x%X handler 0x%X (%s), %d scope records %s" % (begin, handler, t, count,
-                     [tuple(hex(x) for x in r) for r in recs]))
-        lo, hi = min(b for b, _ in f["ranges"]), max(e for _, e in f["ranges"])
-        for b, e, h, j in recs:
-            if not (lo <= b < e <= hi) or not (h == 1 or pe.in_exec(h)) or not (j == 0 or lo <= j < hi):
-                found.append("PE3008"); notes.append("bad scope record")
     return sorted(found), notes
 
 
