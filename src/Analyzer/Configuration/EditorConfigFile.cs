@@ -57,10 +57,19 @@ public sealed record EditorConfigFile(string Path, bool IsRoot, IReadOnlyList<Ed
         return new EditorConfigFile(path, isRoot, [.. sections.Where(s => s.Entries.Count > 0)]);
     }
 
-    /// <summary>Entries that apply to a file, in file order (later ones win).</summary>
-    public IEnumerable<EditorConfigEntry> EntriesFor(string fullPath, bool preambleApplies)
+    /// <summary>
+    /// Entries that apply to a file, in file order (later ones win). An explicit --config file
+    /// (<paramref name="anywhere"/>) applies to files outside its folder too: there its globs
+    /// without '/' ([*], [*.dll]) match the file name, as users of a global config expect.
+    /// </summary>
+    public IEnumerable<EditorConfigEntry> EntriesFor(string fullPath, bool preambleApplies, bool anywhere = false)
     {
         var relative = System.IO.Path.GetRelativePath(Directory, fullPath).Replace('\\', '/');
+        if (anywhere && (relative.StartsWith("../", StringComparison.Ordinal) || System.IO.Path.IsPathRooted(relative)))
+        {
+            relative = System.IO.Path.GetFileName(fullPath);
+        }
+
         foreach (var section in Sections)
         {
             var applies = section.Glob is null ? preambleApplies : section.Glob.IsMatch(relative);

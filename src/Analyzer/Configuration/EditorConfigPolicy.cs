@@ -63,7 +63,7 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
         var settings = new FileSettings();
         if (_explicit is not null)
         {
-            Apply(settings, _explicit, _explicit.EntriesFor(fullPath, preambleApplies: true), explicitFile: true);
+            Apply(settings, _explicit, _explicit.EntriesFor(fullPath, preambleApplies: true, anywhere: true), explicitFile: true);
         }
 
         foreach (var file in ChainFor(Path.GetDirectoryName(fullPath) ?? "/"))

@@ -107,6 +107,18 @@ public sealed class EditorConfigPolicyTests : IDisposable
     }
 
     [Fact]
+    public void An_explicit_config_file_elsewhere_applies_its_file_name_sections_to_every_scanned_file()
+    {
+        Write("config/pelint.editorconfig", "root = true\n[*]\ndotnet_diagnostic.PE9001.severity = none\n[*.exe]\ndotnet_diagnostic.PE9002.severity = error\n[legacy/*.dll]\ndotnet_diagnostic.PE9002.severity = none\n");
+        var policy = new EditorConfigPolicy(Catalog, Path.Combine(_root, "config", "pelint.editorconfig"));
+        var elsewhere = Path.Combine(_root, "drop", "legacy", "a.dll");
+
+        Assert.Null(policy.LevelFor(Catalog.Find("PE9001")!, elsewhere));
+        Assert.Equal(Level.Error, policy.LevelFor(Catalog.Find("PE9002")!, Path.Combine(_root, "drop", "b.exe")));
+        Assert.NotNull(policy.LevelFor(Catalog.Find("PE9002")!, elsewhere)); // a path glob stays relative to the config's folder
+    }
+
+    [Fact]
     public void A_missing_explicit_config_file_is_a_notification()
     {
         var policy = new EditorConfigPolicy(Catalog, Path.Combine(_root, "missing.editorconfig"));
