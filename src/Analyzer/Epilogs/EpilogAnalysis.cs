@@ -113,7 +113,7 @@ public sealed class EpilogAnalysis
             }
 
             var name = image.Exports.NameOf(primary.BeginAddress) ?? $"sub_{primary.BeginAddress:X}";
-            var key = image.Exports.NameOf(primary.BeginAddress) ?? $"pdata#{primary.Index}";
+            var key = Rules.UnwindFacts.FunctionKey(image, primary); // export name, else section#ordinal: stable across rebuilds
             // MSVC shrink-wrapping can put an epilog's last instruction (the ret) in a chained
             // fragment of its own, right after the fragment holding the release and the pops:
             // decode that adjacent fragment of the same function too, so the walk back sees them.
