@@ -1,5 +1,4 @@
 using System.Reflection.PortableExecutable;
-using Iced.Intel;
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
@@ -19,8 +18,6 @@ internal static class HotPatchEntries
 {
     /// <summary>x64 patches jump through `jmp qword [rip+disp32]` (6 bytes); x86 through `jmp rel32` (5).</summary>
     public static int PaddingNeeded(PeImage image) => image.Machine == Machine.Amd64 ? 6 : 5;
-
-    public static int Bitness(PeImage image) => image.Machine == Machine.Amd64 ? 64 : 32;
 
     public static Applicability Applicability(PeImage image) =>
         image.Machine is Machine.Amd64 or Machine.I386
@@ -65,20 +62,6 @@ internal static class HotPatchEntries
         }
 
         return new EntryList([.. entries.Values.OrderBy(e => e.Rva)]);
-    }
-
-    /// <summary>Length of the instruction at an RVA, or null when it cannot be decoded from file bytes.</summary>
-    public static int? FirstInstructionLength(PeImage image, uint rva)
-    {
-        var bytes = image.Map.GetAvailableSpan(image.Bytes, rva, 15);
-        if (bytes.IsEmpty)
-        {
-            return null;
-        }
-
-        var decoder = Decoder.Create(Bitness(image), new ByteArrayCodeReader(bytes.ToArray()));
-        decoder.Decode(out var instruction);
-        return instruction.IsInvalid ? null : instruction.Length;
     }
 
     private static bool IsCode(PeImage image, uint rva) => image.Map.FindSection(rva) is { IsMemExecute: true };

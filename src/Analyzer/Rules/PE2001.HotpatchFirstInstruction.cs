@@ -1,6 +1,7 @@
 using System.Reflection.PortableExecutable;
 using Pelint.Engine;
 using Pelint.Pe;
+using Pelint.Pe.Code;
 
 namespace Pelint.Rules;
 
@@ -15,22 +16,22 @@ public sealed class HotpatchFirstInstruction : IRule
     {
         var image = context.Image;
         var entries = HotPatchEntries.Of(image);
+        var code = ImageCode.Of(image);
         var offenders = new List<(PatchableEntry, string)>();
         var movEdiEdi = 0;
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            var length = HotPatchEntries.FirstInstructionLength(image, entry.Rva);
-            if (length is null)
+            if (code.DecodeOne(entry.Rva) is not { IsInvalid: false } first)
             {
                 offenders.Add((entry, "first instruction cannot be decoded"));
             }
-            else if (length < 2)
+            else if (first.Length < 2)
             {
                 offenders.Add((entry, "1-byte first instruction"));
             }
 
-            if (image.TryGetSpan(entry.Rva, 2, out var first) && first[0] == 0x8B && first[1] == 0xFF)
+            if (image.TryGetSpan(entry.Rva, 2, out var bytes) && bytes[0] == 0x8B && bytes[1] == 0xFF)
             {
                 movEdiEdi++;
             }
