@@ -59,15 +59,7 @@ public sealed class RelocationBlocks : IRule
             CheckEntries(context, image, block, where, key, machine, findings);
         }
 
-        if (findings.Count > MaxFindingsPerImage)
-        {
-            var dropped = findings.Count - MaxFindingsPerImage;
-            findings.RemoveRange(MaxFindingsPerImage, dropped);
-            findings.Add(context.Report("capped", new FindingLocation(table.Directory.FileOffset, 8), "capped",
-                context.FileName, Num(dropped), Num(MaxFindingsPerImage)));
-        }
-
-        return findings;
+        return FindingCap.Apply(context, findings, MaxFindingsPerImage, new FindingLocation(table.Directory.FileOffset, 8));
     }
 
     private static void CheckEntries(RuleContext context, PeImage image, BaseRelocationBlock block, FindingLocation where, string key, string machine, List<Finding> findings)

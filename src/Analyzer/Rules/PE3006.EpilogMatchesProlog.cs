@@ -31,14 +31,6 @@ public sealed class EpilogMatchesProlog : IRule
                 $"{witness.FunctionKey}:v2-witness", context.FileName, witness.FunctionName, witness.EpilogRva.ToString("X")));
         }
 
-        if (findings.Count > MaxFindingsPerImage)
-        {
-            var dropped = findings.Count - MaxFindingsPerImage;
-            findings.RemoveRange(MaxFindingsPerImage, dropped);
-            findings.Add(context.Report("capped", FindingLocation.Image, "capped", context.FileName,
-                dropped.ToString(System.Globalization.CultureInfo.InvariantCulture), MaxFindingsPerImage.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        }
-
-        return findings;
+        return FindingCap.Apply(context, findings, MaxFindingsPerImage, FindingLocation.Image);
     }
 }

@@ -73,20 +73,9 @@ internal static class UnwindFacts
     public static string Path(IEnumerable<RuntimeFunction> path) => string.Join(" -> ", path.Select(p => $"0x{p.BeginAddress:X}"));
 
     /// <summary>Keeps the first <see cref="MaxFindingsPerImage"/> findings and adds one summary result for the rest.</summary>
-    public static IEnumerable<Finding> Capped(RuleContext context, List<Finding> findings)
-    {
-        if (findings.Count <= MaxFindingsPerImage)
-        {
-            return findings;
-        }
-
-        var dropped = findings.Count - MaxFindingsPerImage;
-        var kept = findings.GetRange(0, MaxFindingsPerImage);
-        var dir = ExceptionDirectory.Of(context.Image).Directory;
-        kept.Add(context.Report("capped", new FindingLocation(dir.FileOffset, 8, Description: "exception data directory"), "capped",
-            context.FileName, dropped.ToString(System.Globalization.CultureInfo.InvariantCulture), MaxFindingsPerImage.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        return kept;
-    }
+    public static IEnumerable<Finding> Capped(RuleContext context, List<Finding> findings) =>
+        FindingCap.Apply(context, findings, MaxFindingsPerImage,
+            new FindingLocation(ExceptionDirectory.Of(context.Image).Directory.FileOffset, 8, Description: "exception data directory"));
 
     public static string Hex(uint value) => value.ToString("X");
 }
