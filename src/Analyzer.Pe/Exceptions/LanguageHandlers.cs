@@ -12,6 +12,9 @@ public enum HandlerEvidence
     ScopeTables,
 }
 
+/// <summary>A function whose language handler takes a C scope table, with that table.</summary>
+public sealed record ScopedFunction(RuntimeFunction Function, HandlerIdentity Handler, uint TableRva, ScopeTable Table);
+
 /// <summary>A language-specific handler, named where the image says (or shows) what it is.</summary>
 public sealed record HandlerIdentity(uint Rva, string? Name, HandlerEvidence Evidence, string How)
 {
@@ -33,13 +36,33 @@ public sealed class LanguageHandlers
 
     private readonly Dictionary<uint, HandlerIdentity> _byRva;
 
-    private LanguageHandlers(Dictionary<uint, HandlerIdentity> byRva) => _byRva = byRva;
+    private readonly PeImage _image;
+
+    private LanguageHandlers(PeImage image, Dictionary<uint, HandlerIdentity> byRva)
+    {
+        _image = image;
+        _byRva = byRva;
+    }
 
     public IReadOnlyCollection<HandlerIdentity> All => _byRva.Values;
 
     public static LanguageHandlers Of(PeImage image) => image.GetView(Build);
 
     public HandlerIdentity? Identify(uint rva) => _byRva.GetValueOrDefault(rva);
+
+    /// <summary>Every x64 function whose handler takes a C scope table (__C_specific_handler, __GSHandlerCheck_SEH), in directory order.</summary>
+    public IEnumerable<ScopedFunction> ScopedFunctions()
+    {
+        var directory = ExceptionDirectory.Of(_image);
+        foreach (var f in directory.Functions)
+        {
+            if (!f.IsIndirect && directory.IsX64(f) && directory.UnwindInfoOf(f) is { HasHandler: true, HandlerRva: { } handler, LanguageDataRva: { } data }
+                && Identify(handler) is { UsesScopeTable: true } identity)
+            {
+                yield return new ScopedFunction(f, identity, data, ScopeTable.Read(_image, data));
+            }
+        }
+    }
 
     private static LanguageHandlers Build(PeImage image)
     {
@@ -66,7 +89,7 @@ public sealed class LanguageHandlers
             result[rva] = ByName(image, rva) ?? ByEvidence(image, rva, list) ?? new HandlerIdentity(rva, null, HandlerEvidence.Unknown, "not identified");
         }
 
-        return new LanguageHandlers(result);
+        return new LanguageHandlers(image, result);
     }
 
     private static HandlerIdentity? ByName(PeImage image, uint rva)

@@ -32,7 +32,7 @@ internal static class HotPatchEntries
         if (image.Machine == Machine.Amd64)
         {
             var directory = ExceptionDirectory.Of(image);
-            var funclets = SehFunclets(image, directory);
+            var funclets = SehFunclets(image);
             foreach (var f in directory.Functions)
             {
                 if (!directory.IsX64(f) || funclets.Contains(f.BeginAddress) || directory.UnwindInfoOf(f) is not { IsChained: false })
@@ -66,22 +66,14 @@ internal static class HotPatchEntries
 
     private static bool IsCode(PeImage image, uint rva) => image.Map.FindSection(rva) is { IsMemExecute: true };
 
-    private static HashSet<uint> SehFunclets(PeImage image, ExceptionDirectory directory)
+    private static HashSet<uint> SehFunclets(PeImage image)
     {
         var funclets = new HashSet<uint>();
-        var handlers = LanguageHandlers.Of(image);
-        foreach (var f in directory.Functions)
+        foreach (var scoped in LanguageHandlers.Of(image).ScopedFunctions())
         {
-            if (f.IsIndirect || !directory.IsX64(f) || directory.UnwindInfoOf(f) is not { HasHandler: true, HandlerRva: { } h, LanguageDataRva: { } data }
-                || handlers.Identify(h) is not { UsesScopeTable: true })
+            foreach (var r in scoped.Table.Records)
             {
-                continue;
-            }
-
-            var table = ScopeTable.Read(image, data);
-            foreach (var r in table.Records)
-            {
-                if (r.HandlerAddress != 1 && !f.Contains(r.HandlerAddress))
+                if (r.HandlerAddress != 1 && !scoped.Function.Contains(r.HandlerAddress))
                 {
                     funclets.Add(r.HandlerAddress);
                 }

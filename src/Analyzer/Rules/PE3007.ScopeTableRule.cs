@@ -22,19 +22,13 @@ public sealed class ScopeTableRule : IRule
         var handlers = LanguageHandlers.Of(image);
         var findings = new List<Finding>();
         Dictionary<uint, List<RuntimeFunction>>? fragments = null;
-        foreach (var f in directory.Functions)
+        foreach (var (f, identity, data, table) in handlers.ScopedFunctions())
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (f.IsIndirect || !directory.IsX64(f) || directory.UnwindInfoOf(f) is not { HasHandler: true, HandlerRva: { } handler, LanguageDataRva: { } data }
-                || handlers.Identify(handler) is not { UsesScopeTable: true } identity)
-            {
-                continue;
-            }
-
             fragments ??= FragmentsByPrimary(directory);
             var primary = directory.PrimaryOf(f) ?? f;
             var ranges = fragments.TryGetValue(primary.BeginAddress, out var list) ? list : [f];
-            var table = ScopeTable.Read(image, data);
+            var handler = identity.Rva;
             var key = UnwindFacts.FunctionKey(image, f);
             var what = UnwindFacts.Describe(image, f);
             var how = $"{identity.Name} at 0x{handler:X}, {identity.How}";
