@@ -29,10 +29,12 @@ public sealed unsafe class PeImage : IDisposable
     private readonly Lazy<DebugDirectory> _debug;
     private readonly Dictionary<Type, object> _views = [];
     private bool _disposed;
+    private ImageMemory? _memory;
 
-    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers)
+    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers, int parallelism)
     {
         Path = path;
+        Parallelism = Math.Max(1, parallelism);
         _owner = owner;
         _base = basePointer;
         _length = length;
@@ -62,6 +64,29 @@ public sealed unsafe class PeImage : IDisposable
     }
 
     public long FileLength => _length;
+
+    /// <summary>How many threads a view may use to build itself (<see cref="PeOpenOptions.Parallelism"/>).</summary>
+    public int Parallelism { get; }
+
+    /// <summary>The whole file as memory, for holders that outlive a stack frame (spans cannot). Valid until the image is disposed.</summary>
+    public ReadOnlyMemory<byte> Memory
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return (_memory ??= new ImageMemory(_base, _length)).Memory;
+        }
+    }
+
+    /// <summary>The first byte of the file, for readers in this assembly that cannot hold a span (the decoder's code reader).</summary>
+    internal byte* BasePointer
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _base;
+        }
+    }
 
     public PEHeaders Headers { get; }
 
@@ -221,7 +246,7 @@ public sealed unsafe class PeImage : IDisposable
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             owner.Acquired = true;
             pointer += view.PointerOffset;
-            var result = Create(path, owner, pointer, (int)length);
+            var result = Create(path, owner, pointer, (int)length, options.Parallelism);
             if (!result.Success)
             {
                 owner.Dispose();
@@ -237,7 +262,7 @@ public sealed unsafe class PeImage : IDisposable
     }
 
     /// <summary>Opens an in-memory image (tests, fuzzing). The array is pinned until disposal.</summary>
-    public static PeOpenResult Load(byte[] bytes, string displayName)
+    public static PeOpenResult Load(byte[] bytes, string displayName, PeOpenOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         if (bytes.Length == 0)
@@ -247,7 +272,7 @@ public sealed unsafe class PeImage : IDisposable
 
         var handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
         var owner = new PinOwner(handle);
-        var result = Create(displayName, owner, (byte*)handle.AddrOfPinnedObject(), bytes.Length);
+        var result = Create(displayName, owner, (byte*)handle.AddrOfPinnedObject(), bytes.Length, (options ?? PeOpenOptions.Default).Parallelism);
         if (!result.Success)
         {
             owner.Dispose();
@@ -283,7 +308,7 @@ public sealed unsafe class PeImage : IDisposable
         _owner?.Dispose();
     }
 
-    private static PeOpenResult Create(string path, IDisposable owner, byte* pointer, int length)
+    private static PeOpenResult Create(string path, IDisposable owner, byte* pointer, int length, int parallelism)
     {
         var file = new ReadOnlySpan<byte>(pointer, length);
         if (!HasPeSignature(file))
@@ -307,7 +332,7 @@ public sealed unsafe class PeImage : IDisposable
             return PeOpenResult.Fail(PeOpenFailure.Malformed, "no optional header (a COFF object, not an image)");
         }
 
-        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers));
+        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, parallelism));
     }
 
     private static List<SectionInfo> ReadSections(PEHeaders headers)
@@ -345,6 +370,22 @@ public sealed unsafe class PeImage : IDisposable
 
             view.Dispose();
             mapping.Dispose();
+        }
+    }
+
+    /// <summary>The mapped (or pinned) file as a Memory; the image owns the bytes' lifetime.</summary>
+    private sealed class ImageMemory(byte* pointer, int length) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(pointer, length);
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(pointer + elementIndex);
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
         }
     }
 

@@ -29,4 +29,7 @@ public sealed record PeOpenOptions
 
     /// <summary>Files larger than this are not mapped (spans address at most 2 GiB anyway).</summary>
     public long MaxFileSize { get; init; } = int.MaxValue;
+
+    /// <summary>How many threads a view of the image may use at once (the scan's <c>--threads</c>); at least 1.</summary>
+    public int Parallelism { get; init; } = 1;
 }

@@ -68,6 +68,9 @@ public sealed class ImageCode
         return list;
     }
 
+    /// <summary>A decoder of this image's code for one loop on one thread (decoders are not thread-safe; each costs an allocation).</summary>
+    public CodeCursor OpenCursor() => new(_image, Bitness);
+
     /// <summary>The file bytes at [rva, rva+length), or false when not all of them are in the file.</summary>
     public bool TryGetBytes(uint rva, int length, out ReadOnlySpan<byte> bytes) => _image.TryGetSpan(rva, length, out bytes);
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe.Headers;
 using Pelint.Pe.LoadConfig;
@@ -26,16 +27,26 @@ public sealed class ExceptionDirectory
     public const int ChainLimit = 32;
 
     private readonly PeImage _image;
-    private readonly Dictionary<uint, UnwindInfo> _infos = [];
+    private readonly RuntimeFunction[] _functions;
+    private readonly ConcurrentDictionary<uint, UnwindInfo> _infos = new();
+
+    // Per-entry memos, filled lazily by whichever thread gets there first (the values are
+    // immutable and deterministic, so a race only computes one twice): every rule asks these
+    // for every entry, so they must cost an array read, not a lookup.
+    private readonly UnwindInfo?[] _entryInfos;
+    private readonly int[] _primaries; // 0 = not yet known, -1 = no primary, else index + 1
     private readonly ChpeCodeMap? _chpe;
 
     private ExceptionDirectory(PeImage image, DataDirectory directory, RuntimeFunction[] functions, IReadOnlyList<PeProblem> problems, ChpeCodeMap? chpe)
     {
         _image = image;
         Directory = directory;
+        _functions = functions;
         Functions = functions;
         Problems = problems;
         _chpe = chpe;
+        _entryInfos = new UnwindInfo?[functions.Length];
+        _primaries = new int[functions.Length];
     }
 
     public DataDirectory Directory { get; }
@@ -102,24 +113,26 @@ public sealed class ExceptionDirectory
     }
 
     /// <summary>The UNWIND_INFO at an RVA, decoded once and cached.</summary>
-    public UnwindInfo GetUnwindInfo(uint rva)
+    public UnwindInfo GetUnwindInfo(uint rva) =>
+        _infos.TryGetValue(rva, out var cached) ? cached : _infos.GetOrAdd(rva, UnwindInfo.Read(_image, rva));
+
+    /// <summary>The UNWIND_INFO of a direct entry of this directory (memoised per entry; null for an indirect or foreign one).</summary>
+    public UnwindInfo? DirectInfo(RuntimeFunction entry) => !entry.IsIndirect && IsOwnEntry(entry) ? InfoAt(entry) : null;
+
+    /// <summary>The UNWIND_INFO at a direct entry's own UnwindData, memoised per entry.</summary>
+    private UnwindInfo InfoAt(RuntimeFunction direct)
     {
-        lock (_infos)
+        if (!IsOwnEntry(direct))
         {
-            if (_infos.TryGetValue(rva, out var cached))
-            {
-                return cached;
-            }
+            return GetUnwindInfo(direct.UnwindData);
         }
 
-        var info = UnwindInfo.Read(_image, rva);
-        lock (_infos)
-        {
-            _infos.TryAdd(rva, info);
-        }
-
-        return info;
+        // Not through the shared dictionary: its writes take a lock, and every entry comes here.
+        return Volatile.Read(ref _entryInfos[direct.Index]) ?? (_entryInfos[direct.Index] = UnwindInfo.Read(_image, direct.UnwindData));
     }
+
+    // Entries come from this directory, but a caller may build one (tests, chained links).
+    private bool IsOwnEntry(RuntimeFunction entry) => (uint)entry.Index < (uint)_functions.Length && _functions[entry.Index] == entry;
 
     /// <summary>
     /// Follows low-bit indirect entries until one carries a real UNWIND_INFO RVA. Each pointer
@@ -171,14 +184,19 @@ public sealed class ExceptionDirectory
     /// </summary>
     public ChainWalk WalkChain(RuntimeFunction entry)
     {
-        var path = new List<RuntimeFunction> { entry };
         if (UnwindSource(entry) is not { } source)
         {
-            return new ChainWalk(path, null, "indirect-unresolved", "its low-bit pointer does not resolve (see PE3004)");
+            return new ChainWalk([entry], null, "indirect-unresolved", "its low-bit pointer does not resolve (see PE3004)");
         }
 
+        var info = InfoAt(source);
+        if (!info.IsChained)
+        {
+            return new ChainWalk([entry], entry, null, null); // nearly every entry: no chain to follow
+        }
+
+        var path = new List<RuntimeFunction> { entry };
         var visited = new HashSet<uint> { source.UnwindData };
-        var info = GetUnwindInfo(source.UnwindData);
         var current = entry;
         while (info.IsChained)
         {
@@ -214,18 +232,38 @@ public sealed class ExceptionDirectory
             }
 
             current = parent;
-            info = GetUnwindInfo(parentSource.UnwindData);
+            info = InfoAt(parentSource);
         }
 
         return new ChainWalk(path, current, null, null);
     }
 
     /// <summary>The primary function an entry belongs to (itself when its unwind info is not chained).</summary>
-    public RuntimeFunction? PrimaryOf(RuntimeFunction entry) => WalkChain(entry).End;
+    public RuntimeFunction? PrimaryOf(RuntimeFunction entry)
+    {
+        if (!IsOwnEntry(entry))
+        {
+            return WalkChain(entry).End;
+        }
+
+        if (!entry.IsIndirect && !InfoAt(entry).IsChained)
+        {
+            return entry; // nearly every entry is its own primary
+        }
+
+        var known = Volatile.Read(ref _primaries[entry.Index]);
+        if (known == 0)
+        {
+            known = WalkChain(entry).End is { } end ? end.Index + 1 : -1;
+            _primaries[entry.Index] = known;
+        }
+
+        return known > 0 ? _functions[known - 1] : null;
+    }
 
     /// <summary>The decoded unwind info of an entry (following a low-bit pointer), or null if it cannot be found.</summary>
     public UnwindInfo? UnwindInfoOf(RuntimeFunction entry) =>
-        UnwindSource(entry) is { } source && _image.Map.IsMapped(source.UnwindData, UnwindInfo.HeaderSize) ? GetUnwindInfo(source.UnwindData) : null;
+        UnwindSource(entry) is { } source && _image.Map.IsMapped(source.UnwindData, UnwindInfo.HeaderSize) ? InfoAt(source) : null;
 
     private static ExceptionDirectory Read(PeImage image)
     {

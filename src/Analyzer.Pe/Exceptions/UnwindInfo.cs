@@ -59,7 +59,8 @@ public sealed record UnwindInfo(
 
     public static UnwindInfo Read(PeImage image, uint rva)
     {
-        var problems = new List<UnwindProblem>();
+        // Most records are sound: the problem list is only allocated for one that is not.
+        var problems = new ProblemList();
         Span<byte> header = stackalloc byte[HeaderSize];
         if (!image.TryRead(rva, HeaderSize, header, out var h))
         {
@@ -75,7 +76,7 @@ public sealed record UnwindInfo(
         if (version is not (1 or 2))
         {
             problems.Add(new UnwindProblem("bad-version", $"version {version} (only 1 and 2 exist); the rest cannot be decoded"));
-            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems);
+            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToList());
         }
 
         if ((flags & UnwindFlags.ChainInfo) != 0 && (flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
@@ -93,10 +94,10 @@ public sealed record UnwindInfo(
         if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var codes))
         {
             problems.Add(new UnwindProblem("codes-outside-section", $"its {count} unwind codes run past the end of their section"));
-            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems);
+            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToList());
         }
 
-        var (decoded, epilogs) = DecodeCodes(codes[..(count * 2)], version, count, problems);
+        var (decoded, epilogs) = DecodeCodes(codes[..(count * 2)], version, count, ref problems);
         uint? handler = null;
         uint? languageData = null;
         RuntimeFunction? chained = null;
@@ -128,12 +129,12 @@ public sealed record UnwindInfo(
             }
         }
 
-        return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, decoded, epilogs, handler, languageData, chained, problems);
+        return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, decoded, epilogs, handler, languageData, chained, problems.ToList());
     }
 
-    private static (List<UnwindCode> Codes, V2EpilogCodes? Epilogs) DecodeCodes(ReadOnlySpan<byte> raw, byte version, int count, List<UnwindProblem> problems)
+    private static (UnwindCode[] Codes, V2EpilogCodes? Epilogs) DecodeCodes(ReadOnlySpan<byte> raw, byte version, int count, ref ProblemList problems)
     {
-        var codes = new List<UnwindCode>(count);
+        var codes = new CodeList(count);
         V2EpilogCodes? epilogs = null;
         var i = 0;
         if (version == 2 && count > 0 && (raw[1] & 0xF) == (int)UnwindOp.Epilog)
@@ -184,7 +185,7 @@ public sealed record UnwindInfo(
                     break;
                 case UnwindOp.AllocLarge:
                     problems.Add(new UnwindProblem("bad-alloc-large", $"code {i}: ALLOC_LARGE with OpInfo {info} (only 0 and 1 are defined)"));
-                    return (codes, epilogs);
+                    return (codes.ToArray(), epilogs);
                 case UnwindOp.SaveNonvol:
                 case UnwindOp.SaveXmm128:
                     slots = 2;
@@ -195,19 +196,19 @@ public sealed record UnwindInfo(
                     break;
                 case UnwindOp.Epilog when version == 2:
                     problems.Add(new UnwindProblem("epilog-code-misplaced", $"code {i}: UWOP_EPILOG after a prolog code; the epilog codes must come first"));
-                    return (codes, epilogs);
+                    return (codes.ToArray(), epilogs);
                 case UnwindOp.Epilog:
                     problems.Add(new UnwindProblem("obsolete-op", $"code {i}: op 6 in a version 1 record (the obsolete UWOP_SAVE_XMM form); its size is not known, decoding stops"));
-                    return (codes, epilogs);
+                    return (codes.ToArray(), epilogs);
                 default:
                     problems.Add(new UnwindProblem("unknown-op", $"code {i}: op {(byte)op} is reserved or unknown; its size is not known, decoding stops"));
-                    return (codes, epilogs);
+                    return (codes.ToArray(), epilogs);
             }
 
             if (i + slots > count)
             {
                 problems.Add(new UnwindProblem("truncated-op", $"code {i}: {UnwindCode.OpName(op)} needs {slots} slots but only {count - i} remain"));
-                return (codes, epilogs);
+                return (codes.ToArray(), epilogs);
             }
 
             var operand = raw[((i + 1) * 2)..];
@@ -225,7 +226,28 @@ public sealed record UnwindInfo(
             i += slots;
         }
 
-        return (codes, epilogs);
+        return (codes.ToArray(), epilogs);
+    }
+
+    /// <summary>Problems found while decoding; allocated on the first one.</summary>
+    private struct ProblemList
+    {
+        private List<UnwindProblem>? _items;
+
+        public void Add(UnwindProblem problem) => (_items ??= []).Add(problem);
+
+        public readonly UnwindProblem[] ToList() => _items is null ? [] : [.. _items];
+    }
+
+    /// <summary>The decoded codes in an array of the final size (at most 255 slots).</summary>
+    private struct CodeList(int capacity)
+    {
+        private readonly UnwindCode[] _items = capacity == 0 ? [] : new UnwindCode[capacity];
+        private int _count;
+
+        public void Add(UnwindCode code) => _items[_count++] = code;
+
+        public readonly UnwindCode[] ToArray() => _count == _items.Length ? _items : _items[.._count];
     }
 
     private static UnwindInfo Unreadable(uint rva, string code, string message) =>

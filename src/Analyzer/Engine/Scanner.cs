@@ -44,7 +44,7 @@ public sealed class Scanner(RuleEngine engine)
 
     public FileReport ScanOne(ScanInput input, ScanOptions options, CancellationToken cancellation = default)
     {
-        var opened = PeImage.Open(input.Path, options.Open);
+        var opened = PeImage.Open(input.Path, options.Open with { Parallelism = Math.Max(1, options.MaxDegreeOfParallelism) });
         if (!opened.Success)
         {
             return opened.Failure switch

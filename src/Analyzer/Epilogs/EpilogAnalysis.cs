@@ -30,13 +30,20 @@ public sealed record EpilogWitnessDisagreement(RuntimeFunction Fragment, string 
 
 /// <summary>
 /// Every epilog of every x64 function in .pdata (chained fragments attributed to their primary),
-/// computed once per image. Each fragment's bytes are decoded once; nothing else is.
+/// computed once per image. Each fragment's bytes are decoded once, by one reusable decoder per
+/// worker; the directory is cut into fixed chunks of entries that workers take in any order and
+/// whose results are joined in directory order, so the outcome never depends on the thread count.
+/// Only epilogs a rule reports are kept (see <see cref="Epilogs"/>); the rest are counted.
 /// </summary>
 public sealed class EpilogAnalysis
 {
-    private EpilogAnalysis(IReadOnlyList<EpilogSite> epilogs, IReadOnlyList<EpilogWitnessDisagreement> disagreements, int functions, int fragments, int skipped, int v2Compared)
+    /// <summary>Entries per unit of work. Fixed, so chunk boundaries (and results) are the same for any thread count.</summary>
+    public const int ChunkEntries = 2048;
+
+    private EpilogAnalysis(IReadOnlyList<EpilogSite> epilogs, int epilogsChecked, IReadOnlyList<EpilogWitnessDisagreement> disagreements, int functions, int fragments, int skipped, int v2Compared)
     {
         Epilogs = epilogs;
+        EpilogsChecked = epilogsChecked;
         WitnessDisagreements = disagreements;
         FunctionsChecked = functions;
         FragmentsChecked = fragments;
@@ -44,7 +51,14 @@ public sealed class EpilogAnalysis
         V2EpilogsCompared = v2Compared;
     }
 
+    /// <summary>
+    /// The epilogs a rule reports, in directory order: every one that is not in the legal form or
+    /// does not undo the prolog's frame. (<see cref="ScanAll"/> keeps the legal ones too.)
+    /// </summary>
     public IReadOnlyList<EpilogSite> Epilogs { get; }
+
+    /// <summary>Every epilog found, reported or not.</summary>
+    public int EpilogsChecked { get; }
 
     public IReadOnlyList<EpilogWitnessDisagreement> WitnessDisagreements { get; }
 
@@ -60,179 +74,400 @@ public sealed class EpilogAnalysis
     /// <summary>Version 2 UWOP_EPILOG entries compared with the scan.</summary>
     public int V2EpilogsCompared { get; }
 
-    public static EpilogAnalysis Of(PeImage image) => image.GetView(Build);
+    /// <summary>The shared analysis of the image, reported epilogs only.</summary>
+    public static EpilogAnalysis Of(PeImage image) => image.GetView(i => Scan(i, keepLegal: false));
 
-    private static EpilogAnalysis Build(PeImage image)
+    /// <summary>A fresh analysis that keeps every epilog, legal ones included (tests, investigations); not cached.</summary>
+    public static EpilogAnalysis ScanAll(PeImage image) => Scan(image, keepLegal: true);
+
+    private static EpilogAnalysis Scan(PeImage image, bool keepLegal)
     {
         var directory = ExceptionDirectory.Of(image);
-        var code = ImageCode.Of(image);
+        var count = directory.Functions.Count;
+        var chunks = new FragmentScan.Result[(count + ChunkEntries - 1) / ChunkEntries];
+        var primaries = new bool[count];
+        try
+        {
+            Parallel.For(
+                0,
+                chunks.Length,
+                new ParallelOptions { MaxDegreeOfParallelism = image.Parallelism },
+                () => new FragmentScan(image, directory, keepLegal, primaries),
+                (chunk, _, scan) =>
+                {
+                    chunks[chunk] = scan.Run(chunk * ChunkEntries, Math.Min(count, (chunk + 1) * ChunkEntries));
+                    return scan;
+                },
+                _ => { });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            // The engine reports a rule failure by its exception: show the real one.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+
+        // Ordinals count a function's epilogs in directory order: offset each chunk's by the
+        // epilogs of the same function in the chunks before it.
         var epilogs = new List<EpilogSite>();
         var disagreements = new List<EpilogWitnessDisagreement>();
-        var models = new Dictionary<uint, FrameModel>();
-        var ordinals = new Dictionary<uint, int>();
-        var primaries = new HashSet<uint>();
-        int fragments = 0, skipped = 0, v2Compared = 0;
-
-        // Switch-table references seen so far, sorted by table RVA. Entries are in address order
-        // and a table follows the code that indexes it, often in a later fragment of the function.
-        var references = new List<(uint Start, int Scale)>();
-        foreach (var entry in directory.Functions)
+        var before = new Dictionary<uint, int>();
+        int checkedCount = 0, fragments = 0, skipped = 0, v2Compared = 0;
+        foreach (var chunk in chunks)
         {
-            var walk = directory.WalkChain(entry);
-            if (!directory.IsX64(entry) || walk.End is not { } primary || entry.Length == 0)
+            foreach (var site in chunk.Kept)
+            {
+                epilogs.Add(before.TryGetValue(site.Primary.BeginAddress, out var offset) ? site with { Ordinal = site.Ordinal + offset } : site);
+            }
+
+            foreach (var (primary, n) in chunk.EpilogsPerFunction)
+            {
+                before[primary] = before.GetValueOrDefault(primary) + n;
+            }
+
+            disagreements.AddRange(chunk.Disagreements);
+            checkedCount += chunk.Epilogs;
+            fragments += chunk.Fragments;
+            skipped += chunk.Skipped;
+            v2Compared += chunk.V2Compared;
+        }
+
+        return new EpilogAnalysis(epilogs, checkedCount, disagreements, primaries.Count(p => p), fragments, skipped, v2Compared);
+    }
+}
+
+/// <summary>
+/// One worker's scan of a run of .pdata entries: its decoder, instruction and byte buffers are
+/// reused from fragment to fragment, so a scan allocates for what it finds, not for what it reads.
+/// </summary>
+internal sealed class FragmentScan
+{
+    /// <summary>Entries before a chunk decoded only for their switch-table references (a table follows the code that indexes it).</summary>
+    public const int ReferenceLookBack = 16;
+
+    private readonly PeImage _image;
+    private readonly ExceptionDirectory _directory;
+    private readonly bool _keepLegal;
+    private readonly bool[] _primaries;
+    private readonly CodeCursor _cursor;
+    private readonly List<Instruction> _block = [];
+    private readonly List<(uint Start, uint Exit)> _spans = [];
+    private readonly List<UnwindInfo> _infos = [];
+    private readonly Dictionary<uint, FrameModel> _chainedModels = [];
+    private readonly Dictionary<UnwindInfo, FrameModel> _models = new(FrameShape.Comparer);
+    private readonly Func<ulong, bool> _inside;
+
+    // Switch-table references seen so far in this run, sorted by table RVA. Entries are in
+    // address order and a table follows the code that indexes it, often in a later fragment.
+    private readonly List<(uint Start, int Scale)> _references = [];
+    private RuntimeFunction _entry;
+    private uint _primaryBegin;
+
+    public FragmentScan(PeImage image, ExceptionDirectory directory, bool keepLegal, bool[] primaries)
+    {
+        _image = image;
+        _directory = directory;
+        _keepLegal = keepLegal;
+        _primaries = primaries;
+        _cursor = ImageCode.Of(image).OpenCursor();
+        _inside = Inside;
+    }
+
+    /// <summary>What a run of entries yields; ordinals count from the run's start.</summary>
+    public sealed record Result(
+        List<EpilogSite> Kept,
+        Dictionary<uint, int> EpilogsPerFunction,
+        List<EpilogWitnessDisagreement> Disagreements,
+        int Epilogs,
+        int Fragments,
+        int Skipped,
+        int V2Compared);
+
+    public Result Run(int from, int to)
+    {
+        _references.Clear();
+        for (var k = Math.Max(0, from - ReferenceLookBack); k < from; k++)
+        {
+            CollectReferences(_directory.Functions[k]);
+        }
+
+        var result = new Result([], [], [], 0, 0, 0, 0);
+        int epilogs = 0, fragments = 0, skipped = 0, v2Compared = 0;
+        for (var k = from; k < to; k++)
+        {
+            if (ScanEntry(_directory.Functions[k], result, ref epilogs, ref v2Compared))
+            {
+                fragments++;
+            }
+            else
             {
                 skipped++;
+            }
+        }
+
+        return result with { Epilogs = epilogs, Fragments = fragments, Skipped = skipped, V2Compared = v2Compared };
+    }
+
+    // False when the entry is skipped: not x64, empty, or without a sound frame to compare with.
+    private bool ScanEntry(RuntimeFunction entry, Result result, ref int epilogCount, ref int v2Compared)
+    {
+        if (!_directory.IsX64(entry) || entry.Length == 0 || Frame(entry) is not var (primary, own, primaryInfo, chainLength, frameRegister))
+        {
+            return false;
+        }
+
+        _primaries[primary.Index] = true; // a benign race: every writer stores true
+        var model = Model(entry, chainLength);
+
+        _entry = entry;
+        _primaryBegin = primary.BeginAddress;
+
+        // MSVC shrink-wrapping can put an epilog's last instruction (the ret) in a chained
+        // fragment of its own, right after the fragment holding the release and the pops:
+        // decode that adjacent fragment of the same function too, so the walk back sees them.
+        var decodeFrom = entry.BeginAddress;
+        if (chainLength > 1 && entry.Index > 0 && _directory.Functions[entry.Index - 1] is var before
+            && before.EndAddress == entry.BeginAddress && before.Length > 0 && _directory.PrimaryOf(before)?.BeginAddress == primary.BeginAddress)
+        {
+            decodeFrom = before.BeginAddress;
+        }
+
+        var length = (int)Math.Min(entry.EndAddress - decodeFrom, ImageCode.MaxDecodeBytes);
+        if (!Decode(decodeFrom, length))
+        {
+            return true; // checked: no byte of it is in the file
+        }
+
+        // MSVC places switch tables in .text after the code; decoding them as instructions
+        // yields phantom rets. Decode around them instead.
+        AddReferences(entry.BeginAddress);
+        if (HasReferences(decodeFrom, entry.EndAddress))
+        {
+            var tables = JumpTables.Ranges(_image, InRange(decodeFrom, entry.EndAddress), decodeFrom, entry.EndAddress);
+            if (tables.Count > 0 && !DecodeAround(decodeFrom, (uint)length, tables))
+            {
+                return true; // nothing but table data
+            }
+        }
+
+        var bytes = ReadBytes(decodeFrom);
+        _spans.Clear();
+        string? name = null, key = null;
+        for (var i = 0; i < _block.Count; i++)
+        {
+            var instruction = _block[i];
+            if (instruction.IP < entry.BeginAddress || !EpilogMatcher.IsExit(instruction, bytes, _inside))
+            {
                 continue;
             }
 
-            var infos = new List<UnwindInfo>(walk.Path.Count);
-            for (var k = walk.Path.Count - 1; k >= 0; k--)
-            {
-                if (directory.UnwindInfoOf(walk.Path[k]) is { } info)
-                {
-                    infos.Add(info);
-                }
-            }
-
-            // Unwind info that PE3002 reports as malformed describes no frame to compare with.
-            if (infos.Count != walk.Path.Count || infos.Exists(i => i.Problems.Count > 0))
-            {
-                skipped++;
-                continue;
-            }
-
-            fragments++;
-            primaries.Add(primary.BeginAddress);
-            var own = infos[^1];
-            var primaryInfo = infos[0];
-            var frameRegister = infos.Select(i => (int)i.FrameRegister).LastOrDefault(r => r != 0);
-            if (!models.TryGetValue(entry.TargetRva, out var model))
-            {
-                model = FrameModel.FromChain(infos);
-                models[entry.TargetRva] = model;
-            }
-
-            var name = image.Exports.NameOf(primary.BeginAddress) ?? $"sub_{primary.BeginAddress:X}";
-            var key = Rules.UnwindFacts.FunctionKey(image, primary); // export name, else section#ordinal: stable across rebuilds
-            // MSVC shrink-wrapping can put an epilog's last instruction (the ret) in a chained
-            // fragment of its own, right after the fragment holding the release and the pops:
-            // decode that adjacent fragment of the same function too, so the walk back sees them.
-            var decodeFrom = entry.BeginAddress;
-            if (walk.Path.Count > 1 && entry.Index > 0 && directory.Functions[entry.Index - 1] is var before
-                && before.EndAddress == entry.BeginAddress && before.Length > 0 && directory.PrimaryOf(before)?.BeginAddress == primary.BeginAddress)
-            {
-                decodeFrom = before.BeginAddress;
-            }
-
-            var length = (int)Math.Min(entry.EndAddress - decodeFrom, ImageCode.MaxDecodeBytes);
-            var block = code.Decode(decodeFrom, length);
-            if (block.Count == 0)
+            // An exit inside the primary's prolog is not reachable as an epilog.
+            if (entry.BeginAddress == primary.BeginAddress && instruction.IP < entry.BeginAddress + (ulong)primaryInfo.SizeOfProlog)
             {
                 continue;
             }
 
-            // MSVC places switch tables in .text after the code; decoding them as instructions
-            // yields phantom rets. Decode around them instead.
-            if (image.Map.FindSection(entry.BeginAddress) is { } section)
+            var shape = EpilogMatcher.Classify(_block, i, frameRegister);
+            if (instruction.Mnemonic == Mnemonic.Jmp && shape.StartIndex == i && shape.Verdict != EpilogVerdict.Broken && model.Depth > 0)
             {
-                foreach (var reference in JumpTables.References(block, section.VirtualAddress, section.VirtualAddress + section.MappedSize))
-                {
-                    var at = references.BinarySearch(reference, ReferenceOrder);
-                    references.Insert(at < 0 ? ~at : at, reference);
-                }
+                // A jump out of a function that still holds its frame is a branch to shared
+                // or cold code, not a tail call.
+                continue;
             }
 
-            var tables = JumpTables.Ranges(image, InRange(references, decodeFrom, entry.EndAddress), decodeFrom, entry.EndAddress);
-            if (tables.Count > 0)
+            var start = (uint)_block[shape.StartIndex].IP;
+            var exitEnd = (uint)instruction.NextIP;
+            _spans.Add((start, (uint)instruction.IP));
+            string? mismatch = null;
+            if (shape.Verdict != EpilogVerdict.Broken && model.NotModelled is null)
             {
-                block = DecodeAround(code, decodeFrom, (uint)length, tables);
-                if (block.Count == 0)
-                {
-                    continue; // nothing but table data
-                }
+                mismatch = model.Replay(Range(shape.StartIndex, i), frameRegister);
             }
 
-            var bytes = ReadBytes(image, decodeFrom, block);
-            // As the unwinder's SameFunction: a jump into another fragment of the same function
-            // stays inside; a jump to the primary's own start is a recursive tail call, an exit.
-            bool Inside(ulong target) =>
-                target != primary.BeginAddress
-                && entry.Contains((uint)Math.Min(target, uint.MaxValue))
-                || (target <= uint.MaxValue && directory.FindContaining((uint)target) is { } other && directory.PrimaryOf(other)?.BeginAddress == primary.BeginAddress);
-
-            var spans = new List<(uint Start, uint Exit)>();
-            for (var i = 0; i < block.Count; i++)
+            epilogCount++;
+            var ordinal = result.EpilogsPerFunction[primary.BeginAddress] = result.EpilogsPerFunction.GetValueOrDefault(primary.BeginAddress) + 1;
+            if (!_keepLegal && shape.Verdict == EpilogVerdict.Legal && mismatch is null)
             {
-                var instruction = block[i];
-                if (instruction.IP < entry.BeginAddress || !EpilogMatcher.IsExit(instruction, bytes, Inside))
-                {
-                    continue;
-                }
-
-                // An exit inside the primary's prolog is not reachable as an epilog.
-                if (entry.BeginAddress == primary.BeginAddress && instruction.IP < entry.BeginAddress + (ulong)primaryInfo.SizeOfProlog)
-                {
-                    continue;
-                }
-
-                var shape = EpilogMatcher.Classify(block, i, frameRegister);
-                if (instruction.Mnemonic == Mnemonic.Jmp && shape.StartIndex == i && shape.Verdict != EpilogVerdict.Broken && model.Depth > 0)
-                {
-                    // A jump out of a function that still holds its frame is a branch to shared
-                    // or cold code, not a tail call.
-                    continue;
-                }
-
-                var start = (uint)block[shape.StartIndex].IP;
-                var exitEnd = (uint)instruction.NextIP;
-                spans.Add((start, (uint)instruction.IP));
-                string? mismatch = null;
-                if (shape.Verdict != EpilogVerdict.Broken && model.NotModelled is null)
-                {
-                    mismatch = model.Replay(Range(block, shape.StartIndex, i), frameRegister);
-                }
-
-                var ordinal = ordinals.TryGetValue(primary.BeginAddress, out var n) ? n + 1 : 1;
-                ordinals[primary.BeginAddress] = ordinal;
-                string? scheduled = shape.ScheduledIndex is { } s ? block[s].ToString() : null;
-                uint? scheduledRva = shape.ScheduledIndex is { } t ? (uint)block[t].IP : null;
-                epilogs.Add(new EpilogSite(entry, primary, name, key, ordinal, start, (uint)instruction.IP, exitEnd,
-                    bytes.Hex(start, exitEnd), shape.Verdict, shape.Deviation, scheduled, scheduledRva, mismatch));
+                continue;
             }
 
-            if (own.Epilogs is { } v2)
-            {
-                foreach (var v2Start in v2.StartsFor(entry))
-                {
-                    if (!entry.Contains(v2Start))
-                    {
-                        continue; // PE3008 reports epilog codes outside the function.
-                    }
+            name ??= NameOf(primary);
+            key ??= Rules.UnwindFacts.FunctionKey(_image, primary); // export name, else section#ordinal: stable across rebuilds
+            string? scheduled = shape.ScheduledIndex is { } s ? _block[s].ToString() : null;
+            uint? scheduledRva = shape.ScheduledIndex is { } t ? (uint)_block[t].IP : null;
+            result.Kept.Add(new EpilogSite(entry, primary, name, key, ordinal, start, (uint)instruction.IP, exitEnd,
+                bytes.Hex(start, exitEnd), shape.Verdict, shape.Deviation, scheduled, scheduledRva, mismatch));
+        }
 
-                    v2Compared++;
-                    // A v2 epilog may be described from its pops on (after the frame release), so it
-                    // agrees when it starts anywhere in an epilog the scan found.
-                    if (!spans.Exists(span => v2Start >= span.Start && v2Start <= span.Exit))
-                    {
-                        disagreements.Add(new EpilogWitnessDisagreement(entry, name, key, v2Start));
-                    }
+        if (own.Epilogs is { } v2)
+        {
+            foreach (var v2Start in v2.StartsFor(entry))
+            {
+                if (!entry.Contains(v2Start))
+                {
+                    continue; // PE3008 reports epilog codes outside the function.
+                }
+
+                v2Compared++;
+                // A v2 epilog may be described from its pops on (after the frame release), so it
+                // agrees when it starts anywhere in an epilog the scan found.
+                if (!_spans.Exists(span => v2Start >= span.Start && v2Start <= span.Exit))
+                {
+                    result.Disagreements.Add(new EpilogWitnessDisagreement(entry, name ??= NameOf(primary), key ??= Rules.UnwindFacts.FunctionKey(_image, primary), v2Start));
                 }
             }
         }
 
-        return new EpilogAnalysis(epilogs, disagreements, primaries.Count, fragments, skipped, v2Compared);
+        return true;
+    }
+
+    /// <summary>
+    /// The entry's frame: its primary, its own and its primary's unwind info, the chain's length
+    /// and frame register; <see cref="_infos"/> holds the chain primary first. Null when the chain
+    /// is broken or an info in it is malformed (PE3002-PE3004 report those; no frame to compare with).
+    /// </summary>
+    private (RuntimeFunction Primary, UnwindInfo Own, UnwindInfo PrimaryInfo, int ChainLength, int FrameRegister)? Frame(RuntimeFunction entry)
+    {
+        _infos.Clear();
+        if (!entry.IsIndirect && _directory.UnwindInfoOf(entry) is { IsChained: false } single)
+        {
+            // Nearly every entry: no chain to walk.
+            _infos.Add(single);
+            return single.Problems.Count > 0 ? null : (entry, single, single, 1, single.FrameRegister);
+        }
+
+        var walk = _directory.WalkChain(entry);
+        if (walk.End is not { } primary)
+        {
+            return null;
+        }
+
+        for (var k = walk.Path.Count - 1; k >= 0; k--)
+        {
+            if (_directory.UnwindInfoOf(walk.Path[k]) is { } info)
+            {
+                _infos.Add(info);
+            }
+        }
+
+        if (_infos.Count != walk.Path.Count || _infos.Exists(i => i.Problems.Count > 0))
+        {
+            return null;
+        }
+
+        var frameRegister = 0;
+        foreach (var info in _infos)
+        {
+            frameRegister = info.FrameRegister != 0 ? info.FrameRegister : frameRegister;
+        }
+
+        return (primary, _infos[^1], _infos[0], walk.Path.Count, frameRegister);
+    }
+
+    // Most functions share a prolog shape with many others: one model per shape, not per function.
+    private FrameModel Model(RuntimeFunction entry, int chainLength)
+    {
+        if (chainLength == 1)
+        {
+            if (!_models.TryGetValue(_infos[0], out var model))
+            {
+                _models[_infos[0]] = model = FrameModel.FromChain(_infos);
+            }
+
+            return model;
+        }
+
+        if (!_chainedModels.TryGetValue(entry.TargetRva, out var chained))
+        {
+            _chainedModels[entry.TargetRva] = chained = FrameModel.FromChain(_infos);
+        }
+
+        return chained;
+    }
+
+    private string NameOf(RuntimeFunction primary) => _image.Exports.NameOf(primary.BeginAddress) ?? $"sub_{primary.BeginAddress:X}";
+
+    // As the unwinder's SameFunction: a jump into another fragment of the same function stays
+    // inside; a jump to the primary's own start is a recursive tail call, an exit.
+    private bool Inside(ulong target) =>
+        target != _primaryBegin
+        && _entry.Contains((uint)Math.Min(target, uint.MaxValue))
+        || (target <= uint.MaxValue && _directory.FindContaining((uint)target) is { } other && _directory.PrimaryOf(other)?.BeginAddress == _primaryBegin);
+
+    private bool Decode(uint rva, int length)
+    {
+        _block.Clear();
+        Append(rva, length);
+        return _block.Count > 0;
+    }
+
+    private void Append(uint rva, int length)
+    {
+        _cursor.Seek(rva, length);
+        while (_cursor.TryNext(out var instruction))
+        {
+            _block.Add(instruction);
+        }
+    }
+
+    private bool DecodeAround(uint begin, uint length, IReadOnlyList<(uint Start, uint End)> data)
+    {
+        _block.Clear();
+        var cursor = begin;
+        var end = begin + length;
+        foreach (var (start, stop) in data)
+        {
+            if (start > cursor)
+            {
+                Append(cursor, (int)(start - cursor));
+            }
+
+            cursor = Math.Max(cursor, stop);
+        }
+
+        if (cursor < end)
+        {
+            Append(cursor, (int)(end - cursor));
+        }
+
+        return _block.Count > 0;
+    }
+
+    // Decodes an entry before the chunk only to learn which tables its code indexes.
+    private void CollectReferences(RuntimeFunction entry)
+    {
+        if (entry.Length > 0 && _directory.IsX64(entry) && Frame(entry) is not null && Decode(entry.BeginAddress, (int)Math.Min(entry.Length, ImageCode.MaxDecodeBytes)))
+        {
+            AddReferences(entry.BeginAddress);
+        }
+    }
+
+    private void AddReferences(uint rva)
+    {
+        if (_image.Map.FindSection(rva) is not { } section)
+        {
+            return;
+        }
+
+        var (start, end) = (section.VirtualAddress, section.VirtualAddress + section.MappedSize);
+        for (var k = 0; k < _block.Count; k++)
+        {
+            if (JumpTables.Reference(_block[k], start, end) is { } reference)
+            {
+                var at = _references.BinarySearch(reference, ReferenceOrder);
+                _references.Insert(at < 0 ? ~at : at, reference);
+            }
+        }
     }
 
     private static readonly Comparer<(uint Start, int Scale)> ReferenceOrder = Comparer<(uint Start, int Scale)>.Create((a, b) => a.Start.CompareTo(b.Start));
 
-    private static IEnumerable<(uint Start, int Scale)> InRange(List<(uint Start, int Scale)> sorted, uint begin, uint end)
+    private int LowerBound(uint begin)
     {
-        // Lower bound by binary search; the list is sorted by start.
-        int lo = 0, hi = sorted.Count;
+        int lo = 0, hi = _references.Count;
         while (lo < hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (sorted[mid].Start < begin)
+            if (_references[mid].Start < begin)
             {
                 lo = mid + 1;
             }
@@ -242,47 +477,82 @@ public sealed class EpilogAnalysis
             }
         }
 
-        for (var k = lo; k < sorted.Count && sorted[k].Start < end; k++)
-        {
-            yield return sorted[k];
-        }
+        return lo;
     }
 
-    private static List<Instruction> DecodeAround(ImageCode code, uint begin, uint length, IReadOnlyList<(uint Start, uint End)> data)
+    private bool HasReferences(uint begin, uint end) => LowerBound(begin) is var k && k < _references.Count && _references[k].Start < end;
+
+    private IEnumerable<(uint Start, int Scale)> InRange(uint begin, uint end)
     {
-        var list = new List<Instruction>();
-        var cursor = begin;
-        var end = begin + length;
-        foreach (var (start, stop) in data)
+        for (var k = LowerBound(begin); k < _references.Count && _references[k].Start < end; k++)
         {
-            if (start > cursor)
-            {
-                list.AddRange(code.Decode(cursor, (int)(start - cursor)));
-            }
-
-            cursor = Math.Max(cursor, stop);
+            yield return _references[k];
         }
-
-        if (cursor < end)
-        {
-            list.AddRange(code.Decode(cursor, (int)(end - cursor)));
-        }
-
-        return list;
     }
 
-    private static IEnumerable<Instruction> Range(IReadOnlyList<Instruction> block, int from, int to)
+    private IEnumerable<Instruction> Range(int from, int to)
     {
         for (var k = from; k < to; k++)
         {
-            yield return block[k];
+            yield return _block[k];
         }
     }
 
-    private static CodeBytes ReadBytes(PeImage image, uint rva, IReadOnlyList<Instruction> block)
+    private CodeBytes ReadBytes(uint rva)
     {
-        var length = (int)Math.Min(block[^1].NextIP - rva, ImageCode.MaxDecodeBytes);
-        var span = image.Map.GetAvailableSpan(image.Bytes, rva, length);
-        return new CodeBytes(span.ToArray(), rva);
+        var length = (int)Math.Min(_block[^1].NextIP - rva, ImageCode.MaxDecodeBytes);
+        if (!_image.Map.TryGetFileOffset(rva, out var offset, out var available))
+        {
+            return new CodeBytes(ReadOnlyMemory<byte>.Empty, rva);
+        }
+
+        return new CodeBytes(_image.Memory.Slice((int)offset, (int)Math.Min(available, length)), rva);
+    }
+}
+
+/// <summary>
+/// Unwind infos that build the same frame: the same frame offset and the same codes apart from
+/// their prolog offsets, which <see cref="FrameModel"/> does not use.
+/// </summary>
+internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
+{
+    public static readonly FrameShape Comparer = new();
+
+    public bool Equals(UnwindInfo? x, UnwindInfo? y)
+    {
+        if (ReferenceEquals(x, y))
+        {
+            return true;
+        }
+
+        if (x is null || y is null || x.FrameOffset != y.FrameOffset || x.Codes.Count != y.Codes.Count)
+        {
+            return false;
+        }
+
+        for (var k = 0; k < x.Codes.Count; k++)
+        {
+            var (a, b) = (x.Codes[k], y.Codes[k]);
+            if (a.Op != b.Op || a.OpInfo != b.OpInfo || a.Value != b.Value)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public int GetHashCode(UnwindInfo info)
+    {
+        var hash = new HashCode();
+        hash.Add(info.FrameOffset);
+        var codes = info.Codes;
+        for (var k = 0; k < codes.Count; k++)
+        {
+            hash.Add((int)codes[k].Op | (codes[k].OpInfo << 8));
+            hash.Add(codes[k].Value);
+        }
+
+        return hash.ToHashCode();
     }
 }

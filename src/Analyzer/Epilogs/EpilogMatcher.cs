@@ -147,21 +147,25 @@ public static class EpilogMatcher
     private static bool IsImmediate(OpKind kind) => kind is OpKind.Immediate8 or OpKind.Immediate8to64 or OpKind.Immediate32to64 or OpKind.Immediate32 or OpKind.Immediate8to32;
 }
 
-/// <summary>The raw bytes a block of instructions was decoded from, for the few facts Iced does not expose (REX.W).</summary>
-public sealed class CodeBytes(byte[] bytes, ulong baseIp)
+/// <summary>
+/// The raw bytes a block of instructions was decoded from (a slice of the image, not a copy), for
+/// the few facts Iced does not expose (REX.W).
+/// </summary>
+public sealed class CodeBytes(ReadOnlyMemory<byte> bytes, ulong baseIp)
 {
     public ulong BaseIp => baseIp;
 
-    public byte[] Bytes => bytes;
+    public int Length => bytes.Length;
 
     /// <summary>Whether the instruction carries REX.W (after any legacy prefixes).</summary>
     public bool HasRexW(in Instruction instruction)
     {
         var offset = instruction.IP - baseIp;
-        var end = Math.Min((ulong)bytes.Length, offset + (ulong)instruction.Length);
+        var span = bytes.Span;
+        var end = Math.Min((ulong)span.Length, offset + (ulong)instruction.Length);
         for (var k = offset; k < end; k++)
         {
-            var b = bytes[k];
+            var b = span[(int)k];
             if (b is 0x66 or 0x67 or 0xF2 or 0xF3 or 0x2E or 0x3E or 0x26 or 0x36 or 0x64 or 0x65 or 0xF0)
             {
                 continue;
@@ -177,6 +181,6 @@ public sealed class CodeBytes(byte[] bytes, ulong baseIp)
     {
         var from = (int)Math.Min(fromIp - baseIp, (ulong)bytes.Length);
         var to = (int)Math.Min(toIp - baseIp, (ulong)bytes.Length);
-        return to > from ? Convert.ToHexString(bytes, from, to - from) : string.Empty;
+        return to > from ? Convert.ToHexString(bytes.Span[from..to]) : string.Empty;
     }
 }

@@ -10,10 +10,12 @@ namespace Pelint.Epilogs;
 /// </summary>
 public sealed class FrameModel
 {
-    private readonly Dictionary<int, int> _pushes = [];
-    private readonly Dictionary<int, int> _saves = [];
-    private readonly List<(int From, int To)> _allocations = [];
-    private readonly HashSet<int> _slotBoundaries = [];
+    // A prolog has a handful of codes: small lists searched linearly, allocated on first use
+    // (one model is built per distinct prolog of the image, hundreds of thousands in a big one).
+    private List<(int Depth, int Register)>? _pushes;
+    private List<(int Depth, int Register)>? _saves;
+    private List<(int From, int To)>? _allocations;
+    private List<int>? _slotBoundaries;
 
     /// <summary>No real frame is larger; beyond it the codes are not a frame to compare with.</summary>
     private const int MaxFrame = 1 << 30;
@@ -35,7 +37,7 @@ public sealed class FrameModel
     public string? NotModelled { get; private set; }
 
     /// <summary>Slots filled by PUSH_NONVOL: depth -> register number.</summary>
-    public IReadOnlyDictionary<int, int> Pushes => _pushes;
+    public IReadOnlyDictionary<int, int> Pushes => (_pushes ?? []).ToDictionary(p => p.Depth, p => p.Register);
 
     /// <summary>
     /// Builds the model from the unwind infos of a chain, primary first; each info's codes are
@@ -73,7 +75,7 @@ public sealed class FrameModel
         {
             case UnwindOp.PushNonvol:
                 Depth += 8;
-                _pushes[Depth] = code.Register;
+                Set(ref _pushes, Depth, code.Register);
                 PushAreaDepth = Depth;
                 break;
             case UnwindOp.AllocSmall:
@@ -86,11 +88,11 @@ public sealed class FrameModel
                     break;
                 }
 
-                _allocations.Add((Depth, Depth + size));
+                (_allocations ??= []).Add((Depth, Depth + size));
                 Depth += size;
                 if (code.Value == 8)
                 {
-                    _slotBoundaries.Add(Depth); // MSVC's description of a push of a volatile register
+                    (_slotBoundaries ??= []).Add(Depth); // MSVC's description of a push of a volatile register
                 }
 
                 break;
@@ -99,7 +101,7 @@ public sealed class FrameModel
                 break;
             case UnwindOp.SaveNonvol:
             case UnwindOp.SaveNonvolFar:
-                _saves[Depth - (int)Math.Min(code.Value, MaxFrame)] = code.Register;
+                Set(ref _saves, Depth - (int)Math.Min(code.Value, MaxFrame), code.Register);
                 break;
             case UnwindOp.SaveXmm128:
             case UnwindOp.SaveXmm128Far:
@@ -127,7 +129,7 @@ public sealed class FrameModel
             if (EpilogMatcher.IsPop64(instruction))
             {
                 var register = EpilogMatcher.RegisterNumber(instruction.Op0Register);
-                if (_pushes.TryGetValue(depth, out var pushed))
+                if (TryGet(_pushes, depth, out var pushed))
                 {
                     if (pushed != register)
                     {
@@ -136,7 +138,7 @@ public sealed class FrameModel
 
                     restored++;
                 }
-                else if (_saves.TryGetValue(depth, out var saved) && saved == register)
+                else if (TryGet(_saves, depth, out var saved) && saved == register)
                 {
                     // GNU split fragments describe a push as ALLOC 8 plus SAVE_NONVOL at offset 0.
                 }
@@ -202,10 +204,11 @@ public sealed class FrameModel
                 : $"releases {-depth} bytes more than the {Depth}-byte frame the prolog built");
         }
 
-        if (restored != _pushes.Count)
+        var pushedCount = _pushes?.Count ?? 0;
+        if (restored != pushedCount)
         {
-            var missing = _pushes.Where(p => p.Key <= Depth).Select(p => X64Registers.Name(p.Value));
-            return $"restores {restored} of the {_pushes.Count} pushed registers ({string.Join(", ", missing)})";
+            var missing = _pushes!.Where(p => p.Depth <= Depth).Select(p => X64Registers.Name(p.Register));
+            return $"restores {restored} of the {pushedCount} pushed registers ({string.Join(", ", missing)})";
         }
 
         return null;
@@ -213,11 +216,53 @@ public sealed class FrameModel
 
     /// <summary>When the frame release did not land on the pushed registers, that is the defect to name.</summary>
     private string? ReleaseProblem(int? released, int depthAfterRelease) =>
-        released is { } r && depthAfterRelease != PushAreaDepth && !_saves.ContainsKey(depthAfterRelease) && !_slotBoundaries.Contains(depthAfterRelease)
+        released is { } r && depthAfterRelease != PushAreaDepth && !TryGet(_saves, depthAfterRelease, out _) && _slotBoundaries?.Contains(depthAfterRelease) != true
             ? $"releases {r} bytes of stack, but the unwind codes allocate {Depth - PushAreaDepth} bytes below the pushed registers"
             : null;
 
-    private bool InAllocation(int depth) => _allocations.Any(a => depth > a.From && depth <= a.To);
+    private bool InAllocation(int depth)
+    {
+        foreach (var (from, to) in _allocations ?? [])
+        {
+            if (depth > from && depth <= to)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Dictionary semantics over a small list: the last code for a slot wins.
+    private static void Set(ref List<(int Depth, int Register)>? slots, int depth, int register)
+    {
+        slots ??= [];
+        for (var k = 0; k < slots.Count; k++)
+        {
+            if (slots[k].Depth == depth)
+            {
+                slots[k] = (depth, register);
+                return;
+            }
+        }
+
+        slots.Add((depth, register));
+    }
+
+    private static bool TryGet(List<(int Depth, int Register)>? slots, int depth, out int register)
+    {
+        foreach (var slot in slots ?? [])
+        {
+            if (slot.Depth == depth)
+            {
+                register = slot.Register;
+                return true;
+            }
+        }
+
+        register = -1;
+        return false;
+    }
 
     // Windows x64 ABI nonvolatile registers: rbx, rbp, rdi, rsi, rsp, r12-r15.
     private static bool IsNonvolatile(int register) => register is 3 or 5 or 6 or 7 or >= 12 and <= 15;

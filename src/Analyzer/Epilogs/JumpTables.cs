@@ -14,23 +14,17 @@ public static class JumpTables
     /// <summary>A table longer than this is not a switch a compiler wrote.</summary>
     public const int MaxEntries = 4096;
 
-    /// <summary>Table references in decoded code: (table RVA, index scale), for tables anywhere in <paramref name="code"/>'s section.</summary>
-    public static IEnumerable<(uint Start, int Scale)> References(IReadOnlyList<Instruction> block, uint sectionStart, uint sectionEnd)
+    /// <summary>The table one instruction indexes, if it indexes one in [sectionStart, sectionEnd).</summary>
+    public static (uint Start, int Scale)? Reference(in Instruction instruction, uint sectionStart, uint sectionEnd)
     {
-        foreach (var instruction in block)
+        if (instruction.MemoryIndex == Register.None || instruction.MemoryBase == Register.RIP || instruction.Code == Code.INVALID
+            || instruction.MemoryIndexScale is not (1 or 4))
         {
-            if (instruction.MemoryIndex == Register.None || instruction.MemoryBase == Register.RIP || instruction.Code == Code.INVALID
-                || instruction.MemoryIndexScale is not (1 or 4))
-            {
-                continue;
-            }
-
-            var displacement = instruction.MemoryDisplacement64;
-            if (displacement >= sectionStart && displacement < sectionEnd)
-            {
-                yield return ((uint)displacement, instruction.MemoryIndexScale);
-            }
+            return null;
         }
+
+        var displacement = instruction.MemoryDisplacement64;
+        return displacement >= sectionStart && displacement < sectionEnd ? ((uint)displacement, instruction.MemoryIndexScale) : null;
     }
 
     /// <summary>Data ranges [Start, End) inside [begin, end) for the table references given, sorted and merged.</summary>

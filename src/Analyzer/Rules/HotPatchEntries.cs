@@ -28,7 +28,7 @@ internal static class HotPatchEntries
 
     private static EntryList Build(PeImage image)
     {
-        var entries = new Dictionary<uint, PatchableEntry>();
+        var entries = new EntryCollector();
         if (image.Machine == Machine.Amd64)
         {
             var directory = ExceptionDirectory.Of(image);
@@ -40,7 +40,7 @@ internal static class HotPatchEntries
                     continue;
                 }
 
-                entries.TryAdd(f.BeginAddress, new PatchableEntry(f.BeginAddress, image.Exports.NameOf(f.BeginAddress), f));
+                entries.Add(new PatchableEntry(f.BeginAddress, image.Exports.NameOf(f.BeginAddress), f));
             }
         }
         else
@@ -48,7 +48,7 @@ internal static class HotPatchEntries
             var entryPoint = (uint)image.OptionalHeader.AddressOfEntryPoint;
             if (entryPoint != 0 && IsCode(image, entryPoint))
             {
-                entries.TryAdd(entryPoint, new PatchableEntry(entryPoint, image.Exports.NameOf(entryPoint) ?? "entry point", null));
+                entries.Add(new PatchableEntry(entryPoint, image.Exports.NameOf(entryPoint) ?? "entry point", null));
             }
         }
 
@@ -57,11 +57,36 @@ internal static class HotPatchEntries
             if (!export.IsForwarder && IsCode(image, export.Rva))
             {
                 var function = image.Machine == Machine.Amd64 ? ExceptionDirectory.Of(image).FindContaining(export.Rva) : null;
-                entries.TryAdd(export.Rva, new PatchableEntry(export.Rva, export.Name ?? $"#{export.Ordinal}", function));
+                entries.Add(new PatchableEntry(export.Rva, export.Name ?? $"#{export.Ordinal}", function));
             }
         }
 
-        return new EntryList([.. entries.Values.OrderBy(e => e.Rva)]);
+        return new EntryList(entries.InRvaOrder());
+    }
+
+    /// <summary>Entries by RVA, the first one added for an RVA winning (as Dictionary.TryAdd), without a dictionary of 200,000 entries.</summary>
+    private sealed class EntryCollector
+    {
+        private readonly List<PatchableEntry> _entries = [];
+
+        public void Add(PatchableEntry entry) => _entries.Add(entry);
+
+        public PatchableEntry[] InRvaOrder()
+        {
+            // A stable sort keeps the first entry of each RVA first; the rest are duplicates.
+            var sorted = _entries.Select((e, i) => (Entry: e, Order: i)).ToArray();
+            Array.Sort(sorted, (a, b) => a.Entry.Rva != b.Entry.Rva ? a.Entry.Rva.CompareTo(b.Entry.Rva) : a.Order.CompareTo(b.Order));
+            var result = new List<PatchableEntry>(sorted.Length);
+            foreach (var (entry, _) in sorted)
+            {
+                if (result.Count == 0 || result[^1].Rva != entry.Rva)
+                {
+                    result.Add(entry);
+                }
+            }
+
+            return [.. result];
+        }
     }
 
     private static bool IsCode(PeImage image, uint rva) => image.Map.FindSection(rva) is { IsMemExecute: true };

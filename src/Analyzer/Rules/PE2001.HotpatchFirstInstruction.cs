@@ -16,13 +16,13 @@ public sealed class HotpatchFirstInstruction : IRule
     {
         var image = context.Image;
         var entries = HotPatchEntries.Of(image);
-        var code = ImageCode.Of(image);
+        var code = ImageCode.Of(image).OpenCursor();
         var offenders = new List<(PatchableEntry, string)>();
         var movEdiEdi = 0;
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (code.DecodeOne(entry.Rva) is not { IsInvalid: false } first)
+            if (!code.TryDecodeAt(entry.Rva, out var first) || first.IsInvalid)
             {
                 offenders.Add((entry, "first instruction cannot be decoded"));
             }

@@ -26,35 +26,34 @@ public sealed class ExceptionDirectoryRule : IRule
         foreach (var f in directory.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            var where = UnwindFacts.EntryLocation(image, f);
-            var what = UnwindFacts.Describe(image, f);
+            // Location and description are built only for an entry that is reported (rarely one of 200,000).
             if (f.BeginAddress >= f.EndAddress)
             {
-                findings.Add(context.Report("empty-range", where, $"{UnwindFacts.FunctionKey(image, f)}:empty", name, what, UnwindFacts.Hex(f.EndAddress)));
+                findings.Add(context.Report("empty-range", UnwindFacts.EntryLocation(image, f), $"{UnwindFacts.FunctionKey(image, f)}:empty", name, UnwindFacts.Describe(image, f), UnwindFacts.Hex(f.EndAddress)));
             }
 
             if (previous is { } prev)
             {
                 if (f.BeginAddress <= prev.BeginAddress)
                 {
-                    findings.Add(context.Report("unsorted", where, $"{UnwindFacts.FunctionKey(image, f)}:unsorted", name, what, f.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), UnwindFacts.Hex(prev.BeginAddress)));
+                    findings.Add(context.Report("unsorted", UnwindFacts.EntryLocation(image, f), $"{UnwindFacts.FunctionKey(image, f)}:unsorted", name, UnwindFacts.Describe(image, f), f.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), UnwindFacts.Hex(prev.BeginAddress)));
                 }
                 else if (f.BeginAddress < prev.EndAddress)
                 {
-                    findings.Add(context.Report("overlap", where, $"{UnwindFacts.FunctionKey(image, f)}:overlap", name, what, UnwindFacts.Hex(prev.BeginAddress), UnwindFacts.Hex(prev.EndAddress)));
+                    findings.Add(context.Report("overlap", UnwindFacts.EntryLocation(image, f), $"{UnwindFacts.FunctionKey(image, f)}:overlap", name, UnwindFacts.Describe(image, f), UnwindFacts.Hex(prev.BeginAddress), UnwindFacts.Hex(prev.EndAddress)));
                 }
             }
 
             var section = image.Map.FindSection(f.BeginAddress);
             if (section is not { IsExecutable: true } || (ulong)f.EndAddress > (ulong)section.VirtualAddress + section.MappedSize)
             {
-                findings.Add(context.Report("outside-code", where, $"{UnwindFacts.FunctionKey(image, f)}:outside-code", name, what, UnwindFacts.Hex(f.EndAddress), section?.Name ?? "no section"));
+                findings.Add(context.Report("outside-code", UnwindFacts.EntryLocation(image, f), $"{UnwindFacts.FunctionKey(image, f)}:outside-code", name, UnwindFacts.Describe(image, f), UnwindFacts.Hex(f.EndAddress), section?.Name ?? "no section"));
             }
 
             // ARM64 entries of an ARM64EC image pack unwind data into this field; only x64 entries point at UNWIND_INFO.
             if (!f.IsIndirect && directory.IsX64(f) && !image.Map.IsMapped(f.UnwindData, UnwindInfo.HeaderSize))
             {
-                findings.Add(context.Report("unwind-outside", where, $"{UnwindFacts.FunctionKey(image, f)}:unwind-outside", name, what, UnwindFacts.Hex(f.UnwindData)));
+                findings.Add(context.Report("unwind-outside", UnwindFacts.EntryLocation(image, f), $"{UnwindFacts.FunctionKey(image, f)}:unwind-outside", name, UnwindFacts.Describe(image, f), UnwindFacts.Hex(f.UnwindData)));
             }
 
             previous = f;

@@ -25,7 +25,7 @@ public sealed class UnwindInfoRule : IRule
                 continue; // PE3004 and PE3001 speak for these.
             }
 
-            var info = directory.GetUnwindInfo(f.UnwindData);
+            var info = directory.DirectInfo(f)!;
             foreach (var (code, message) in Check(info, f))
             {
                 // Unwind info is shared by many functions; one result per info and kind.

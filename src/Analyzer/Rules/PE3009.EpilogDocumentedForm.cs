@@ -30,13 +30,13 @@ public sealed class EpilogDocumentedForm : IRule
         var functions = undocumented.Select(e => e.Primary.BeginAddress).Distinct().Count();
         var shown = Math.Min(undocumented.Count, MaxRelatedLocations);
         var finding = context.Report("undocumented", FindingLocation.Image, "image", context.FileName,
-            Num(undocumented.Count), Num(analysis.Epilogs.Count), Num(functions), kinds, Num(shown)) with
+            Num(undocumented.Count), Num(analysis.EpilogsChecked), Num(functions), kinds, Num(shown)) with
         {
             RelatedLocations = undocumented.Take(MaxRelatedLocations)
                 .Select(e => EpilogApplicability.Where(image, e) with { Description = $"{e.Deviation} in {e.FunctionName} (bytes {e.Bytes})" }).ToList(),
             Properties = new Dictionary<string, object>
             {
-                ["epilogsChecked"] = analysis.Epilogs.Count,
+                ["epilogsChecked"] = analysis.EpilogsChecked,
                 ["epilogsUndocumented"] = undocumented.Count,
                 ["functionsChecked"] = analysis.FunctionsChecked,
                 ["fragmentsChecked"] = analysis.FragmentsChecked,

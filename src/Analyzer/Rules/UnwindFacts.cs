@@ -44,29 +44,52 @@ internal static class UnwindFacts
         }
 
         var ordinals = image.GetView(SectionOrdinals.Build);
-        return (uint)f.Index < (uint)ordinals.Keys.Length ? ordinals.Keys[f.Index] : $"entry#{f.Index}";
+        return ordinals.KeyOf(f.Index);
     }
 
-    /// <summary>Each entry's "section#ordinal" key, computed once per image in one pass.</summary>
-    private sealed class SectionOrdinals(string[] keys)
+    /// <summary>Each entry's section and ordinal in it, computed once per image in one pass; keys are formatted on demand.</summary>
+    private sealed class SectionOrdinals(string[] sectionNames, int[] sections, int[] ordinals)
     {
-        public string[] Keys { get; } = keys;
+        public string KeyOf(int index) =>
+            (uint)index < (uint)ordinals.Length ? $"{(sections[index] < 0 ? "?" : sectionNames[sections[index]])}#{ordinals[index]}" : $"entry#{index}";
 
         public static SectionOrdinals Build(PeImage image)
         {
             var functions = ExceptionDirectory.Of(image).Functions;
-            var keys = new string[functions.Count];
+            var names = image.Sections.Select(s => s.Name).ToArray();
+            var sections = new int[functions.Count];
+            var ordinals = new int[functions.Count];
             Pe.Headers.SectionInfo? previous = null;
+            var previousIndex = -1;
             var ordinal = 0;
             for (var i = 0; i < functions.Count; i++)
             {
                 var section = image.Map.FindSection(functions[i].BeginAddress);
                 ordinal = i > 0 && section == previous ? ordinal + 1 : 0;
+                if (section != previous)
+                {
+                    previousIndex = section is null ? -1 : IndexOf(image.Sections, section);
+                }
+
                 previous = section;
-                keys[i] = $"{section?.Name ?? "?"}#{ordinal}";
+                sections[i] = previousIndex;
+                ordinals[i] = ordinal;
             }
 
-            return new SectionOrdinals(keys);
+            return new SectionOrdinals(names, sections, ordinals);
+        }
+
+        private static int IndexOf(IReadOnlyList<Pe.Headers.SectionInfo> sections, Pe.Headers.SectionInfo section)
+        {
+            for (var k = 0; k < sections.Count; k++)
+            {
+                if (ReferenceEquals(sections[k], section))
+                {
+                    return k;
+                }
+            }
+
+            return -1;
         }
     }
 
