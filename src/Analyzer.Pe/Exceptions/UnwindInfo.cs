@@ -134,7 +134,7 @@ public sealed record UnwindInfo(
 
     private static (UnwindCode[] Codes, V2EpilogCodes? Epilogs) DecodeCodes(ReadOnlySpan<byte> raw, byte version, int count, ref ProblemList problems)
     {
-        var codes = new CodeList(count);
+        var codes = new CodeList(stackalloc UnwindCode[count]);
         V2EpilogCodes? epilogs = null;
         var i = 0;
         if (version == 2 && count > 0 && (raw[1] & 0xF) == (int)UnwindOp.Epilog)
@@ -239,15 +239,15 @@ public sealed record UnwindInfo(
         public readonly UnwindProblem[] ToList() => _items is null ? [] : [.. _items];
     }
 
-    /// <summary>The decoded codes in an array of the final size (at most 255 slots).</summary>
-    private struct CodeList(int capacity)
+    /// <summary>Codes decoded into stack memory (at most 255 slots), copied out once at their final count.</summary>
+    private ref struct CodeList(Span<UnwindCode> buffer)
     {
-        private readonly UnwindCode[] _items = capacity == 0 ? [] : new UnwindCode[capacity];
+        private readonly Span<UnwindCode> _items = buffer;
         private int _count;
 
         public void Add(UnwindCode code) => _items[_count++] = code;
 
-        public readonly UnwindCode[] ToArray() => _count == _items.Length ? _items : _items[.._count];
+        public readonly UnwindCode[] ToArray() => _count == 0 ? [] : _items[.._count].ToArray();
     }
 
     private static UnwindInfo Unreadable(uint rva, string code, string message) =>

@@ -13,14 +13,16 @@ public sealed class RvaMap
     // Zero-filled reads are for small structures only; large tables must be file-backed.
     public const int MaxZeroFilledRead = 64 * 1024;
 
-    private readonly IReadOnlyList<SectionInfo> _sections;
+    // An array, not an IReadOnlyList: every read looks a section up, and enumerating an
+    // interface allocates an enumerator each time (hundreds of MB over a large image).
+    private readonly SectionInfo[] _sections;
     private readonly uint _sizeOfHeaders;
     private readonly long _fileLength;
     private readonly uint _fileAlignment;
 
     public RvaMap(IReadOnlyList<SectionInfo> sections, uint sizeOfHeaders, uint sizeOfImage, uint fileAlignment, long fileLength)
     {
-        _sections = sections;
+        _sections = [.. sections];
         _sizeOfHeaders = sizeOfHeaders;
         SizeOfImage = sizeOfImage;
         _fileAlignment = fileAlignment;
@@ -33,11 +35,12 @@ public sealed class RvaMap
 
     public SectionInfo? FindSection(uint rva)
     {
-        foreach (var s in _sections)
+        var sections = _sections;
+        for (var i = 0; i < sections.Length; i++)
         {
-            if (s.ContainsRva(rva))
+            if (sections[i].ContainsRva(rva))
             {
-                return s;
+                return sections[i];
             }
         }
 

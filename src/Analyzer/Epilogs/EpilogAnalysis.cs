@@ -149,7 +149,11 @@ internal sealed class FragmentScan
     private readonly bool _keepLegal;
     private readonly bool[] _primaries;
     private readonly CodeCursor _cursor;
-    private readonly List<Instruction> _block = [];
+    private readonly InstructionBuffer _block = new();
+    private readonly List<int> _exits = []; // indexes of rets and jmps in _block: the only places an epilog can end
+    private readonly List<(uint Start, int Scale)> _found = []; // table references of the last linear decode
+    private uint _sectionStart;
+    private uint _sectionEnd;
     private readonly List<(uint Start, uint Exit)> _spans = [];
     private readonly List<UnwindInfo> _infos = [];
     private readonly Dictionary<uint, FrameModel> _chainedModels = [];
@@ -232,6 +236,7 @@ internal sealed class FragmentScan
         }
 
         var length = (int)Math.Min(entry.EndAddress - decodeFrom, ImageCode.MaxDecodeBytes);
+        SetSection(entry.BeginAddress);
         if (!Decode(decodeFrom, length))
         {
             return true; // checked: no byte of it is in the file
@@ -239,7 +244,7 @@ internal sealed class FragmentScan
 
         // MSVC places switch tables in .text after the code; decoding them as instructions
         // yields phantom rets. Decode around them instead.
-        AddReferences(entry.BeginAddress);
+        AddReferences();
         if (HasReferences(decodeFrom, entry.EndAddress))
         {
             var tables = JumpTables.Ranges(_image, InRange(decodeFrom, entry.EndAddress), decodeFrom, entry.EndAddress);
@@ -252,7 +257,7 @@ internal sealed class FragmentScan
         var bytes = ReadBytes(decodeFrom);
         _spans.Clear();
         string? name = null, key = null;
-        for (var i = 0; i < _block.Count; i++)
+        foreach (var i in _exits)
         {
             var instruction = _block[i];
             if (instruction.IP < entry.BeginAddress || !EpilogMatcher.IsExit(instruction, bytes, _inside))
@@ -393,32 +398,51 @@ internal sealed class FragmentScan
         && _entry.Contains((uint)Math.Min(target, uint.MaxValue))
         || (target <= uint.MaxValue && _directory.FindContaining((uint)target) is { } other && _directory.PrimaryOf(other)?.BeginAddress == _primaryBegin);
 
+    private void SetSection(uint rva) =>
+        (_sectionStart, _sectionEnd) = _image.Map.FindSection(rva) is { } section ? (section.VirtualAddress, section.VirtualAddress + section.MappedSize) : (0u, 0u);
+
+    // The linear decode of a fragment: also notes its exits and the switch tables it indexes.
     private bool Decode(uint rva, int length)
     {
         _block.Clear();
-        Append(rva, length);
+        _exits.Clear();
+        _found.Clear();
+        Append(rva, length, collectReferences: true);
         return _block.Count > 0;
     }
 
-    private void Append(uint rva, int length)
+    // One pass per instruction: decoded in place into the buffer, exits and table references noted on the way.
+    private void Append(uint rva, int length, bool collectReferences)
     {
         _cursor.Seek(rva, length);
-        while (_cursor.TryNext(out var instruction))
+        while (_cursor.TryNext(out _block.Next()))
         {
-            _block.Add(instruction);
+            ref readonly var instruction = ref _block.Last;
+            if (instruction.Code is Code.Retnq or Code.Retnq_imm16 or Code.Jmp_rel8_64 or Code.Jmp_rel32_64 or Code.Jmp_rm64)
+            {
+                _exits.Add(_block.Count - 1);
+            }
+
+            if (collectReferences && instruction.MemoryIndex != Register.None && JumpTables.Reference(instruction, _sectionStart, _sectionEnd) is { } reference)
+            {
+                _found.Add(reference);
+            }
         }
+
+        _block.DropNext();
     }
 
     private bool DecodeAround(uint begin, uint length, IReadOnlyList<(uint Start, uint End)> data)
     {
         _block.Clear();
+        _exits.Clear();
         var cursor = begin;
         var end = begin + length;
         foreach (var (start, stop) in data)
         {
             if (start > cursor)
             {
-                Append(cursor, (int)(start - cursor));
+                Append(cursor, (int)(start - cursor), collectReferences: false);
             }
 
             cursor = Math.Max(cursor, stop);
@@ -426,7 +450,7 @@ internal sealed class FragmentScan
 
         if (cursor < end)
         {
-            Append(cursor, (int)(end - cursor));
+            Append(cursor, (int)(end - cursor), collectReferences: false);
         }
 
         return _block.Count > 0;
@@ -435,27 +459,22 @@ internal sealed class FragmentScan
     // Decodes an entry before the chunk only to learn which tables its code indexes.
     private void CollectReferences(RuntimeFunction entry)
     {
-        if (entry.Length > 0 && _directory.IsX64(entry) && Frame(entry) is not null && Decode(entry.BeginAddress, (int)Math.Min(entry.Length, ImageCode.MaxDecodeBytes)))
+        if (entry.Length > 0 && _directory.IsX64(entry) && Frame(entry) is not null)
         {
-            AddReferences(entry.BeginAddress);
+            SetSection(entry.BeginAddress);
+            if (Decode(entry.BeginAddress, (int)Math.Min(entry.Length, ImageCode.MaxDecodeBytes)))
+            {
+                AddReferences();
+            }
         }
     }
 
-    private void AddReferences(uint rva)
+    private void AddReferences()
     {
-        if (_image.Map.FindSection(rva) is not { } section)
+        foreach (var reference in _found)
         {
-            return;
-        }
-
-        var (start, end) = (section.VirtualAddress, section.VirtualAddress + section.MappedSize);
-        for (var k = 0; k < _block.Count; k++)
-        {
-            if (JumpTables.Reference(_block[k], start, end) is { } reference)
-            {
-                var at = _references.BinarySearch(reference, ReferenceOrder);
-                _references.Insert(at < 0 ? ~at : at, reference);
-            }
+            var at = _references.BinarySearch(reference, ReferenceOrder);
+            _references.Insert(at < 0 ? ~at : at, reference);
         }
     }
 
@@ -555,4 +574,45 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
 
         return hash.ToHashCode();
     }
+}
+
+/// <summary>
+/// Decoded instructions in a reusable array: the decoder writes each one in place
+/// (<see cref="Next"/>), and the matcher reads them as a list without a copy of the block.
+/// </summary>
+internal sealed class InstructionBuffer : IReadOnlyList<Instruction>
+{
+    private Instruction[] _items = new Instruction[1024];
+
+    public int Count { get; private set; }
+
+    public Instruction this[int index] => (uint)index < (uint)Count ? _items[index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+    /// <summary>The last instruction added.</summary>
+    public ref readonly Instruction Last => ref _items[Count - 1];
+
+    public void Clear() => Count = 0;
+
+    /// <summary>A slot for one more instruction; <see cref="DropNext"/> takes it back when nothing was decoded into it.</summary>
+    public ref Instruction Next()
+    {
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        return ref _items[Count++];
+    }
+
+    public void DropNext() => Count--;
+
+    public IEnumerator<Instruction> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            yield return _items[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -20,7 +20,7 @@ public enum EpilogVerdict
 /// to <see cref="EpilogMatcher.Classify"/>; <see cref="Deviation"/> names the undocumented form,
 /// <see cref="ScheduledIndex"/> the first instruction scheduled after a partial restore.
 /// </summary>
-public sealed record EpilogShape(int StartIndex, int ExitIndex, EpilogVerdict Verdict, string? Deviation, int? ScheduledIndex);
+public readonly record struct EpilogShape(int StartIndex, int ExitIndex, EpilogVerdict Verdict, string? Deviation, int? ScheduledIndex);
 
 /// <summary>
 /// The epilog form of Microsoft's x64 unwinder (dotnet/runtime src/coreclr/unwinder/amd64/

@@ -116,12 +116,12 @@ internal static class HotPatchReport
 {
     public const int MaxRelatedLocations = 100;
 
-    public static Finding Build(RuleContext context, string messageId, int checkedCount, List<(PatchableEntry Entry, string Detail)> offenders, params string[] extra)
+    public static Finding Build(RuleContext context, string messageId, int checkedCount, OffenderList offenders, params string[] extra)
     {
         var image = context.Image;
         var share = checkedCount == 0 ? 0 : 100.0 * offenders.Count / checkedCount;
-        var first = offenders[0].Entry;
-        var related = offenders.Take(MaxRelatedLocations)
+        var first = offenders.Listed[0].Entry;
+        var related = offenders.Listed
             .Select(o => new FindingLocation(image.FileOffsetOf(o.Entry.Rva), 1, o.Entry.Rva, o.Entry.Name, o.Entry.Rva, o.Detail))
             .ToList();
         var capNote = offenders.Count > MaxRelatedLocations ? $"; the first {MaxRelatedLocations} are listed" : string.Empty;
@@ -144,5 +144,32 @@ internal static class HotPatchReport
                 ["functionsNonCompliant"] = offenders.Count,
             },
         };
+    }
+}
+
+/// <summary>
+/// The entries a hot-patch rule finds wanting: all are counted, the first
+/// <see cref="HotPatchReport.MaxRelatedLocations"/> are kept with a detail (on a large image
+/// most entries can fail, and a detail string for each would be built for nothing).
+/// </summary>
+internal sealed class OffenderList
+{
+    private readonly List<(PatchableEntry Entry, string Detail)> _listed = [];
+
+    public int Count { get; private set; }
+
+    /// <summary>Whether the next offender is listed, so its detail is worth describing.</summary>
+    public bool Listing => _listed.Count < HotPatchReport.MaxRelatedLocations;
+
+    public IReadOnlyList<(PatchableEntry Entry, string Detail)> Listed => _listed;
+
+    public void Add(PatchableEntry entry, string detail)
+    {
+        if (Listing)
+        {
+            _listed.Add((entry, detail));
+        }
+
+        Count++;
     }
 }

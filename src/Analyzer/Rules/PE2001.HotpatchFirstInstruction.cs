@@ -17,18 +17,18 @@ public sealed class HotpatchFirstInstruction : IRule
         var image = context.Image;
         var entries = HotPatchEntries.Of(image);
         var code = ImageCode.Of(image).OpenCursor();
-        var offenders = new List<(PatchableEntry, string)>();
+        var offenders = new OffenderList();
         var movEdiEdi = 0;
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
             if (!code.TryDecodeAt(entry.Rva, out var first) || first.IsInvalid)
             {
-                offenders.Add((entry, "first instruction cannot be decoded"));
+                offenders.Add(entry, "first instruction cannot be decoded");
             }
             else if (first.Length < 2)
             {
-                offenders.Add((entry, "1-byte first instruction"));
+                offenders.Add(entry, "1-byte first instruction");
             }
 
             if (image.TryGetSpan(entry.Rva, 2, out var bytes) && bytes[0] == 0x8B && bytes[1] == 0xFF)

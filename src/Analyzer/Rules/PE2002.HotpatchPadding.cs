@@ -17,13 +17,13 @@ public sealed class HotpatchPadding : IRule
         var needed = HotPatchEntries.PaddingNeeded(image);
         var entries = HotPatchEntries.Of(image);
         var directory = image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 ? ExceptionDirectory.Of(image) : null;
-        var offenders = new List<(PatchableEntry, string)>();
+        var offenders = new OffenderList();
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (Problem(image, directory, entry.Rva, needed) is { } detail)
+            if (Problem(image, directory, entry.Rva, needed, offenders.Listing) is { } detail)
             {
-                offenders.Add((entry, detail));
+                offenders.Add(entry, detail);
             }
         }
 
@@ -33,7 +33,8 @@ public sealed class HotpatchPadding : IRule
         }
     }
 
-    private static string? Problem(PeImage image, ExceptionDirectory? directory, uint entry, int needed)
+    // Null when the padding is there; else what is wrong, spelled out only when `describe`.
+    private static string? Problem(PeImage image, ExceptionDirectory? directory, uint entry, int needed, bool describe)
     {
         var section = image.Map.FindSection(entry);
         if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
@@ -51,7 +52,7 @@ public sealed class HotpatchPadding : IRule
         {
             if (b is not (0xCC or 0x90))
             {
-                return $"preceded by {Convert.ToHexString(padding)}, not int3/nop";
+                return describe ? $"preceded by {Convert.ToHexString(padding)}, not int3/nop" : string.Empty;
             }
         }
 
@@ -60,7 +61,7 @@ public sealed class HotpatchPadding : IRule
         {
             if (directory?.FindContaining(rva) is { } owner)
             {
-                return $"padding belongs to the function at 0x{owner.BeginAddress:X}";
+                return describe ? $"padding belongs to the function at 0x{owner.BeginAddress:X}" : string.Empty;
             }
         }
 

@@ -17,6 +17,7 @@ public sealed class UnwindInfoRule : IRule
         var directory = ExceptionDirectory.Of(image);
         var findings = new List<Finding>();
         var reported = new HashSet<(uint, string)>();
+        var problems = new List<(string Code, string Message)>();
         foreach (var f in directory.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
@@ -26,7 +27,8 @@ public sealed class UnwindInfoRule : IRule
             }
 
             var info = directory.DirectInfo(f)!;
-            foreach (var (code, message) in Check(info, f))
+            Check(info, f, problems);
+            foreach (var (code, message) in problems)
             {
                 // Unwind info is shared by many functions; one result per info and kind.
                 if (reported.Add((info.Rva, code)))
@@ -41,35 +43,45 @@ public sealed class UnwindInfoRule : IRule
         return UnwindFacts.Capped(context, findings);
     }
 
-    private static IEnumerable<(string Code, string Message)> Check(UnwindInfo info, RuntimeFunction f)
+    // Fills `problems` (cleared first) rather than yielding: this runs for every entry, and an
+    // iterator per entry is an allocation per entry.
+    private static void Check(UnwindInfo info, RuntimeFunction f, List<(string Code, string Message)> problems)
     {
-        foreach (var p in info.Problems)
+        problems.Clear();
+        for (var k = 0; k < info.Problems.Count; k++)
         {
-            yield return (p.Code, p.Message);
+            problems.Add((info.Problems[k].Code, info.Problems[k].Message));
         }
 
         if (info.Version is not (1 or 2))
         {
-            yield break;
+            return;
         }
 
         if ((info.Rva & 3) != 0)
         {
-            yield return ("misaligned", $"it is not 4-byte aligned");
+            problems.Add(("misaligned", $"it is not 4-byte aligned"));
         }
 
         var previous = int.MaxValue;
-        foreach (var code in info.Codes)
+        var setsFrame = false;
+        for (var k = 0; k < info.Codes.Count; k++)
         {
+            setsFrame |= info.Codes[k].Op == UnwindOp.SetFpreg;
+        }
+
+        for (var k = 0; k < info.Codes.Count; k++)
+        {
+            var code = info.Codes[k];
             if (code.CodeOffset > info.SizeOfProlog)
             {
-                yield return ("offset-past-prolog", $"the {UnwindCode.OpName(code.Op)} code at prolog offset 0x{code.CodeOffset:X} lies past SizeOfProlog 0x{info.SizeOfProlog:X}");
+                problems.Add(("offset-past-prolog", $"the {UnwindCode.OpName(code.Op)} code at prolog offset 0x{code.CodeOffset:X} lies past SizeOfProlog 0x{info.SizeOfProlog:X}"));
                 break;
             }
 
             if (code.CodeOffset > previous)
             {
-                yield return ("offsets-not-descending", $"its codes are not in descending prolog offset order (0x{code.CodeOffset:X} after 0x{previous:X})");
+                problems.Add(("offsets-not-descending", $"its codes are not in descending prolog offset order (0x{code.CodeOffset:X} after 0x{previous:X})"));
                 break;
             }
 
@@ -78,18 +90,17 @@ public sealed class UnwindInfoRule : IRule
 
         if (f.EndAddress > f.BeginAddress && info.SizeOfProlog > f.EndAddress - f.BeginAddress)
         {
-            yield return ("prolog-longer-than-function", $"SizeOfProlog 0x{info.SizeOfProlog:X} exceeds the function's 0x{f.EndAddress - f.BeginAddress:X} bytes");
+            problems.Add(("prolog-longer-than-function", $"SizeOfProlog 0x{info.SizeOfProlog:X} exceeds the function's 0x{f.EndAddress - f.BeginAddress:X} bytes"));
         }
 
-        var setsFrame = info.Codes.Any(c => c.Op == UnwindOp.SetFpreg);
         if (setsFrame && info.FrameRegister == 0)
         {
-            yield return ("fpreg-without-register", "it has a SET_FPREG code but names no frame register");
+            problems.Add(("fpreg-without-register", "it has a SET_FPREG code but names no frame register"));
         }
         else if (!setsFrame && info.FrameRegister != 0 && !info.IsChained && info.Codes.Count > 0)
         {
             // A chained fragment inherits its parent's frame; so does a fragment with no codes of its own.
-            yield return ("register-without-fpreg", $"it names frame register {X64Registers.Name(info.FrameRegister)} but no SET_FPREG code establishes it");
+            problems.Add(("register-without-fpreg", $"it names frame register {X64Registers.Name(info.FrameRegister)} but no SET_FPREG code establishes it"));
         }
     }
 }

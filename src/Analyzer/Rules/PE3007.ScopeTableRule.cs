@@ -21,13 +21,13 @@ public sealed class ScopeTableRule : IRule
         var directory = ExceptionDirectory.Of(image);
         var handlers = LanguageHandlers.Of(image);
         var findings = new List<Finding>();
-        Dictionary<uint, List<RuntimeFunction>>? fragments = null;
+        Dictionary<uint, List<RuntimeFunction>>? chained = null;
         foreach (var (f, identity, data, table) in handlers.ScopedFunctions())
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            fragments ??= FragmentsByPrimary(directory);
+            chained ??= ChainedFragmentsByPrimary(directory);
             var primary = directory.PrimaryOf(f) ?? f;
-            var ranges = fragments.TryGetValue(primary.BeginAddress, out var list) ? list : [f];
+            List<RuntimeFunction> ranges = chained.TryGetValue(primary.BeginAddress, out var list) ? list : [primary];
             var handler = identity.Rva;
             var key = UnwindFacts.FunctionKey(image, f);
             var what = UnwindFacts.Describe(image, f);
@@ -97,21 +97,21 @@ public sealed class ScopeTableRule : IRule
         }
     }
 
-    // Each primary function with every fragment chained to it, so scope records may span hot and cold parts.
-    private static Dictionary<uint, List<RuntimeFunction>> FragmentsByPrimary(ExceptionDirectory directory)
+    // Each primary function that has chained fragments, with them (primary first, then directory
+    // order), so scope records may span hot and cold parts. Functions without fragments are their own range.
+    private static Dictionary<uint, List<RuntimeFunction>> ChainedFragmentsByPrimary(ExceptionDirectory directory)
     {
         var map = new Dictionary<uint, List<RuntimeFunction>>();
         foreach (var f in directory.Functions)
         {
-            if (f.IsIndirect || !directory.IsX64(f))
+            if (f.IsIndirect || !directory.IsX64(f) || directory.UnwindInfoOf(f) is not { IsChained: true } || directory.PrimaryOf(f) is not { } primary)
             {
                 continue;
             }
 
-            var primary = directory.PrimaryOf(f) ?? f;
             if (!map.TryGetValue(primary.BeginAddress, out var list))
             {
-                map[primary.BeginAddress] = list = [];
+                map[primary.BeginAddress] = list = [primary];
             }
 
             list.Add(f);
