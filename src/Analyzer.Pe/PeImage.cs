@@ -11,7 +11,8 @@ using Pelint.Pe.Relocations;
 namespace Pelint.Pe;
 
 /// <summary>
-/// A PE image opened for reading: the file is mapped read-only once, headers come from
+/// A PE image opened for reading: the file is read once into a private snapshot (or, past
+/// <see cref="PeOpenOptions.SnapshotLimit"/>, mapped read-only), headers come from
 /// <see cref="PEHeaders"/>, and every other directory is parsed lazily, on first request, by a
 /// bounds-checked reader that records problems instead of throwing.
 /// </summary>
@@ -31,10 +32,11 @@ public sealed unsafe class PeImage : IDisposable
     private bool _disposed;
     private ImageMemory? _memory;
 
-    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers, int parallelism)
+    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers, PeOpenOptions options)
     {
         Path = path;
-        Parallelism = Math.Max(1, parallelism);
+        Parallelism = Math.Max(1, options.Parallelism);
+        Cancellation = options.Cancellation;
         _owner = owner;
         _base = basePointer;
         _length = length;
@@ -67,6 +69,9 @@ public sealed unsafe class PeImage : IDisposable
 
     /// <summary>How many threads a view may use to build itself (<see cref="PeOpenOptions.Parallelism"/>).</summary>
     public int Parallelism { get; }
+
+    /// <summary>Cancels long view builds (<see cref="PeOpenOptions.Cancellation"/>); they throw <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken Cancellation { get; }
 
     /// <summary>The whole file as memory, for holders that outlive a stack frame (spans cannot). Valid until the image is disposed.</summary>
     public ReadOnlyMemory<byte> Memory
@@ -239,6 +244,12 @@ public sealed unsafe class PeImage : IDisposable
                 return PeOpenResult.Fail(PeOpenFailure.Unreadable, $"the file is {length:N0} bytes, over the limit of {Math.Min(options.MaxFileSize, int.MaxValue):N0}");
             }
 
+            if (length <= options.SnapshotLimit)
+            {
+                return OpenSnapshot(path, stream, (int)length, options);
+            }
+
+            // Larger files are mapped: reading them whole would cost their size in memory.
             var mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
             var view = mapping.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
             var owner = new MappingOwner(mapping, view);
@@ -246,7 +257,7 @@ public sealed unsafe class PeImage : IDisposable
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             owner.Acquired = true;
             pointer += view.PointerOffset;
-            var result = Create(path, owner, pointer, (int)length, options.Parallelism);
+            var result = Create(path, owner, pointer, (int)length, options);
             if (!result.Success)
             {
                 owner.Dispose();
@@ -261,6 +272,54 @@ public sealed unsafe class PeImage : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the file once into native memory and analyzes that private snapshot. A mapped file
+    /// that another process truncates mid-scan raises SIGBUS on the next read of a lost page,
+    /// which no managed code can survive; a snapshot also cannot change under the rules. A file
+    /// that shrinks while it is read is analyzed as far as it was read.
+    /// </summary>
+    private static PeOpenResult OpenSnapshot(string path, FileStream stream, int length, PeOpenOptions options)
+    {
+        var buffer = (byte*)NativeMemory.Alloc((nuint)length);
+        var read = 0;
+        try
+        {
+            using (stream)
+            {
+                while (read < length)
+                {
+                    var n = RandomAccess.Read(stream.SafeFileHandle, new Span<byte>(buffer + read, length - read), read);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    read += n;
+                }
+            }
+        }
+        catch
+        {
+            NativeMemory.Free(buffer);
+            throw;
+        }
+
+        if (read == 0)
+        {
+            NativeMemory.Free(buffer);
+            return PeOpenResult.Fail(PeOpenFailure.NotPe, "the file is empty");
+        }
+
+        var owner = new NativeOwner(buffer);
+        var result = Create(path, owner, buffer, read, options);
+        if (!result.Success)
+        {
+            owner.Dispose();
+        }
+
+        return result;
+    }
+
     /// <summary>Opens an in-memory image (tests, fuzzing). The array is pinned until disposal.</summary>
     public static PeOpenResult Load(byte[] bytes, string displayName, PeOpenOptions? options = null)
     {
@@ -272,7 +331,7 @@ public sealed unsafe class PeImage : IDisposable
 
         var handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
         var owner = new PinOwner(handle);
-        var result = Create(displayName, owner, (byte*)handle.AddrOfPinnedObject(), bytes.Length, (options ?? PeOpenOptions.Default).Parallelism);
+        var result = Create(displayName, owner, (byte*)handle.AddrOfPinnedObject(), bytes.Length, options ?? PeOpenOptions.Default);
         if (!result.Success)
         {
             owner.Dispose();
@@ -308,7 +367,7 @@ public sealed unsafe class PeImage : IDisposable
         _owner?.Dispose();
     }
 
-    private static PeOpenResult Create(string path, IDisposable owner, byte* pointer, int length, int parallelism)
+    private static PeOpenResult Create(string path, IDisposable owner, byte* pointer, int length, PeOpenOptions options)
     {
         var file = new ReadOnlySpan<byte>(pointer, length);
         if (!HasPeSignature(file))
@@ -332,7 +391,7 @@ public sealed unsafe class PeImage : IDisposable
             return PeOpenResult.Fail(PeOpenFailure.Malformed, "no optional header (a COFF object, not an image)");
         }
 
-        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, parallelism));
+        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, options));
     }
 
     private static List<SectionInfo> ReadSections(PEHeaders headers)
@@ -370,6 +429,17 @@ public sealed unsafe class PeImage : IDisposable
 
             view.Dispose();
             mapping.Dispose();
+        }
+    }
+
+    private sealed class NativeOwner(byte* buffer) : IDisposable
+    {
+        private byte* _buffer = buffer;
+
+        public void Dispose()
+        {
+            NativeMemory.Free(_buffer);
+            _buffer = null;
         }
     }
 

@@ -30,6 +30,16 @@ public sealed record PeOpenOptions
     /// <summary>Files larger than this are not mapped (spans address at most 2 GiB anyway).</summary>
     public long MaxFileSize { get; init; } = int.MaxValue;
 
+    /// <summary>
+    /// Files up to this size are read into a private snapshot, larger ones memory-mapped. A
+    /// snapshot survives the file being truncated or rewritten mid-scan; a mapping does not (the
+    /// next read of a lost page kills the process with SIGBUS), but costs no memory up front.
+    /// </summary>
+    public long SnapshotLimit { get; init; } = 256L * 1024 * 1024;
+
     /// <summary>How many threads a view of the image may use at once (the scan's <c>--threads</c>); at least 1.</summary>
     public int Parallelism { get; init; } = 1;
+
+    /// <summary>Stops the image's long view builds (the epilog scan) when cancelled: the per-file time budget.</summary>
+    public CancellationToken Cancellation { get; init; }
 }

@@ -44,7 +44,11 @@ public sealed class Scanner(RuleEngine engine)
 
     public FileReport ScanOne(ScanInput input, ScanOptions options, CancellationToken cancellation = default)
     {
-        var opened = PeImage.Open(input.Path, options.Open with { Parallelism = Math.Max(1, options.MaxDegreeOfParallelism) });
+        // The budget covers the whole file, the image's view builds included (they observe the token).
+        using var timeout = options.FileTimeBudget is { } budget ? CancellationTokenSource.CreateLinkedTokenSource(cancellation) : null;
+        timeout?.CancelAfter(options.FileTimeBudget!.Value);
+        var token = timeout?.Token ?? cancellation;
+        var opened = PeImage.Open(input.Path, options.Open with { Parallelism = Math.Max(1, options.MaxDegreeOfParallelism), Cancellation = token });
         if (!opened.Success)
         {
             return opened.Failure switch
@@ -57,20 +61,13 @@ public sealed class Scanner(RuleEngine engine)
         }
 
         using var image = opened.Image!;
-        if (options.FileTimeBudget is not { } budget)
-        {
-            return Engine.Analyze(image, options.Policy, cancellation);
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        timeout.CancelAfter(budget);
-        var report = Engine.Analyze(image, options.Policy, timeout.Token);
-        if (timeout.IsCancellationRequested && !cancellation.IsCancellationRequested)
+        var report = Engine.Analyze(image, options.Policy, token);
+        if (timeout is { IsCancellationRequested: true } && !cancellation.IsCancellationRequested)
         {
             report = report with
             {
                 Notifications = [.. report.Notifications, new ToolNotification(ToolNotification.TimeBudgetExceeded, Level.Error,
-                    $"{input.Path}: analysis stopped after the time budget of {budget.TotalSeconds:0.#} s; results are incomplete", input.Path)],
+                    $"{input.Path}: analysis stopped after the time budget of {options.FileTimeBudget!.Value.TotalSeconds:0.###} s; results are incomplete", input.Path)],
             };
         }
 

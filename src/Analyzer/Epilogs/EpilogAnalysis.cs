@@ -91,7 +91,7 @@ public sealed class EpilogAnalysis
             Parallel.For(
                 0,
                 chunks.Length,
-                new ParallelOptions { MaxDegreeOfParallelism = image.Parallelism },
+                new ParallelOptions { MaxDegreeOfParallelism = image.Parallelism, CancellationToken = image.Cancellation },
                 () => new FragmentScan(image, directory, keepLegal, primaries),
                 (chunk, _, scan) =>
                 {

@@ -1,0 +1,69 @@
+using Pelint.Engine;
+using Pelint.Epilogs;
+using Pelint.Pe;
+using Pelint.Testing;
+
+namespace Pelint.Tests.Engine;
+
+/// <summary>The per-file time budget (--timeout): work past it stops, the file says so (PEL0004), the other files are scanned.</summary>
+public sealed class TimeBudgetTests
+{
+    /// <summary>Stands in for a rule that runs too long; it stops only when cancelled (or after a minute, to report that it was not).</summary>
+    private sealed class SlowRule : IRule
+    {
+        public string Id => "PE1001"; // any catalogued ID: the engine needs the rule's page
+
+        public Applicability GetApplicability(PeImage image) => Applicability.Applicable;
+
+        public IEnumerable<Finding> Analyze(RuleContext context)
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while (DateTime.UtcNow < deadline)
+            {
+                context.Cancellation.ThrowIfCancellationRequested();
+                Thread.Sleep(5);
+            }
+
+            yield return context.Report("not-set", FindingLocation.Image, "never-cancelled", context.FileName);
+        }
+    }
+
+    [Fact]
+    public void Rule_running_past_the_budget_is_stopped_and_each_file_gets_one_notification()
+    {
+        var scanner = new Scanner(new RuleEngine(RuleCatalog.Embedded, [new SlowRule()]));
+        ScanInput[] inputs = [new(TestPaths.RuntimeDll("hostfxr.dll"), true), new(TestPaths.RuntimeDll("createdump.exe"), true)];
+
+        var reports = scanner.Scan(inputs, new ScanOptions { FileTimeBudget = TimeSpan.FromMilliseconds(100), MaxDegreeOfParallelism = 2 });
+
+        Assert.Equal(inputs.Select(i => i.Path), reports.Select(r => r.Path));
+        Assert.All(reports, r =>
+        {
+            Assert.Empty(r.Results);
+            var notification = Assert.Single(r.Notifications, n => n.Id == ToolNotification.TimeBudgetExceeded);
+            Assert.Contains("results are incomplete", notification.Message, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public void Budget_that_runs_out_during_the_epilog_scan_stops_it_with_a_notification()
+    {
+        // coreclr.dll's epilog scan decodes 14,000 functions: far longer than a millisecond.
+        var scanner = new Scanner(RuleEngine.CreateDefault());
+
+        var report = scanner.ScanOne(new ScanInput(TestPaths.RuntimeDll("coreclr.dll"), true), new ScanOptions { FileTimeBudget = TimeSpan.FromMilliseconds(1) });
+
+        Assert.Single(report.Notifications, n => n.Id == ToolNotification.TimeBudgetExceeded);
+        Assert.DoesNotContain(report.Notifications, n => n.Id == ToolNotification.RuleFailed);
+    }
+
+    [Fact]
+    public void Cancelled_image_stops_its_epilog_scan_with_OperationCanceledException()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll"), new PeOpenOptions { Cancellation = cancelled.Token }).Image!;
+
+        Assert.ThrowsAny<OperationCanceledException>(() => EpilogAnalysis.Of(image));
+    }
+}
