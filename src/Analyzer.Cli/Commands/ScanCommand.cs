@@ -82,7 +82,7 @@ internal static class ScanCommand
             DefaultValueFactory = _ => 25_000,
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar on standard error." };
-        // Limits (issue 6): a file over --max-file-size is reported unreadable (PEL0001) and not mapped;
+        // Limits (issue 6): a file over --max-file-size is reported unreadable (PEL0001) and not read;
         // a file whose rules run past --timeout seconds is reported with PEL0004 and its partial results kept.
         var maxFileSize = new Option<long>("--max-file-size")
         {

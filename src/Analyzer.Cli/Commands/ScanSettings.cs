@@ -34,7 +34,7 @@ internal sealed record ScanSettings
 
     public bool Quiet { get; init; }
 
-    /// <summary>Files larger than this are reported unreadable (PEL0001) and not mapped.</summary>
+    /// <summary>Files larger than this are reported unreadable (PEL0001) and not read.</summary>
     public long MaxFileSize { get; init; } = int.MaxValue;
 
     /// <summary>Per-file time budget; past it the file's rules stop (PEL0004) and partial results are kept.</summary>
