@@ -68,6 +68,26 @@ public sealed unsafe class CodeCursor
         return TryNext(out instruction);
     }
 
+    /// <summary>
+    /// The instruction at a file offset, reading at most <paramref name="maxLength"/> bytes (as a
+    /// linear decode that ends there would); false when no byte is there.
+    /// </summary>
+    public bool TryDecodeAtOffset(long fileOffset, int maxLength, ulong ip, out Instruction instruction)
+    {
+        var count = (int)Math.Clamp(Math.Min(maxLength, _image.FileLength - fileOffset), 0, 15);
+        if (fileOffset < 0 || count <= 0)
+        {
+            instruction = default;
+            return false;
+        }
+
+        _reader.Reset(fileOffset, count);
+        _decoder.IP = ip;
+        _end = ip + (ulong)count;
+        _decoder.Decode(out instruction);
+        return true;
+    }
+
     /// <summary>Reads [offset, offset+count) of the file in place; -1 past it, as Iced expects.</summary>
     private sealed class PointerCodeReader(byte* file) : CodeReader
     {

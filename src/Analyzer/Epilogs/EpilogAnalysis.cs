@@ -149,7 +149,7 @@ internal sealed class FragmentScan
     private readonly bool _keepLegal;
     private readonly bool[] _primaries;
     private readonly CodeCursor _cursor;
-    private readonly InstructionBuffer _block = new();
+    private readonly DecodedBlock _block;
     private readonly List<int> _exits = []; // indexes of rets and jmps in _block: the only places an epilog can end
     private readonly List<(uint Start, int Scale)> _found = []; // table references of the last linear decode
     private uint _sectionStart;
@@ -173,6 +173,7 @@ internal sealed class FragmentScan
         _keepLegal = keepLegal;
         _primaries = primaries;
         _cursor = ImageCode.Of(image).OpenCursor();
+        _block = new DecodedBlock(_cursor);
         _inside = Inside;
     }
 
@@ -411,25 +412,54 @@ internal sealed class FragmentScan
         return _block.Count > 0;
     }
 
-    // One pass per instruction: decoded in place into the buffer, exits and table references noted on the way.
+    // One pass over the bytes: each instruction measured by the length table (or, where it does not
+    // answer, decoded by Iced), exits and table references noted; Iced decodes the rest on demand.
     private void Append(uint rva, int length, bool collectReferences)
     {
-        _cursor.Seek(rva, length);
-        while (_cursor.TryNext(out _block.Next()))
+        length = Math.Clamp(length, 0, ImageCode.MaxDecodeBytes);
+        if (length == 0 || !_image.Map.TryGetFileOffset(rva, out var offset, out var available))
         {
-            ref readonly var instruction = ref _block.Last;
-            if (instruction.Code is Code.Retnq or Code.Retnq_imm16 or Code.Jmp_rel8_64 or Code.Jmp_rel32_64 or Code.Jmp_rm64)
-            {
-                _exits.Add(_block.Count - 1);
-            }
-
-            if (collectReferences && instruction.MemoryIndex != Register.None && JumpTables.Reference(instruction, _sectionStart, _sectionEnd) is { } reference)
-            {
-                _found.Add(reference);
-            }
+            return;
         }
 
-        _block.DropNext();
+        var count = (int)Math.Min(available, length);
+        var bytes = _image.Bytes.Slice((int)offset, count);
+        var position = 0;
+        while (position < count)
+        {
+            var measured = InstructionLength.Of(bytes[position..], out var hints);
+            if (measured > 0)
+            {
+                var index = _block.Add(rva + (uint)position, offset + position, measured);
+                if ((hints & LengthHints.ExitCandidate) != 0)
+                {
+                    _exits.Add(index);
+                }
+
+                if (collectReferences && (hints & LengthHints.IndexedMemory) != 0 && JumpTables.Reference(_block[index], _sectionStart, _sectionEnd) is { } reference)
+                {
+                    _found.Add(reference);
+                }
+
+                position += measured;
+                continue;
+            }
+
+            // Decoded as the linear decode of this range would: never past its end.
+            _cursor.TryDecodeAtOffset(offset + position, count - position, rva + (uint)position, out var instruction);
+            var at = _block.Add(rva + (uint)position, offset + position, instruction);
+            if (instruction.Code is Code.Retnq or Code.Retnq_imm16 or Code.Jmp_rel8_64 or Code.Jmp_rel32_64 or Code.Jmp_rm64)
+            {
+                _exits.Add(at);
+            }
+
+            if (collectReferences && instruction.MemoryIndex != Register.None && JumpTables.Reference(instruction, _sectionStart, _sectionEnd) is { } found)
+            {
+                _found.Add(found);
+            }
+
+            position += instruction.Length;
+        }
     }
 
     private bool DecodeAround(uint begin, uint length, IReadOnlyList<(uint Start, uint End)> data)
@@ -519,7 +549,7 @@ internal sealed class FragmentScan
 
     private CodeBytes ReadBytes(uint rva)
     {
-        var length = (int)Math.Min(_block[^1].NextIP - rva, ImageCode.MaxDecodeBytes);
+        var length = (int)Math.Min(_block.End - rva, ImageCode.MaxDecodeBytes);
         if (!_image.Map.TryGetFileOffset(rva, out var offset, out var available))
         {
             return new CodeBytes(ReadOnlyMemory<byte>.Empty, rva);
@@ -577,40 +607,79 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
 }
 
 /// <summary>
-/// Decoded instructions in a reusable array: the decoder writes each one in place
-/// (<see cref="Next"/>), and the matcher reads them as a list without a copy of the block.
+/// The instructions of a fragment as boundaries (start, file offset, length) in reusable arrays;
+/// an instruction itself is decoded by Iced only when asked for, and the few around an exit are
+/// kept in a small cache, so the matcher reads them as a list without the block ever being
+/// decoded whole.
 /// </summary>
-internal sealed class InstructionBuffer : IReadOnlyList<Instruction>
+internal sealed class DecodedBlock(CodeCursor cursor) : IReadOnlyList<Instruction>
 {
-    private Instruction[] _items = new Instruction[1024];
+    private const int CacheSize = 64; // > the longest walk back from an exit (pops, release, look-back)
+
+    private readonly Instruction[] _cache = new Instruction[CacheSize];
+    private readonly int[] _cached = Enumerable.Repeat(-1, CacheSize).ToArray();
+    private uint[] _starts = new uint[1024];
+    private long[] _offsets = new long[1024];
+    private byte[] _lengths = new byte[1024];
 
     public int Count { get; private set; }
 
-    public Instruction this[int index] => (uint)index < (uint)Count ? _items[index] : throw new ArgumentOutOfRangeException(nameof(index));
+    /// <summary>The RVA just past the last instruction.</summary>
+    public uint End => Count == 0 ? 0 : _starts[Count - 1] + _lengths[Count - 1];
 
-    /// <summary>The last instruction added.</summary>
-    public ref readonly Instruction Last => ref _items[Count - 1];
-
-    public void Clear() => Count = 0;
-
-    /// <summary>A slot for one more instruction; <see cref="DropNext"/> takes it back when nothing was decoded into it.</summary>
-    public ref Instruction Next()
+    public Instruction this[int index]
     {
-        if (Count == _items.Length)
+        get
         {
-            Array.Resize(ref _items, _items.Length * 2);
-        }
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+            var slot = index & (CacheSize - 1);
+            if (_cached[slot] != index)
+            {
+                // Exactly the bytes the linear decode gave it, so a truncated one decodes the same.
+                cursor.TryDecodeAtOffset(_offsets[index], _lengths[index], _starts[index], out _cache[slot]);
+                _cached[slot] = index;
+            }
 
-        return ref _items[Count++];
+            return _cache[slot];
+        }
     }
 
-    public void DropNext() => Count--;
+    public void Clear()
+    {
+        Count = 0;
+        Array.Fill(_cached, -1);
+    }
+
+    /// <summary>An instruction only measured; returns its index.</summary>
+    public int Add(uint start, long offset, int length)
+    {
+        if (Count == _starts.Length)
+        {
+            Array.Resize(ref _starts, Count * 2);
+            Array.Resize(ref _offsets, Count * 2);
+            Array.Resize(ref _lengths, Count * 2);
+        }
+
+        _starts[Count] = start;
+        _offsets[Count] = offset;
+        _lengths[Count] = (byte)length;
+        return Count++;
+    }
+
+    /// <summary>An instruction Iced already decoded (kept in the cache); returns its index.</summary>
+    public int Add(uint start, long offset, in Instruction instruction)
+    {
+        var index = Add(start, offset, instruction.Length);
+        _cache[index & (CacheSize - 1)] = instruction;
+        _cached[index & (CacheSize - 1)] = index;
+        return index;
+    }
 
     public IEnumerator<Instruction> GetEnumerator()
     {
         for (var i = 0; i < Count; i++)
         {
-            yield return _items[i];
+            yield return this[i];
         }
     }
 
