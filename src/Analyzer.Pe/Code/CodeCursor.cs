@@ -21,9 +21,6 @@ public sealed unsafe class CodeCursor
         _decoder = Decoder.Create(bitness, _reader);
     }
 
-    /// <summary>The RVA of the next instruction <see cref="TryNext"/> decodes.</summary>
-    public ulong Position => _decoder.IP;
-
     /// <summary>
     /// Positions the cursor at <paramref name="rva"/> for at most <paramref name="length"/> bytes
     /// (capped at <see cref="ImageCode.MaxDecodeBytes"/> and at the file bytes of the section) and
