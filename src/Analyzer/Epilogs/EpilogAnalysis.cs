@@ -148,6 +148,11 @@ internal sealed class FragmentScan
     private readonly ExceptionDirectory _directory;
     private readonly bool _keepLegal;
     private readonly bool[] _primaries;
+
+    // Epilogs per primary (by entry index) in the current run, and which primaries have any: an
+    // array per worker instead of a dictionary that would grow to every function of the run.
+    private readonly int[] _epilogCounts;
+    private readonly List<int> _counted = [];
     private readonly CodeCursor _cursor;
     private readonly DecodedBlock _block;
     private readonly List<int> _exits = []; // indexes of rets and jmps in _block: the only places an epilog can end
@@ -172,6 +177,7 @@ internal sealed class FragmentScan
         _directory = directory;
         _keepLegal = keepLegal;
         _primaries = primaries;
+        _epilogCounts = new int[directory.Functions.Count];
         _cursor = ImageCode.Of(image).OpenCursor();
         _block = new DecodedBlock(_cursor);
         _inside = Inside;
@@ -180,7 +186,7 @@ internal sealed class FragmentScan
     /// <summary>What a run of entries yields; ordinals count from the run's start.</summary>
     public sealed record Result(
         List<EpilogSite> Kept,
-        Dictionary<uint, int> EpilogsPerFunction,
+        List<(uint Primary, int Count)> EpilogsPerFunction,
         List<EpilogWitnessDisagreement> Disagreements,
         int Epilogs,
         int Fragments,
@@ -209,6 +215,13 @@ internal sealed class FragmentScan
             }
         }
 
+        foreach (var index in _counted)
+        {
+            result.EpilogsPerFunction.Add((_directory.Functions[index].BeginAddress, _epilogCounts[index]));
+            _epilogCounts[index] = 0;
+        }
+
+        _counted.Clear();
         return result with { Epilogs = epilogs, Fragments = fragments, Skipped = skipped, V2Compared = v2Compared };
     }
 
@@ -290,7 +303,12 @@ internal sealed class FragmentScan
             }
 
             epilogCount++;
-            var ordinal = result.EpilogsPerFunction[primary.BeginAddress] = result.EpilogsPerFunction.GetValueOrDefault(primary.BeginAddress) + 1;
+            var ordinal = ++_epilogCounts[primary.Index];
+            if (ordinal == 1)
+            {
+                _counted.Add(primary.Index);
+            }
+
             if (!_keepLegal && shape.Verdict == EpilogVerdict.Legal && mismatch is null)
             {
                 continue;
@@ -579,10 +597,11 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
             return false;
         }
 
-        for (var k = 0; k < x.Codes.Count; k++)
+        var left = Codes(x);
+        var right = Codes(y);
+        for (var k = 0; k < left.Length; k++)
         {
-            var (a, b) = (x.Codes[k], y.Codes[k]);
-            if (a.Op != b.Op || a.OpInfo != b.OpInfo || a.Value != b.Value)
+            if (left[k].Op != right[k].Op || left[k].OpInfo != right[k].OpInfo || left[k].Value != right[k].Value)
             {
                 return false;
             }
@@ -591,15 +610,17 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
         return true;
     }
 
+    // The decoder stores codes in an array; read it as a span rather than through the interface.
+    private static ReadOnlySpan<UnwindCode> Codes(UnwindInfo info) => info.Codes as UnwindCode[] ?? [.. info.Codes];
+
     public int GetHashCode(UnwindInfo info)
     {
         var hash = new HashCode();
         hash.Add(info.FrameOffset);
-        var codes = info.Codes;
-        for (var k = 0; k < codes.Count; k++)
+        foreach (var code in Codes(info))
         {
-            hash.Add((int)codes[k].Op | (codes[k].OpInfo << 8));
-            hash.Add(codes[k].Value);
+            hash.Add((int)code.Op | (code.OpInfo << 8));
+            hash.Add(code.Value);
         }
 
         return hash.ToHashCode();
