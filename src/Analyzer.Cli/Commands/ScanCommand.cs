@@ -140,6 +140,9 @@ internal static class ScanCommand
             FileTimeBudget = settings.FileTimeBudget,
         };
         var terminal = Terminal.Detect(stdout, stderr);
+        var writerReady = settings.Output is not null || settings.Format == "sarif"
+            ? Task.Run(() => SarifFile.WarmUp(engine.Catalog))
+            : Task.CompletedTask;
         IReadOnlyList<FileReport> reports;
         using (var progress = terminal.StderrIsTerminal && !settings.Quiet ? new ProgressBar(stderr, inputs.Count) : null)
         {
@@ -161,6 +164,7 @@ internal static class ScanCommand
             }
         }
 
+        writerReady.Wait();
         var log = SarifBuilder.Build(engine.Catalog, reports, new SarifRunOptions
         {
             SourceRoot = settings.SourceRoot,

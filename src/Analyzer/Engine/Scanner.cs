@@ -29,17 +29,41 @@ public sealed class Scanner(RuleEngine engine)
     public IReadOnlyList<FileReport> Scan(IReadOnlyList<ScanInput> inputs, ScanOptions options, IProgress<int>? progress = null, CancellationToken cancellation = default)
     {
         var reports = new FileReport[inputs.Count];
+        var order = LargestFirst(inputs);
         var done = 0;
         Parallel.For(
             0,
             inputs.Count,
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxDegreeOfParallelism), CancellationToken = cancellation },
-            i =>
+            k =>
             {
+                var i = order[k];
                 reports[i] = ScanOne(inputs[i], options, cancellation);
                 progress?.Report(Interlocked.Increment(ref done));
             });
         return reports;
+    }
+
+    // Big files first, so the last one to finish is a small one and no thread idles while another
+    // works through the largest image alone. Reports stay in input order.
+    private static int[] LargestFirst(IReadOnlyList<ScanInput> inputs)
+    {
+        var sizes = new long[inputs.Count];
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            try
+            {
+                sizes[i] = new FileInfo(inputs[i].Path).Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                sizes[i] = 0; // ScanOne reports it
+            }
+        }
+
+        var order = Enumerable.Range(0, inputs.Count).ToArray();
+        Array.Sort(order, (a, b) => sizes[a] != sizes[b] ? sizes[b].CompareTo(sizes[a]) : a.CompareTo(b));
+        return order;
     }
 
     public FileReport ScanOne(ScanInput input, ScanOptions options, CancellationToken cancellation = default)
