@@ -67,6 +67,9 @@ public sealed unsafe class PeImage : IDisposable
 
     public long FileLength => _length;
 
+    /// <summary>What the header reader had to work around (a section count it cannot take whole); empty for most files.</summary>
+    public IReadOnlyList<PeProblem> HeaderProblems { get; private init; } = [];
+
     /// <summary>How many threads a view may use to build itself (<see cref="PeOpenOptions.Parallelism"/>).</summary>
     public int Parallelism { get; }
 
@@ -376,10 +379,10 @@ public sealed unsafe class PeImage : IDisposable
         }
 
         PEHeaders headers;
+        var problems = new List<PeProblem>();
         try
         {
-            using var stream = new UnmanagedMemoryStream(pointer, length);
-            headers = new PEHeaders(stream, length, isLoadedImage: false);
+            headers = ReadHeaders(pointer, length, file, problems);
         }
         catch (Exception e) when (e is BadImageFormatException or ArgumentException or InvalidOperationException or IOException)
         {
@@ -391,7 +394,33 @@ public sealed unsafe class PeImage : IDisposable
             return PeOpenResult.Fail(PeOpenFailure.Malformed, "no optional header (a COFF object, not an image)");
         }
 
-        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, options));
+        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, options) { HeaderProblems = problems });
+    }
+
+    /// <summary>
+    /// The headers through <see cref="PEHeaders"/>. It reads NumberOfSections as a signed 16-bit
+    /// count and rejects anything over 32,767, where the loader takes up to 65,535: such a file is
+    /// read from a copy of its headers with the count capped, and the cap is recorded as a problem.
+    /// </summary>
+    private static PEHeaders ReadHeaders(byte* pointer, int length, ReadOnlySpan<byte> file, List<PeProblem> problems)
+    {
+        // HasPeSignature has checked e_lfanew and the signature: NumberOfSections follows "PE\0\0" and Machine.
+        SpanRead.TryUInt32(file, 0x3C, out var peOffset);
+        var countOffset = (long)peOffset + 6;
+        if (!SpanRead.TryUInt16(file, (int)Math.Min(countOffset, int.MaxValue), out var declared) || declared <= short.MaxValue)
+        {
+            using var stream = new UnmanagedMemoryStream(pointer, length);
+            return new PEHeaders(stream, length, isLoadedImage: false);
+        }
+
+        SpanRead.TryUInt16(file, (int)countOffset + 14, out var optionalHeaderSize);
+        var tableEnd = countOffset + 18 + optionalHeaderSize + ((long)short.MaxValue * 40);
+        var copy = file[..(int)Math.Min(length, tableEnd)].ToArray(); // bounded: ~1.3 MB past the PE header
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(copy.AsSpan((int)countOffset), (ushort)short.MaxValue);
+        problems.Add(new PeProblem(PeStructure.Headers, "sections-over-32767",
+            $"NumberOfSections is {declared:N0}, over the {short.MaxValue:N0} the header reader takes; only the first {short.MaxValue:N0} section headers are analyzed", null, countOffset, 2));
+        using var patched = new MemoryStream(copy, writable: false);
+        return new PEHeaders(patched, copy.Length, isLoadedImage: false);
     }
 
     private static List<SectionInfo> ReadSections(PEHeaders headers)

@@ -86,6 +86,16 @@ public sealed class Scanner(RuleEngine engine)
 
         using var image = opened.Image!;
         var report = Engine.Analyze(image, options.Policy, token);
+        if (image.HeaderProblems.Count > 0)
+        {
+            // Analyzed, but from headers the reader had to cut down: say so once per problem.
+            report = report with
+            {
+                Notifications = [.. report.Notifications, .. image.HeaderProblems.Select(p =>
+                    new ToolNotification(ToolNotification.FileMalformed, Level.Warning, $"{input.Path}: {p.Message}", input.Path))],
+            };
+        }
+
         if (timeout is { IsCancellationRequested: true } && !cancellation.IsCancellationRequested)
         {
             report = report with

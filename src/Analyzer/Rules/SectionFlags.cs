@@ -4,10 +4,16 @@ using Pelint.Pe.Headers;
 
 namespace Pelint.Rules;
 
-/// <summary>Shared shape of the section-permission rules: one finding per offending section header.</summary>
+/// <summary>Shared shape of the section-permission rules: one finding per offending section header, capped per image.</summary>
 internal static class SectionFlags
 {
-    public static IEnumerable<Finding> Report(RuleContext context, Func<SectionInfo, bool> offends, string messageId)
+    /// <summary>A hostile image can declare 65,535 sections; past this many offenders, one summary result.</summary>
+    public const int MaxFindingsPerImage = 50;
+
+    public static IEnumerable<Finding> Report(RuleContext context, Func<SectionInfo, bool> offends, string messageId) =>
+        FindingCap.Apply(context, [.. Offenders(context, offends, messageId)], MaxFindingsPerImage, FindingLocation.Image);
+
+    private static IEnumerable<Finding> Offenders(RuleContext context, Func<SectionInfo, bool> offends, string messageId)
     {
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var section in context.Image.Sections)
