@@ -30,8 +30,9 @@ public sealed record EpilogWitnessDisagreement(RuntimeFunction Fragment, string 
 
 /// <summary>
 /// Every epilog of every x64 function in .pdata (chained fragments attributed to their primary),
-/// computed once per image. Each fragment's bytes are decoded once, by one reusable decoder per
-/// worker; the directory is cut into fixed chunks of entries that workers take in any order and
+/// computed once per image. Each fragment's bytes are read once: instruction boundaries from the
+/// length table, Iced only where the scan needs operands (exits, indexed memory, the walk back
+/// from an exit). The directory is cut into fixed chunks of entries that workers take in any order and
 /// whose results are joined in directory order, so the outcome never depends on the thread count.
 /// Only epilogs a rule reports are kept (see <see cref="Epilogs"/>); the rest are counted.
 /// </summary>
@@ -136,8 +137,8 @@ public sealed class EpilogAnalysis
 }
 
 /// <summary>
-/// One worker's scan of a run of .pdata entries: its decoder, instruction and byte buffers are
-/// reused from fragment to fragment, so a scan allocates for what it finds, not for what it reads.
+/// One worker's scan of a run of .pdata entries: its decoder and boundary buffers are reused from
+/// fragment to fragment, so a scan allocates for what it finds, not for what it reads.
 /// </summary>
 internal sealed class FragmentScan
 {
@@ -155,7 +156,7 @@ internal sealed class FragmentScan
     private readonly List<int> _counted = [];
     private readonly CodeCursor _cursor;
     private readonly DecodedBlock _block;
-    private readonly List<int> _exits = []; // indexes of rets and jmps in _block: the only places an epilog can end
+    private readonly List<int> _exits = []; // indexes in _block of what may be a ret or jmp: the only places an epilog can end
     private readonly List<(uint Start, int Scale)> _found = []; // table references of the last linear decode
     private uint _sectionStart;
     private uint _sectionEnd;
