@@ -30,11 +30,12 @@ public sealed unsafe class PeImage : IDisposable
     private readonly Lazy<DebugDirectory> _debug;
     private readonly Dictionary<Type, object> _views = [];
     private bool _disposed;
-    private ImageMemory? _memory;
+    private readonly ImageMemory _memory;
 
     private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers, PeOpenOptions options)
     {
         Path = path;
+        _memory = new ImageMemory(basePointer, length);
         Parallelism = Math.Max(1, options.Parallelism);
         Cancellation = options.Cancellation;
         _owner = owner;
@@ -82,7 +83,7 @@ public sealed unsafe class PeImage : IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return (_memory ??= new ImageMemory(_base, _length)).Memory;
+            return _memory.Memory;
         }
     }
 

@@ -3,16 +3,18 @@ using Iced.Intel;
 namespace Pelint.Pe.Code;
 
 /// <summary>
-/// One reusable Iced decoder reading the image's bytes in place: <see cref="Seek"/> a range,
-/// then <see cref="TryNext"/> until it ends. Decoding allocates nothing, so a rule can walk every
-/// function of a large image with one cursor. Not thread-safe: one cursor per worker.
+/// One reusable Iced decoder reading the image's bytes in place, one instruction at a time:
+/// decoding allocates nothing, so a rule can visit every function of a large image with one
+/// cursor. Not thread-safe: one cursor per worker.
 /// </summary>
 public sealed unsafe class CodeCursor
 {
+    /// <summary>The architectural maximum instruction length.</summary>
+    private const int MaxInstructionLength = 15;
+
     private readonly PeImage _image;
     private readonly PointerCodeReader _reader;
     private readonly Decoder _decoder;
-    private ulong _end;
 
     internal CodeCursor(PeImage image, int bitness)
     {
@@ -21,57 +23,26 @@ public sealed unsafe class CodeCursor
         _decoder = Decoder.Create(bitness, _reader);
     }
 
-    /// <summary>
-    /// Positions the cursor at <paramref name="rva"/> for at most <paramref name="length"/> bytes
-    /// (capped at <see cref="ImageCode.MaxDecodeBytes"/> and at the file bytes of the section) and
-    /// returns how many bytes it will decode: 0 when none is in the file.
-    /// </summary>
-    public int Seek(uint rva, int length)
+    /// <summary>The instruction at <paramref name="rva"/>, or false when no byte of it is in the file.</summary>
+    public bool TryDecodeAt(uint rva, out Instruction instruction)
     {
-        length = Math.Clamp(length, 0, ImageCode.MaxDecodeBytes);
-        if (length == 0 || !_image.Map.TryGetFileOffset(rva, out var offset, out var available))
-        {
-            _reader.Reset(0, 0);
-            _decoder.IP = rva;
-            _end = rva;
-            return 0;
-        }
-
-        var count = (int)Math.Min(available, length);
-        _reader.Reset(offset, count);
-        _decoder.IP = rva;
-        _end = rva + (ulong)count;
-        return count;
-    }
-
-    /// <summary>Decodes the next instruction of the range; false at its end. Undecodable bytes come back as <see cref="Code.INVALID"/>.</summary>
-    public bool TryNext(out Instruction instruction)
-    {
-        if (_decoder.IP >= _end)
+        if (!_image.Map.TryGetFileOffset(rva, out var offset, out var available))
         {
             instruction = default;
             return false;
         }
 
-        _decoder.Decode(out instruction);
-        return true;
-    }
-
-    /// <summary>The instruction at <paramref name="rva"/>, or false when no byte of it is in the file.</summary>
-    public bool TryDecodeAt(uint rva, out Instruction instruction)
-    {
-        // 15 bytes is the architectural maximum instruction length.
-        Seek(rva, 15);
-        return TryNext(out instruction);
+        return TryDecodeAtOffset(offset, (int)Math.Min(available, MaxInstructionLength), rva, out instruction);
     }
 
     /// <summary>
     /// The instruction at a file offset, reading at most <paramref name="maxLength"/> bytes (as a
-    /// linear decode that ends there would); false when no byte is there.
+    /// linear decode that ends there would); false when no byte is there. Undecodable bytes come
+    /// back as <see cref="Code.INVALID"/>.
     /// </summary>
     public bool TryDecodeAtOffset(long fileOffset, int maxLength, ulong ip, out Instruction instruction)
     {
-        var count = (int)Math.Clamp(Math.Min(maxLength, _image.FileLength - fileOffset), 0, 15);
+        var count = (int)Math.Clamp(Math.Min(maxLength, _image.FileLength - fileOffset), 0, MaxInstructionLength);
         if (fileOffset < 0 || count <= 0)
         {
             instruction = default;
@@ -80,7 +51,6 @@ public sealed unsafe class CodeCursor
 
         _reader.Reset(fileOffset, count);
         _decoder.IP = ip;
-        _end = ip + (ulong)count;
         _decoder.Decode(out instruction);
         return true;
     }

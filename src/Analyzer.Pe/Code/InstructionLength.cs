@@ -166,23 +166,14 @@ public static class InstructionLength
             case G3:
                 modRm = true;
                 break;
-            case J8:
+            case J8 or J32:
                 if (operand16)
                 {
                     return 0;
                 }
 
-                immediate = 1;
-                hints = opcode == 0xEB ? LengthHints.ExitCandidate : LengthHints.None;
-                break;
-            case J32:
-                if (operand16)
-                {
-                    return 0;
-                }
-
-                immediate = 4;
-                hints = opcode == 0xE9 ? LengthHints.ExitCandidate : LengthHints.None;
+                immediate = shape == J8 ? 1 : 4;
+                hints = opcode is 0xEB or 0xE9 ? LengthHints.ExitCandidate : LengthHints.None; // jmp; jcc, call and loop stay inside
                 break;
             case E:
                 return TwoByte(code, i, operand16, rexX, ref hints);

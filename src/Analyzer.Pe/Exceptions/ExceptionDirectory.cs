@@ -116,9 +116,6 @@ public sealed class ExceptionDirectory
     public UnwindInfo GetUnwindInfo(uint rva) =>
         _infos.TryGetValue(rva, out var cached) ? cached : _infos.GetOrAdd(rva, UnwindInfo.Read(_image, rva));
 
-    /// <summary>The UNWIND_INFO of a direct entry of this directory (memoised per entry; null for an indirect or foreign one).</summary>
-    public UnwindInfo? DirectInfo(RuntimeFunction entry) => !entry.IsIndirect && IsOwnEntry(entry) ? InfoAt(entry) : null;
-
     /// <summary>The UNWIND_INFO at a direct entry's own UnwindData, memoised per entry.</summary>
     private UnwindInfo InfoAt(RuntimeFunction direct)
     {

@@ -76,7 +76,7 @@ public sealed record UnwindInfo(
         if (version is not (1 or 2))
         {
             problems.Add(new UnwindProblem("bad-version", $"version {version} (only 1 and 2 exist); the rest cannot be decoded"));
-            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToList());
+            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
         }
 
         if ((flags & UnwindFlags.ChainInfo) != 0 && (flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
@@ -94,7 +94,7 @@ public sealed record UnwindInfo(
         if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var codes))
         {
             problems.Add(new UnwindProblem("codes-outside-section", $"its {count} unwind codes run past the end of their section"));
-            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToList());
+            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
         }
 
         var (decoded, epilogs) = DecodeCodes(codes[..(count * 2)], version, count, ref problems);
@@ -129,7 +129,7 @@ public sealed record UnwindInfo(
             }
         }
 
-        return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, decoded, epilogs, handler, languageData, chained, problems.ToList());
+        return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, decoded, epilogs, handler, languageData, chained, problems.ToArray());
     }
 
     private static (UnwindCode[] Codes, V2EpilogCodes? Epilogs) DecodeCodes(ReadOnlySpan<byte> raw, byte version, int count, ref ProblemList problems)
@@ -236,7 +236,7 @@ public sealed record UnwindInfo(
 
         public void Add(UnwindProblem problem) => (_items ??= []).Add(problem);
 
-        public readonly UnwindProblem[] ToList() => _items is null ? [] : [.. _items];
+        public readonly UnwindProblem[] ToArray() => _items is null ? [] : [.. _items];
     }
 
     /// <summary>Codes decoded into stack memory (at most 255 slots), copied out once at their final count.</summary>

@@ -69,8 +69,9 @@ public sealed class Scanner(RuleEngine engine)
     public FileReport ScanOne(ScanInput input, ScanOptions options, CancellationToken cancellation = default)
     {
         // The budget covers the whole file, the image's view builds included (they observe the token).
-        using var timeout = options.FileTimeBudget is { } budget ? CancellationTokenSource.CreateLinkedTokenSource(cancellation) : null;
-        timeout?.CancelAfter(options.FileTimeBudget!.Value);
+        var budget = options.FileTimeBudget;
+        using var timeout = budget is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout?.CancelAfter(budget!.Value);
         var token = timeout?.Token ?? cancellation;
         var opened = PeImage.Open(input.Path, options.Open with { Parallelism = Math.Max(1, options.MaxDegreeOfParallelism), Cancellation = token });
         if (!opened.Success)
@@ -101,7 +102,7 @@ public sealed class Scanner(RuleEngine engine)
             report = report with
             {
                 Notifications = [.. report.Notifications, new ToolNotification(ToolNotification.TimeBudgetExceeded, Level.Error,
-                    $"{input.Path}: analysis stopped after the time budget of {options.FileTimeBudget!.Value.TotalSeconds:0.###} s; results are incomplete", input.Path)],
+                    $"{input.Path}: analysis stopped after the time budget of {budget!.Value.TotalSeconds:0.###} s; results are incomplete", input.Path)],
             };
         }
 

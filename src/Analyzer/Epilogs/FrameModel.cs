@@ -36,9 +36,6 @@ public sealed class FrameModel
     /// <summary>Why the frame cannot be compared (PUSH_MACHFRAME, an unknown op), or null.</summary>
     public string? NotModelled { get; private set; }
 
-    /// <summary>Slots filled by PUSH_NONVOL: depth -> register number.</summary>
-    public IReadOnlyDictionary<int, int> Pushes => (_pushes ?? []).ToDictionary(p => p.Depth, p => p.Register);
-
     /// <summary>
     /// Builds the model from the unwind infos of a chain, primary first; each info's codes are
     /// listed in descending code offset, so they run in reverse order.

@@ -28,7 +28,7 @@ internal static class HotPatchEntries
 
     private static EntryList Build(PeImage image)
     {
-        var entries = new EntryCollector();
+        var entries = new List<PatchableEntry>();
         if (image.Machine == Machine.Amd64)
         {
             var directory = ExceptionDirectory.Of(image);
@@ -61,32 +61,8 @@ internal static class HotPatchEntries
             }
         }
 
-        return new EntryList(entries.InRvaOrder());
-    }
-
-    /// <summary>Entries by RVA, the first one added for an RVA winning (as Dictionary.TryAdd), without a dictionary of 200,000 entries.</summary>
-    private sealed class EntryCollector
-    {
-        private readonly List<PatchableEntry> _entries = [];
-
-        public void Add(PatchableEntry entry) => _entries.Add(entry);
-
-        public PatchableEntry[] InRvaOrder()
-        {
-            // A stable sort keeps the first entry of each RVA first; the rest are duplicates.
-            var sorted = _entries.Select((e, i) => (Entry: e, Order: i)).ToArray();
-            Array.Sort(sorted, (a, b) => a.Entry.Rva != b.Entry.Rva ? a.Entry.Rva.CompareTo(b.Entry.Rva) : a.Order.CompareTo(b.Order));
-            var result = new List<PatchableEntry>(sorted.Length);
-            foreach (var (entry, _) in sorted)
-            {
-                if (result.Count == 0 || result[^1].Rva != entry.Rva)
-                {
-                    result.Add(entry);
-                }
-            }
-
-            return [.. result];
-        }
+        // By RVA, the first entry added for an RVA winning (OrderBy is stable, DistinctBy keeps the first).
+        return new EntryList([.. entries.OrderBy(e => e.Rva).DistinctBy(e => e.Rva)]);
     }
 
     private static bool IsCode(PeImage image, uint rva) => image.Map.FindSection(rva) is { IsMemExecute: true };

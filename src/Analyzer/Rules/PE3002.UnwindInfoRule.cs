@@ -26,7 +26,7 @@ public sealed class UnwindInfoRule : IRule
                 continue; // PE3004 and PE3001 speak for these.
             }
 
-            var info = directory.DirectInfo(f)!;
+            var info = directory.UnwindInfoOf(f)!;
             Check(info, f, problems);
             foreach (var (code, message) in problems)
             {

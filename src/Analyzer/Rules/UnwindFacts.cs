@@ -48,48 +48,28 @@ internal static class UnwindFacts
     }
 
     /// <summary>Each entry's section and ordinal in it, computed once per image in one pass; keys are formatted on demand.</summary>
-    private sealed class SectionOrdinals(string[] sectionNames, int[] sections, int[] ordinals)
+    private sealed class SectionOrdinals(Pe.Headers.SectionInfo?[] sections, int[] ordinals)
     {
         public string KeyOf(int index) =>
-            (uint)index < (uint)ordinals.Length ? $"{(sections[index] < 0 ? "?" : sectionNames[sections[index]])}#{ordinals[index]}" : $"entry#{index}";
+            (uint)index < (uint)ordinals.Length ? $"{sections[index]?.Name ?? "?"}#{ordinals[index]}" : $"entry#{index}";
 
         public static SectionOrdinals Build(PeImage image)
         {
             var functions = ExceptionDirectory.Of(image).Functions;
-            var names = image.Sections.Select(s => s.Name).ToArray();
-            var sections = new int[functions.Count];
+            var sections = new Pe.Headers.SectionInfo?[functions.Count];
             var ordinals = new int[functions.Count];
             Pe.Headers.SectionInfo? previous = null;
-            var previousIndex = -1;
             var ordinal = 0;
             for (var i = 0; i < functions.Count; i++)
             {
                 var section = image.Map.FindSection(functions[i].BeginAddress);
                 ordinal = i > 0 && section == previous ? ordinal + 1 : 0;
-                if (section != previous)
-                {
-                    previousIndex = section is null ? -1 : IndexOf(image.Sections, section);
-                }
-
                 previous = section;
-                sections[i] = previousIndex;
+                sections[i] = section;
                 ordinals[i] = ordinal;
             }
 
-            return new SectionOrdinals(names, sections, ordinals);
-        }
-
-        private static int IndexOf(IReadOnlyList<Pe.Headers.SectionInfo> sections, Pe.Headers.SectionInfo section)
-        {
-            for (var k = 0; k < sections.Count; k++)
-            {
-                if (ReferenceEquals(sections[k], section))
-                {
-                    return k;
-                }
-            }
-
-            return -1;
+            return new SectionOrdinals(sections, ordinals);
         }
     }
 
