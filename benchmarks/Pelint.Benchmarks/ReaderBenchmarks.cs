@@ -28,7 +28,7 @@ public class ReaderBenchmarks
     public int UnwindInfos()
     {
         using var image = PeImage.Load(_bytes, File).Image!;
-        var directory = ExceptionDirectory.Of(image);
+        var directory = image.ExceptionDirectory;
         var codes = 0;
         foreach (var f in directory.Functions)
         {
@@ -42,7 +42,7 @@ public class ReaderBenchmarks
     public int Primaries()
     {
         using var image = PeImage.Load(_bytes, File).Image!;
-        var directory = ExceptionDirectory.Of(image);
+        var directory = image.ExceptionDirectory;
         var primaries = 0;
         foreach (var f in directory.Functions)
         {
@@ -56,7 +56,7 @@ public class ReaderBenchmarks
     public int ScopeTables()
     {
         using var image = PeImage.Load(_bytes, File).Image!;
-        return LanguageHandlers.Of(image).ScopedFunctions().Sum(s => s.Table.Records.Count);
+        return image.LanguageHandlers.ScopedFunctions().Sum(s => s.Table.Records.Count);
     }
 
     [Benchmark(Description = "relocations, load config, imports, exports")]

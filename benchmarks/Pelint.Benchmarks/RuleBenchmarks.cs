@@ -1,6 +1,8 @@
+using Pelint.Analysis;
 using BenchmarkDotNet.Attributes;
 using Pelint.Engine;
-using Pelint.Epilogs;
+using Pelint.Rules;
+using Pelint.Analysis.Epilogs;
 using Pelint.Pe;
 using Pelint.Testing;
 
@@ -61,7 +63,7 @@ public class ImageBenchmarks
     [Arguments(2)]
     public int EpilogScan(int threads)
     {
-        using var image = PeImage.Load(_bytes, File, new PeOpenOptions { Parallelism = threads }).Image!;
-        return EpilogAnalysis.Of(image).EpilogsChecked;
+        using var image = PeImage.Load(_bytes, File).Image!;
+        return EpilogAnalysis.Of(new AnalysisContext(image, new AnalysisSettings { Parallelism = threads })).EpilogsChecked;
     }
 }

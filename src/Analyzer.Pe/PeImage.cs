@@ -1,7 +1,9 @@
 using System.IO.MemoryMappedFiles;
 using System.Reflection.PortableExecutable;
 using System.Runtime.InteropServices;
+using Pelint.Pe.Code;
 using Pelint.Pe.Debug;
+using Pelint.Pe.Exceptions;
 using Pelint.Pe.Headers;
 using Pelint.Pe.Imports;
 using Pelint.Pe.IO;
@@ -14,7 +16,9 @@ namespace Pelint.Pe;
 /// A PE image opened for reading: the file is read once into a private snapshot (or, past
 /// <see cref="PeOpenOptions.SnapshotLimit"/>, mapped read-only), headers come from
 /// <see cref="PEHeaders"/>, and every other directory is parsed lazily, on first request, by a
-/// bounds-checked reader that records problems instead of throwing.
+/// bounds-checked reader that records problems instead of throwing. What is derived from these
+/// tables (functions, code discovery, stack states) is not the image's business: the analyses
+/// above this assembly compute it.
 /// </summary>
 public sealed unsafe class PeImage : IDisposable
 {
@@ -28,7 +32,9 @@ public sealed unsafe class PeImage : IDisposable
     private readonly Lazy<ImportTable> _imports;
     private readonly Lazy<ExportTable> _exports;
     private readonly Lazy<DebugDirectory> _debug;
-    private readonly Dictionary<Type, object> _views = [];
+    private readonly Lazy<ExceptionDirectory> _exceptions;
+    private readonly Lazy<LanguageHandlers> _handlers;
+    private readonly Lazy<ImageCode> _code;
     private bool _disposed;
     private readonly ImageMemory _memory;
 
@@ -36,8 +42,6 @@ public sealed unsafe class PeImage : IDisposable
     {
         Path = path;
         _memory = new ImageMemory(basePointer, length);
-        Parallelism = Math.Max(1, options.Parallelism);
-        Cancellation = options.Cancellation;
         _owner = owner;
         _base = basePointer;
         _length = length;
@@ -51,6 +55,9 @@ public sealed unsafe class PeImage : IDisposable
         _imports = new(() => ImportTable.Read(this));
         _exports = new(() => ExportTable.Read(this));
         _debug = new(() => DebugDirectory.Read(this));
+        _exceptions = new(() => ExceptionDirectory.Read(this));
+        _handlers = new(() => LanguageHandlers.Build(this));
+        _code = new(() => new ImageCode(this));
     }
 
     /// <summary>The path the image was opened from (or a display name for in-memory images).</summary>
@@ -70,12 +77,6 @@ public sealed unsafe class PeImage : IDisposable
 
     /// <summary>What the header reader had to work around (a section count it cannot take whole); empty for most files.</summary>
     public IReadOnlyList<PeProblem> HeaderProblems { get; private init; } = [];
-
-    /// <summary>How many threads a view may use to build itself (<see cref="PeOpenOptions.Parallelism"/>).</summary>
-    public int Parallelism { get; }
-
-    /// <summary>Cancels long view builds (<see cref="PeOpenOptions.Cancellation"/>); they throw <see cref="OperationCanceledException"/>.</summary>
-    public CancellationToken Cancellation { get; }
 
     /// <summary>The whole file as memory, for holders that outlive a stack frame (spans cannot). Valid until the image is disposed.</summary>
     public ReadOnlyMemory<byte> Memory
@@ -146,34 +147,14 @@ public sealed unsafe class PeImage : IDisposable
 
     public DebugDirectory Debug => _debug.Value;
 
-    /// <summary>
-    /// A lazily built view shared by every rule that asks for it (e.g. the exception directory),
-    /// computed once per image. Views live in the folders of the PE model; rules never build them.
-    /// </summary>
-    public T GetView<T>(Func<PeImage, T> factory)
-        where T : class
-    {
-        lock (_views)
-        {
-            if (_views.TryGetValue(typeof(T), out var existing))
-            {
-                return (T)existing;
-            }
-        }
+    /// <summary>The x64 exception directory (.pdata) with its unwind data, read on first use.</summary>
+    public ExceptionDirectory ExceptionDirectory => _exceptions.Value;
 
-        // Built outside the lock: views may ask for other views.
-        var built = factory(this);
-        lock (_views)
-        {
-            if (_views.TryGetValue(typeof(T), out var existing))
-            {
-                return (T)existing;
-            }
+    /// <summary>The language-specific handlers the unwind data names, identified on first use.</summary>
+    public LanguageHandlers LanguageHandlers => _handlers.Value;
 
-            _views[typeof(T)] = built;
-            return built;
-        }
-    }
+    /// <summary>Decoders of the image's code (Iced).</summary>
+    public ImageCode Code => _code.Value;
 
     public DataDirectory GetDirectory(DataDirectoryIndex index)
     {
@@ -418,7 +399,7 @@ public sealed unsafe class PeImage : IDisposable
         var tableEnd = countOffset + 18 + optionalHeaderSize + ((long)short.MaxValue * 40);
         var copy = file[..(int)Math.Min(length, tableEnd)].ToArray(); // bounded: ~1.3 MB past the PE header
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(copy.AsSpan((int)countOffset), (ushort)short.MaxValue);
-        problems.Add(new PeProblem(PeStructure.Headers, "sections-over-32767",
+        problems.Add(new PeProblem(PeStructure.Headers, ProblemCode.SectionsOver32767,
             $"NumberOfSections is {declared:N0}, over the {short.MaxValue:N0} the header reader takes; only the first {short.MaxValue:N0} section headers are analyzed", null, countOffset, 2));
         using var patched = new MemoryStream(copy, writable: false);
         return new PEHeaders(patched, copy.Length, isLoadedImage: false);

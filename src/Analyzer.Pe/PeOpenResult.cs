@@ -36,10 +36,4 @@ public sealed record PeOpenOptions
     /// next read of a lost page kills the process with SIGBUS), but costs no memory up front.
     /// </summary>
     public long SnapshotLimit { get; init; } = 256L * 1024 * 1024;
-
-    /// <summary>How many threads a view of the image may use at once (the scan's <c>--threads</c>); at least 1.</summary>
-    public int Parallelism { get; init; } = 1;
-
-    /// <summary>Stops the image's long view builds (the epilog scan) when cancelled: the per-file time budget.</summary>
-    public CancellationToken Cancellation { get; init; }
 }

@@ -1,4 +1,5 @@
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Sarif;
 using Pelint.Testing;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Reporting;
 
 namespace Pelint.Cli.Commands;

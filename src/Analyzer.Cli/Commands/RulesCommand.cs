@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pelint.Configuration;
 using Pelint.Engine;
+using Pelint.Rules;
 
 namespace Pelint.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pelint.Configuration;
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Pe;
 using Pelint.Reporting;
 using Pelint.Sarif;

@@ -14,15 +14,13 @@ public sealed class ImageCode
 
     private readonly PeImage _image;
 
-    private ImageCode(PeImage image)
+    internal ImageCode(PeImage image)
     {
         _image = image;
         Bitness = image.Machine == Machine.Amd64 ? 64 : 32;
     }
 
     public int Bitness { get; }
-
-    public static ImageCode Of(PeImage image) => image.GetView(i => new ImageCode(i));
 
     /// <summary>A decoder of this image's code for one loop on one thread (decoders are not thread-safe; each costs an allocation).</summary>
     public CodeCursor OpenCursor() => new(_image, Bitness);

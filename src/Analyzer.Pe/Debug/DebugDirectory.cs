@@ -62,7 +62,7 @@ public sealed class DebugDirectory
         var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, count * EntrySize);
         if (span.Length < count * EntrySize)
         {
-            problems.Add(new PeProblem(PeStructure.Debug, "directory-truncated",
+            problems.Add(new PeProblem(PeStructure.Debug, ProblemCode.DebugDirectoryTruncated,
                 $"the debug directory at RVA 0x{dir.Rva:X} declares {dir.Size} bytes but the file holds {span.Length}", dir.Rva, dir.FileOffset, 8));
             count = span.Length / EntrySize;
         }

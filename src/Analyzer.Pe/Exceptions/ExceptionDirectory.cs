@@ -1,25 +1,15 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Reflection.PortableExecutable;
+using Pelint.Pe.Chpe;
 using Pelint.Pe.Headers;
-using Pelint.Pe.LoadConfig;
 
 namespace Pelint.Pe.Exceptions;
-
-/// <summary>The outcome of following a chain (CHAININFO or low-bit indirect entries).</summary>
-/// <param name="Path">The entries visited, starting with the one asked about.</param>
-/// <param name="End">The entry the walk ended at (a primary entry, or the real unwind data), when it ended well.</param>
-/// <param name="ProblemCode">Null when the chain is sound; else a stable kind (cycle, too-deep, ...).</param>
-/// <param name="Problem">A sentence naming what is wrong.</param>
-public sealed record ChainWalk(IReadOnlyList<RuntimeFunction> Path, RuntimeFunction? End, string? ProblemCode, string? Problem)
-{
-    public bool IsSound => ProblemCode is null;
-}
 
 /// <summary>
 /// The exception directory (data directory 3) as RUNTIME_FUNCTION entries, with lazily decoded,
 /// cached UNWIND_INFO records and iterative, cycle-safe chain walks. Built once per image
-/// (<see cref="Of"/>) and shared by every rule.
+/// (<see cref="PeImage.ExceptionDirectory"/>) and shared by every reader of it.
 /// </summary>
 public sealed class ExceptionDirectory
 {
@@ -60,8 +50,6 @@ public sealed class ExceptionDirectory
 
     /// <summary>True for an ARM64EC/ARM64X image: some entries describe ARM64 code (not analyzed).</summary>
     public bool HasArm64Code => _chpe is not null;
-
-    public static ExceptionDirectory Of(PeImage image) => image.GetView(Read);
 
     /// <summary>Whether an entry's code is x64 (and so its unwind data is in the x64 format).</summary>
     public bool IsX64(RuntimeFunction function) =>
@@ -146,29 +134,29 @@ public sealed class ExceptionDirectory
             var target = current.TargetRva;
             if (target < Directory.Rva || (ulong)target + RuntimeFunction.Size > (ulong)Directory.Rva + ((ulong)Functions.Count * RuntimeFunction.Size))
             {
-                return new ChainWalk(path, null, "outside-directory", $"its low-bit pointer 0x{current.UnwindData:X} refers to RVA 0x{target:X}, outside the exception directory (0x{Directory.Rva:X}-0x{Directory.Rva + (Functions.Count * RuntimeFunction.Size):X})");
+                return ChainWalk.Broken(path, ProblemCode.ChainOutsideDirectory, $"its low-bit pointer 0x{current.UnwindData:X} refers to RVA 0x{target:X}, outside the exception directory (0x{Directory.Rva:X}-0x{Directory.Rva + (Functions.Count * RuntimeFunction.Size):X})");
             }
 
             if (EntryAt(target) is not { } next)
             {
-                return new ChainWalk(path, null, "not-entry-boundary", $"its low-bit pointer 0x{current.UnwindData:X} refers to RVA 0x{target:X}, {(target - Directory.Rva) % RuntimeFunction.Size} bytes into an entry, not at an entry boundary");
+                return ChainWalk.Broken(path, ProblemCode.ChainNotEntryBoundary, $"its low-bit pointer 0x{current.UnwindData:X} refers to RVA 0x{target:X}, {(target - Directory.Rva) % RuntimeFunction.Size} bytes into an entry, not at an entry boundary");
             }
 
             path.Add(next);
             if (!visited.Add(next.Index))
             {
-                return new ChainWalk(path, null, "cycle", $"its low-bit pointers form a cycle back to entry {next.Index} (begin 0x{next.BeginAddress:X})");
+                return ChainWalk.Broken(path, ProblemCode.ChainCycle, $"its low-bit pointers form a cycle back to entry {next.Index} (begin 0x{next.BeginAddress:X})");
             }
 
             if (path.Count > ChainLimit + 1)
             {
-                return new ChainWalk(path, null, "too-deep", $"its low-bit pointers do not reach real unwind data within {ChainLimit} links");
+                return ChainWalk.Broken(path, ProblemCode.ChainTooDeep, $"its low-bit pointers do not reach real unwind data within {ChainLimit} links");
             }
 
             current = next;
         }
 
-        return new ChainWalk(path, current, null, null);
+        return new ChainWalk(path, current, null);
     }
 
     /// <summary>The entry whose UnwindData is a real UNWIND_INFO for <paramref name="entry"/> (itself unless indirect).</summary>
@@ -183,13 +171,13 @@ public sealed class ExceptionDirectory
     {
         if (UnwindSource(entry) is not { } source)
         {
-            return new ChainWalk([entry], null, "indirect-unresolved", "its low-bit pointer does not resolve (see PE3004)");
+            return ChainWalk.Broken([entry], ProblemCode.ChainIndirectUnresolved, "its low-bit pointer does not resolve (see PE3004)");
         }
 
         var info = InfoAt(source);
         if (!info.IsChained)
         {
-            return new ChainWalk([entry], entry, null, null); // nearly every entry: no chain to follow
+            return new ChainWalk([entry], entry, null); // nearly every entry: no chain to follow
         }
 
         var path = new List<RuntimeFunction> { entry };
@@ -199,40 +187,40 @@ public sealed class ExceptionDirectory
         {
             if (info.Chained is not { } link)
             {
-                return new ChainWalk(path, null, "chain-unreadable", $"the chained entry of UNWIND_INFO 0x{info.Rva:X} cannot be read");
+                return ChainWalk.Broken(path, ProblemCode.ChainUnreadable, $"the chained entry of UNWIND_INFO 0x{info.Rva:X} cannot be read");
             }
 
             if (FindByBegin(link.BeginAddress) is not { } parent)
             {
-                return new ChainWalk(path, null, "parent-missing", $"UNWIND_INFO 0x{info.Rva:X} chains to a function at 0x{link.BeginAddress:X}-0x{link.EndAddress:X} that has no entry in the exception directory");
+                return ChainWalk.Broken(path, ProblemCode.ChainParentMissing, $"UNWIND_INFO 0x{info.Rva:X} chains to a function at 0x{link.BeginAddress:X}-0x{link.EndAddress:X} that has no entry in the exception directory");
             }
 
             path.Add(parent);
             if (parent.EndAddress != link.EndAddress || parent.UnwindData != link.UnwindData)
             {
-                return new ChainWalk(path, null, "parent-mismatch", $"UNWIND_INFO 0x{info.Rva:X} chains to 0x{link.BeginAddress:X}-0x{link.EndAddress:X} (unwind data 0x{link.UnwindData:X}) but the directory's entry there is 0x{parent.BeginAddress:X}-0x{parent.EndAddress:X} (unwind data 0x{parent.UnwindData:X})");
+                return ChainWalk.Broken(path, ProblemCode.ChainParentMismatch, $"UNWIND_INFO 0x{info.Rva:X} chains to 0x{link.BeginAddress:X}-0x{link.EndAddress:X} (unwind data 0x{link.UnwindData:X}) but the directory's entry there is 0x{parent.BeginAddress:X}-0x{parent.EndAddress:X} (unwind data 0x{parent.UnwindData:X})");
             }
 
             if (path.Count > ChainLimit + 1)
             {
-                return new ChainWalk(path, null, "too-deep", $"the chain does not reach a primary entry within {ChainLimit} links");
+                return ChainWalk.Broken(path, ProblemCode.ChainTooDeep, $"the chain does not reach a primary entry within {ChainLimit} links");
             }
 
             if (UnwindSource(parent) is not { } parentSource)
             {
-                return new ChainWalk(path, null, "indirect-unresolved", $"the chained entry at 0x{parent.BeginAddress:X} has a low-bit pointer that does not resolve");
+                return ChainWalk.Broken(path, ProblemCode.ChainIndirectUnresolved, $"the chained entry at 0x{parent.BeginAddress:X} has a low-bit pointer that does not resolve");
             }
 
             if (!visited.Add(parentSource.UnwindData))
             {
-                return new ChainWalk(path, null, "cycle", $"the chain loops back to UNWIND_INFO 0x{parentSource.UnwindData:X}");
+                return ChainWalk.Broken(path, ProblemCode.ChainCycle, $"the chain loops back to UNWIND_INFO 0x{parentSource.UnwindData:X}");
             }
 
             current = parent;
             info = InfoAt(parentSource);
         }
 
-        return new ChainWalk(path, current, null, null);
+        return new ChainWalk(path, current, null);
     }
 
     /// <summary>The primary function an entry belongs to (itself when its unwind info is not chained).</summary>
@@ -262,7 +250,7 @@ public sealed class ExceptionDirectory
     public UnwindInfo? UnwindInfoOf(RuntimeFunction entry) =>
         UnwindSource(entry) is { } source && _image.Map.IsMapped(source.UnwindData, UnwindInfo.HeaderSize) ? InfoAt(source) : null;
 
-    private static ExceptionDirectory Read(PeImage image)
+    internal static ExceptionDirectory Read(PeImage image)
     {
         var dir = image.GetDirectory(DataDirectoryIndex.Exception);
         var problems = new List<PeProblem>();
@@ -274,7 +262,7 @@ public sealed class ExceptionDirectory
 
         if (dir.Size % RuntimeFunction.Size != 0)
         {
-            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, "size-not-multiple",
+            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, ProblemCode.ExceptionDirectorySizeNotMultiple,
                 $"the exception directory's size {dir.Size} is not a multiple of {RuntimeFunction.Size}", dir.Rva, dir.FileOffset, 8));
         }
 
@@ -282,7 +270,7 @@ public sealed class ExceptionDirectory
         var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, wanted);
         if (span.Length < wanted)
         {
-            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, "truncated",
+            problems.Add(new PeProblem(PeStructure.ExceptionDirectory, ProblemCode.ExceptionDirectoryTruncated,
                 $"the exception directory declares {dir.Size / RuntimeFunction.Size} entries but the file holds {span.Length / RuntimeFunction.Size}", dir.Rva, dir.FileOffset, 8));
         }
 
@@ -298,58 +286,5 @@ public sealed class ExceptionDirectory
         }
 
         return new ExceptionDirectory(image, dir, functions, problems, chpe);
-    }
-}
-
-/// <summary>
-/// The CHPE code range map of an ARM64EC/ARM64X image (load config CHPEMetadataPointer): which
-/// RVA ranges hold ARM64 code and which x64. Entries in ARM64 ranges use the ARM64 .pdata format.
-/// </summary>
-internal sealed class ChpeCodeMap
-{
-    private const int MaxRanges = 65536;
-    private readonly List<(uint Start, uint End, int Type)> _ranges;
-
-    private ChpeCodeMap(List<(uint, uint, int)> ranges) => _ranges = ranges;
-
-    /// <summary>True when the RVA lies in an AMD64 range (type 2) of the map.</summary>
-    public bool IsAmd64(uint rva)
-    {
-        foreach (var (start, end, type) in _ranges)
-        {
-            if (rva >= start && rva < end)
-            {
-                return type == 2;
-            }
-        }
-
-        return false;
-    }
-
-    public static ChpeCodeMap? Read(PeImage image)
-    {
-        if (image.Machine != Machine.Amd64 || LoadConfigDirectory.ToRva(image, image.LoadConfig.CHPEMetadataPointer) is not { } metadata || metadata == 0)
-        {
-            return null;
-        }
-
-        // IMAGE_ARM64EC_METADATA: Version, CodeMap (RVA), CodeMapCount, ...
-        Span<byte> scratch = stackalloc byte[12];
-        var ranges = new List<(uint, uint, int)>();
-        if (image.TryRead(metadata, 12, scratch, out var header))
-        {
-            var map = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-            var count = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(header[8..]), MaxRanges);
-            var entries = image.Map.GetAvailableSpan(image.Bytes, map, count * 8);
-            for (var i = 0; i + 8 <= entries.Length; i += 8)
-            {
-                var startOffset = BinaryPrimitives.ReadUInt32LittleEndian(entries[i..]);
-                var length = BinaryPrimitives.ReadUInt32LittleEndian(entries[(i + 4)..]);
-                var start = startOffset & ~3u;
-                ranges.Add((start, (uint)Math.Min((ulong)start + length, uint.MaxValue), (int)(startOffset & 3)));
-            }
-        }
-
-        return new ChpeCodeMap(ranges);
     }
 }

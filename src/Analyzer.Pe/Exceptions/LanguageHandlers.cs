@@ -46,14 +46,12 @@ public sealed class LanguageHandlers
 
     public IReadOnlyCollection<HandlerIdentity> All => _byRva.Values;
 
-    public static LanguageHandlers Of(PeImage image) => image.GetView(Build);
-
     public HandlerIdentity? Identify(uint rva) => _byRva.GetValueOrDefault(rva);
 
     /// <summary>Every x64 function whose handler takes a C scope table (__C_specific_handler, __GSHandlerCheck_SEH), in directory order.</summary>
     public IEnumerable<ScopedFunction> ScopedFunctions()
     {
-        var directory = ExceptionDirectory.Of(_image);
+        var directory = _image.ExceptionDirectory;
         foreach (var f in directory.Functions)
         {
             if (!f.IsIndirect && directory.IsX64(f) && directory.UnwindInfoOf(f) is { HasHandler: true, HandlerRva: { } handler, LanguageDataRva: { } data }
@@ -64,9 +62,9 @@ public sealed class LanguageHandlers
         }
     }
 
-    private static LanguageHandlers Build(PeImage image)
+    internal static LanguageHandlers Build(PeImage image)
     {
-        var directory = ExceptionDirectory.Of(image);
+        var directory = image.ExceptionDirectory;
         var users = new Dictionary<uint, List<(RuntimeFunction Function, UnwindInfo Info)>>();
         foreach (var f in directory.Functions)
         {
@@ -145,7 +143,7 @@ public sealed class LanguageHandlers
     // Structural plausibility only (the rule checks each record against its function).
     private static bool LooksLikeScopeTable(PeImage image, ScopeTable table)
     {
-        if (table.ProblemCode is not null || table.Count is 0 or > 256)
+        if (table.Problem is not null || table.Count is 0 or > 256)
         {
             return false;
         }

@@ -17,7 +17,7 @@ public readonly record struct ScopeRecord(int Index, uint BeginAddress, uint End
 }
 
 /// <summary>The language-specific data of __C_specific_handler: <c>ULONG Count; SCOPE_RECORD[Count]</c>.</summary>
-public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord> Records, string? ProblemCode, string? Problem)
+public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord> Records, PeProblem? Problem)
 {
     /// <summary>More records than this is not a table a compiler wrote (MSVC caps nesting far below).</summary>
     public const uint MaxSaneCount = 4096;
@@ -27,19 +27,19 @@ public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord>
         Span<byte> scratch = stackalloc byte[4];
         if (!image.TryRead(rva, 4, scratch, out var c))
         {
-            return new ScopeTable(rva, 0, [], "unmapped", $"the scope table at RVA 0x{rva:X} is outside the image's sections");
+            return Broken(rva, 0, ProblemCode.ScopeTableUnmapped, $"the scope table at RVA 0x{rva:X} is outside the image's sections");
         }
 
         var count = BinaryPrimitives.ReadUInt32LittleEndian(c);
         if (count > MaxSaneCount)
         {
-            return new ScopeTable(rva, count, [], "absurd-count", $"the scope table at RVA 0x{rva:X} declares {count} records (more than {MaxSaneCount})");
+            return Broken(rva, count, ProblemCode.ScopeTableAbsurdCount, $"the scope table at RVA 0x{rva:X} declares {count} records (more than {MaxSaneCount})");
         }
 
         var bytes = (int)count * ScopeRecord.Size;
         if (!image.Map.IsMapped(rva + 4, (uint)bytes) || !image.TryGetSpan(rva + 4, bytes, out var table))
         {
-            return new ScopeTable(rva, count, [], "outside-section", $"the scope table at RVA 0x{rva:X} declares {count} records that run past the end of its section");
+            return Broken(rva, count, ProblemCode.ScopeTableOutsideSection, $"the scope table at RVA 0x{rva:X} declares {count} records that run past the end of its section");
         }
 
         var records = new ScopeRecord[count];
@@ -50,6 +50,9 @@ public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord>
                 BinaryPrimitives.ReadUInt32LittleEndian(r[8..]), BinaryPrimitives.ReadUInt32LittleEndian(r[12..]));
         }
 
-        return new ScopeTable(rva, count, records, null, null);
+        return new ScopeTable(rva, count, records, null);
     }
+
+    private static ScopeTable Broken(uint rva, uint count, ProblemCode code, string message) =>
+        new(rva, count, [], new PeProblem(PeStructure.ScopeTable, code, message, rva));
 }

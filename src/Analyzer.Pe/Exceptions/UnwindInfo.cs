@@ -2,9 +2,6 @@ using System.Buffers.Binary;
 
 namespace Pelint.Pe.Exceptions;
 
-/// <summary>A problem in one UNWIND_INFO; <see cref="Code"/> is stable (used in fingerprints).</summary>
-public sealed record UnwindProblem(string Code, string Message);
-
 /// <summary>
 /// Version 2 epilog codes: the first UWOP_EPILOG gives the size of every epilog and, with
 /// OpInfo bit 0, says one ends the function; each further code gives an epilog's offset back
@@ -46,7 +43,7 @@ public sealed record UnwindInfo(
     uint? HandlerRva,
     uint? LanguageDataRva,
     RuntimeFunction? Chained,
-    IReadOnlyList<UnwindProblem> Problems)
+    IReadOnlyList<PeProblem> Problems)
 {
     public const int HeaderSize = 4;
 
@@ -60,11 +57,11 @@ public sealed record UnwindInfo(
     public static UnwindInfo Read(PeImage image, uint rva)
     {
         // Most records are sound: the problem list is only allocated for one that is not.
-        var problems = new ProblemList();
+        var problems = new ProblemList(rva);
         Span<byte> header = stackalloc byte[HeaderSize];
         if (!image.TryRead(rva, HeaderSize, header, out var h))
         {
-            return Unreadable(rva, "header-unmapped", $"UNWIND_INFO at RVA 0x{rva:X} is outside the image's sections");
+            return Unreadable(rva, ProblemCode.UnwindHeaderUnmapped, $"UNWIND_INFO at RVA 0x{rva:X} is outside the image's sections");
         }
 
         var version = (byte)(h[0] & 7);
@@ -75,25 +72,25 @@ public sealed record UnwindInfo(
         var frameOffset = (h[3] >> 4) * 16;
         if (version is not (1 or 2))
         {
-            problems.Add(new UnwindProblem("bad-version", $"version {version} (only 1 and 2 exist); the rest cannot be decoded"));
+            problems.Add(ProblemCode.UnwindBadVersion, $"version {version} (only 1 and 2 exist); the rest cannot be decoded");
             return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
         }
 
         if ((flags & UnwindFlags.ChainInfo) != 0 && (flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
         {
-            problems.Add(new UnwindProblem("flags-chain-and-handler", $"flags 0x{(byte)flags:X} combine CHAININFO with a handler flag, which are exclusive"));
+            problems.Add(ProblemCode.UnwindFlagsChainAndHandler, $"flags 0x{(byte)flags:X} combine CHAININFO with a handler flag, which are exclusive");
         }
 
         if ((byte)flags > 7)
         {
-            problems.Add(new UnwindProblem("flags-unknown", $"flags 0x{(byte)flags:X} include undefined bits"));
+            problems.Add(ProblemCode.UnwindFlagsUnknown, $"flags 0x{(byte)flags:X} include undefined bits");
         }
 
         var arrayBytes = ((count + 1) & ~1) * 2;
         Span<byte> array = stackalloc byte[512];
         if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var codes))
         {
-            problems.Add(new UnwindProblem("codes-outside-section", $"its {count} unwind codes run past the end of their section"));
+            problems.Add(ProblemCode.UnwindCodesOutsideSection, $"its {count} unwind codes run past the end of their section");
             return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
         }
 
@@ -112,7 +109,7 @@ public sealed record UnwindInfo(
             }
             else
             {
-                problems.Add(new UnwindProblem("chain-outside-section", "its chained RUNTIME_FUNCTION runs past the end of its section"));
+                problems.Add(ProblemCode.UnwindChainOutsideSection, "its chained RUNTIME_FUNCTION runs past the end of its section");
             }
         }
         else if ((flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
@@ -125,7 +122,7 @@ public sealed record UnwindInfo(
             }
             else
             {
-                problems.Add(new UnwindProblem("handler-outside-section", "its exception handler RVA runs past the end of its section"));
+                problems.Add(ProblemCode.UnwindHandlerOutsideSection, "its exception handler RVA runs past the end of its section");
             }
         }
 
@@ -184,7 +181,7 @@ public sealed record UnwindInfo(
                     slots = 3;
                     break;
                 case UnwindOp.AllocLarge:
-                    problems.Add(new UnwindProblem("bad-alloc-large", $"code {i}: ALLOC_LARGE with OpInfo {info} (only 0 and 1 are defined)"));
+                    problems.Add(ProblemCode.UnwindBadAllocLarge, $"code {i}: ALLOC_LARGE with OpInfo {info} (only 0 and 1 are defined)");
                     return (codes.ToArray(), epilogs);
                 case UnwindOp.SaveNonvol:
                 case UnwindOp.SaveXmm128:
@@ -195,19 +192,19 @@ public sealed record UnwindInfo(
                     slots = 3;
                     break;
                 case UnwindOp.Epilog when version == 2:
-                    problems.Add(new UnwindProblem("epilog-code-misplaced", $"code {i}: UWOP_EPILOG after a prolog code; the epilog codes must come first"));
+                    problems.Add(ProblemCode.UnwindEpilogCodeMisplaced, $"code {i}: UWOP_EPILOG after a prolog code; the epilog codes must come first");
                     return (codes.ToArray(), epilogs);
                 case UnwindOp.Epilog:
-                    problems.Add(new UnwindProblem("obsolete-op", $"code {i}: op 6 in a version 1 record (the obsolete UWOP_SAVE_XMM form); its size is not known, decoding stops"));
+                    problems.Add(ProblemCode.UnwindObsoleteOp, $"code {i}: op 6 in a version 1 record (the obsolete UWOP_SAVE_XMM form); its size is not known, decoding stops");
                     return (codes.ToArray(), epilogs);
                 default:
-                    problems.Add(new UnwindProblem("unknown-op", $"code {i}: op {(byte)op} is reserved or unknown; its size is not known, decoding stops"));
+                    problems.Add(ProblemCode.UnwindUnknownOp, $"code {i}: op {(byte)op} is reserved or unknown; its size is not known, decoding stops");
                     return (codes.ToArray(), epilogs);
             }
 
             if (i + slots > count)
             {
-                problems.Add(new UnwindProblem("truncated-op", $"code {i}: {UnwindCode.OpName(op)} needs {slots} slots but only {count - i} remain"));
+                problems.Add(ProblemCode.UnwindTruncatedOp, $"code {i}: {UnwindCode.OpName(op)} needs {slots} slots but only {count - i} remain");
                 return (codes.ToArray(), epilogs);
             }
 
@@ -229,14 +226,14 @@ public sealed record UnwindInfo(
         return (codes.ToArray(), epilogs);
     }
 
-    /// <summary>Problems found while decoding; allocated on the first one.</summary>
-    private struct ProblemList
+    /// <summary>Problems found while decoding one record (at <c>rva</c>); allocated on the first one.</summary>
+    private struct ProblemList(uint rva)
     {
-        private List<UnwindProblem>? _items;
+        private List<PeProblem>? _items;
 
-        public void Add(UnwindProblem problem) => (_items ??= []).Add(problem);
+        public void Add(ProblemCode code, string message) => (_items ??= []).Add(new PeProblem(PeStructure.UnwindInfo, code, message, rva));
 
-        public readonly UnwindProblem[] ToArray() => _items is null ? [] : [.. _items];
+        public readonly PeProblem[] ToArray() => _items is null ? [] : [.. _items];
     }
 
     /// <summary>Codes decoded into stack memory (at most 255 slots), copied out once at their final count.</summary>
@@ -250,6 +247,6 @@ public sealed record UnwindInfo(
         public readonly UnwindCode[] ToArray() => _count == 0 ? [] : _items[.._count].ToArray();
     }
 
-    private static UnwindInfo Unreadable(uint rva, string code, string message) =>
-        new(rva, 0, UnwindFlags.None, 0, 0, 0, 0, [], null, null, null, null, [new UnwindProblem(code, message)]);
+    private static UnwindInfo Unreadable(uint rva, ProblemCode code, string message) =>
+        new(rva, 0, UnwindFlags.None, 0, 0, 0, 0, [], null, null, null, null, [new PeProblem(PeStructure.UnwindInfo, code, message, rva)]);
 }

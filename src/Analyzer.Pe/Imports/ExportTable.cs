@@ -62,7 +62,7 @@ public sealed class ExportTable
         Span<byte> scratch = stackalloc byte[DirectorySize];
         if (!image.TryRead(dir.Rva, DirectorySize, scratch, out var d))
         {
-            problems.Add(new PeProblem(PeStructure.Exports, "directory-unmapped",
+            problems.Add(new PeProblem(PeStructure.Exports, ProblemCode.ExportDirectoryUnmapped,
                 $"the export directory at RVA 0x{dir.Rva:X} is outside the image's sections", dir.Rva, dir.FileOffset, 8));
             return new ExportTable(dir, null, functions, problems);
         }
@@ -128,7 +128,7 @@ public sealed class ExportTable
         var span = image.Map.GetAvailableSpan(image.Bytes, rva, (int)wanted);
         if (span.Length < wanted || capped < count)
         {
-            problems.Add(new PeProblem(PeStructure.Exports, "table-truncated",
+            problems.Add(new PeProblem(PeStructure.Exports, ProblemCode.ExportTableTruncated,
                 $"the export {what} at RVA 0x{rva:X} declares {count} entries but the file holds {span.Length / width}", rva, image.FileOffsetOf(rva)));
         }
 

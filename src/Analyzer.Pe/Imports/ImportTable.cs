@@ -67,7 +67,7 @@ public sealed class ImportTable
         {
             if (i == MaxDescriptors)
             {
-                problems.Add(new PeProblem(PeStructure.Imports, "too-many-descriptors",
+                problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportTooManyDescriptors,
                     $"the import directory has no terminator within {MaxDescriptors} descriptors", dir.Rva, dir.FileOffset, 8));
                 break;
             }
@@ -75,7 +75,7 @@ public sealed class ImportTable
             var rva = dir.Rva + (uint)(i * DescriptorSize);
             if (!image.TryRead(rva, DescriptorSize, scratch, out var d))
             {
-                problems.Add(new PeProblem(PeStructure.Imports, "descriptor-unmapped",
+                problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportDescriptorUnmapped,
                     $"import descriptor {i} at RVA 0x{rva:X} is outside the image's sections", rva, image.FileOffsetOf(rva)));
                 break;
             }
@@ -90,7 +90,7 @@ public sealed class ImportTable
 
             if (!image.TryReadAsciiZ(nameRva, MaxNameLength, out var dll))
             {
-                problems.Add(new PeProblem(PeStructure.Imports, "bad-dll-name",
+                problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportBadDllName,
                     $"import descriptor {i} names its DLL at RVA 0x{nameRva:X}, which is not a readable string", rva, image.FileOffsetOf(rva), DescriptorSize));
                 continue;
             }
@@ -102,7 +102,7 @@ public sealed class ImportTable
                 var thunkRva = thunks + (uint)(j * thunkSize);
                 if (!image.TryRead(thunkRva, thunkSize, thunkBytes, out var t))
                 {
-                    problems.Add(new PeProblem(PeStructure.Imports, "thunk-unmapped",
+                    problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportThunkUnmapped,
                         $"the lookup table of {dll} runs out of the image at RVA 0x{thunkRva:X}", thunkRva, null));
                     break;
                 }
@@ -124,7 +124,7 @@ public sealed class ImportTable
                 }
                 else
                 {
-                    problems.Add(new PeProblem(PeStructure.Imports, "bad-hint-name",
+                    problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportBadHintName,
                         $"import {j} of {dll} points at 0x{value:X}, which is not a readable hint/name entry", thunkRva, image.FileOffsetOf(thunkRva), thunkSize));
                 }
             }

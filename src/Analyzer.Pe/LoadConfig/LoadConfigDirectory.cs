@@ -79,7 +79,7 @@ public sealed class LoadConfigDirectory
         Span<byte> scratch = stackalloc byte[4];
         if (!image.TryRead(dir.Rva, 4, scratch, out var sizeBytes))
         {
-            problems.Add(new PeProblem(PeStructure.LoadConfig, "unmapped",
+            problems.Add(new PeProblem(PeStructure.LoadConfig, ProblemCode.LoadConfigUnmapped,
                 $"the load config directory at RVA 0x{dir.Rva:X} is outside the image's sections", dir.Rva, dir.FileOffset, 8));
             return new LoadConfigDirectory(dir, problems);
         }
@@ -90,14 +90,14 @@ public sealed class LoadConfigDirectory
         var readable = (int)Math.Min(declared, (uint)maxKnown);
         if (declared < 4)
         {
-            problems.Add(new PeProblem(PeStructure.LoadConfig, "size-too-small",
+            problems.Add(new PeProblem(PeStructure.LoadConfig, ProblemCode.LoadConfigSizeTooSmall,
                 $"the load config structure declares Size {declared}", dir.Rva, image.FileOffsetOf(dir.Rva), 4));
             return new LoadConfigDirectory(dir, problems);
         }
 
         if (image.Map.FindSection(dir.Rva) is { } section && declared > (ulong)section.VirtualAddress + section.MappedSize - dir.Rva)
         {
-            problems.Add(new PeProblem(PeStructure.LoadConfig, "size-past-section",
+            problems.Add(new PeProblem(PeStructure.LoadConfig, ProblemCode.LoadConfigSizePastSection,
                 $"the load config structure declares Size {declared} but its section '{section.Name}' ends {(ulong)section.VirtualAddress + section.MappedSize - dir.Rva} bytes after its start",
                 dir.Rva, image.FileOffsetOf(dir.Rva), 4));
         }
@@ -106,7 +106,7 @@ public sealed class LoadConfigDirectory
         if (!image.TryRead(dir.Rva, readable, buffer, out var bytes))
         {
             // Fall back to what is mapped; a Size that runs off the section is itself a problem.
-            problems.Add(new PeProblem(PeStructure.LoadConfig, "size-overrun",
+            problems.Add(new PeProblem(PeStructure.LoadConfig, ProblemCode.LoadConfigSizeOverrun,
                 $"the load config structure declares Size {declared} but runs past its section", dir.Rva, image.FileOffsetOf(dir.Rva), 4));
             var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, readable);
             bytes = span;

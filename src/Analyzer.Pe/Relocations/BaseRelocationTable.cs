@@ -80,7 +80,7 @@ public sealed class BaseRelocationTable
 
         if (!image.Map.TryGetFileOffset(dir.Rva, out var start, out var available))
         {
-            problems.Add(new PeProblem(PeStructure.BaseRelocations, "directory-unmapped",
+            problems.Add(new PeProblem(PeStructure.BaseRelocations, ProblemCode.RelocationDirectoryUnmapped,
                 $"the base relocation directory at RVA 0x{dir.Rva:X} is not backed by file data", dir.Rva, dir.FileOffset, 8));
             return new BaseRelocationTable(dir, blocks, problems);
         }
@@ -88,7 +88,7 @@ public sealed class BaseRelocationTable
         var size = (long)dir.Size;
         if (size > available)
         {
-            problems.Add(new PeProblem(PeStructure.BaseRelocations, "directory-truncated",
+            problems.Add(new PeProblem(PeStructure.BaseRelocations, ProblemCode.RelocationDirectoryTruncated,
                 $"the base relocation directory (RVA 0x{dir.Rva:X}, {dir.Size} bytes) runs past its section's file data ({available} bytes available)",
                 dir.Rva, dir.FileOffset, 8));
             size = available;
@@ -102,7 +102,7 @@ public sealed class BaseRelocationTable
             var blockRva = (uint)(dir.Rva + position);
             if (size - position < BaseRelocationBlock.HeaderSize)
             {
-                problems.Add(new PeProblem(PeStructure.BaseRelocations, "block-header-truncated",
+                problems.Add(new PeProblem(PeStructure.BaseRelocations, ProblemCode.RelocationBlockHeaderTruncated,
                     $"{size - position} trailing bytes at RVA 0x{blockRva:X} cannot hold a block header", blockRva, blockOffset, (int)(size - position)));
                 break;
             }
@@ -121,7 +121,7 @@ public sealed class BaseRelocationTable
             blocks.Add(new BaseRelocationBlock(blocks.Count, pageRva, sizeOfBlock, blockOffset, entries));
             if (sizeOfBlock > size - position)
             {
-                problems.Add(new PeProblem(PeStructure.BaseRelocations, "block-overrun",
+                problems.Add(new PeProblem(PeStructure.BaseRelocations, ProblemCode.RelocationBlockOverrun,
                     $"block {blocks.Count - 1} (page 0x{pageRva:X}) declares {sizeOfBlock} bytes but only {size - position} remain in the directory",
                     blockRva, blockOffset, 8));
                 break;

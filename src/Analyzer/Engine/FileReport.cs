@@ -1,3 +1,5 @@
+using Pelint.Rules;
+
 namespace Pelint.Engine;
 
 /// <summary>A finding with the level it is reported at after configuration.</summary>

@@ -1,3 +1,5 @@
+using Pelint.Rules;
+
 namespace Pelint.Engine;
 
 /// <summary>

@@ -1,5 +1,7 @@
-using System.Reflection;
+using Pelint.Analysis;
 using Pelint.Pe;
+using Pelint.Pe.Headers;
+using Pelint.Rules;
 
 namespace Pelint.Engine;
 
@@ -27,17 +29,17 @@ public sealed class RuleEngine
 
     public IEnumerable<IRule> Rules => _rules.Select(r => r.Rule);
 
-    /// <summary>The engine with every rule class of this assembly and the embedded catalogue.</summary>
-    public static RuleEngine CreateDefault() => new(RuleCatalog.Embedded, DiscoverRules());
+    /// <summary>The engine with every registered rule and the embedded catalogue.</summary>
+    public static RuleEngine CreateDefault() => new(RuleCatalog.Embedded, RuleRegistry.CreateAll());
 
-    /// <summary>Every concrete <see cref="IRule"/> in this assembly (one class per rule).</summary>
-    public static IEnumerable<IRule> DiscoverRules() =>
-        typeof(RuleEngine).Assembly.GetTypes()
-            .Where(t => typeof(IRule).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false } && t.GetConstructor(Type.EmptyTypes) is not null)
-            .Select(t => (IRule)Activator.CreateInstance(t)!);
+    /// <summary>Every rule over one image with default settings (one thread, no budget).</summary>
+    public FileReport Analyze(PeImage image, ISeverityPolicy policy) => Analyze(new AnalysisContext(image), policy);
 
-    public FileReport Analyze(PeImage image, ISeverityPolicy policy, CancellationToken cancellation = default)
+    public FileReport Analyze(AnalysisContext analysis, ISeverityPolicy policy)
     {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var image = analysis.Image;
+        var cancellation = analysis.Cancellation;
         var results = new List<Result>();
         var notifications = new List<ToolNotification>();
         var skipped = new List<RuleSkip>();
@@ -63,7 +65,7 @@ public sealed class RuleEngine
                     continue;
                 }
 
-                var context = new RuleContext(image, descriptor, cancellation);
+                var context = new RuleContext(analysis, descriptor);
                 foreach (var finding in rule.Analyze(context))
                 {
                     results.Add(new Result(finding, level, descriptor, image.Path));
@@ -87,18 +89,4 @@ public sealed class RuleEngine
             FileLength = image.FileLength,
         };
     }
-}
-
-public static class MachineNames
-{
-    public static string Of(System.Reflection.PortableExecutable.Machine machine) => machine switch
-    {
-        System.Reflection.PortableExecutable.Machine.Amd64 => "x64",
-        System.Reflection.PortableExecutable.Machine.I386 => "x86",
-        System.Reflection.PortableExecutable.Machine.Arm64 => "ARM64",
-        System.Reflection.PortableExecutable.Machine.ArmThumb2 => "ARM",
-        System.Reflection.PortableExecutable.Machine.Arm => "ARM",
-        System.Reflection.PortableExecutable.Machine.IA64 => "IA64",
-        _ => $"0x{(ushort)machine:X4}",
-    };
 }

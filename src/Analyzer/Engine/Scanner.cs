@@ -1,4 +1,6 @@
+using Pelint.Analysis;
 using Pelint.Pe;
+using Pelint.Rules;
 
 namespace Pelint.Engine;
 
@@ -73,7 +75,7 @@ public sealed class Scanner(RuleEngine engine)
         using var timeout = budget is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         timeout?.CancelAfter(budget!.Value);
         var token = timeout?.Token ?? cancellation;
-        var opened = PeImage.Open(input.Path, options.Open with { Parallelism = Math.Max(1, options.MaxDegreeOfParallelism), Cancellation = token });
+        var opened = PeImage.Open(input.Path, options.Open);
         if (!opened.Success)
         {
             return opened.Failure switch
@@ -86,7 +88,8 @@ public sealed class Scanner(RuleEngine engine)
         }
 
         using var image = opened.Image!;
-        var report = Engine.Analyze(image, options.Policy, token);
+        var analysis = new AnalysisContext(image, new AnalysisSettings { Parallelism = options.MaxDegreeOfParallelism, Cancellation = token });
+        var report = Engine.Analyze(analysis, options.Policy);
         if (image.HeaderProblems.Count > 0)
         {
             // Analyzed, but from headers the reader had to cut down: say so once per problem.

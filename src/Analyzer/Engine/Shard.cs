@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
+using Pelint.Rules;
+
 namespace Pelint.Engine;
 
 /// <summary>

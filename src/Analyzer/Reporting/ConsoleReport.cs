@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pelint.Engine;
+using Pelint.Rules;
 
 namespace Pelint.Reporting;
 
@@ -12,9 +13,9 @@ public sealed record ConsoleStyle(bool Color)
 
     public string Level(Level level) => level switch
     {
-        Engine.Level.Error => Paint("error  ", "1;31"),
-        Engine.Level.Warning => Paint("warning", "1;33"),
-        Engine.Level.Note => Paint("note   ", "1;36"),
+        Rules.Level.Error => Paint("error  ", "1;31"),
+        Rules.Level.Warning => Paint("warning", "1;33"),
+        Rules.Level.Note => Paint("note   ", "1;36"),
         _ => Paint("none   ", "2"),
     };
 

@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Pe;
+using Pelint.Pe.Headers;
 using Pelint.Pe.Exceptions;
 
 namespace Pelint.Reporting;
@@ -15,8 +17,8 @@ public static class UnwindDump
 {
     public static void WriteJson(PeImage image, Stream output)
     {
-        var directory = ExceptionDirectory.Of(image);
-        var handlers = LanguageHandlers.Of(image);
+        var directory = image.ExceptionDirectory;
+        var handlers = image.LanguageHandlers;
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = false });
         json.WriteStartObject();
         json.WriteString("file", image.Path);
@@ -40,8 +42,8 @@ public static class UnwindDump
 
     public static void WriteText(PeImage image, TextWriter output)
     {
-        var directory = ExceptionDirectory.Of(image);
-        var handlers = LanguageHandlers.Of(image);
+        var directory = image.ExceptionDirectory;
+        var handlers = image.LanguageHandlers;
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"File: {image.Path}");
         output.WriteLine($"Machine: {MachineNames.Of(image.Machine)}, {directory.Functions.Count} function table entries");
@@ -146,7 +148,7 @@ public static class UnwindDump
             source = walk.End;
             if (walk.Problem is { } p)
             {
-                problems.Add(p);
+                problems.Add(p.Message);
             }
         }
 

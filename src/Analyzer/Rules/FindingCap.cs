@@ -1,5 +1,4 @@
 using System.Globalization;
-using Pelint.Engine;
 
 namespace Pelint.Rules;
 

@@ -1,5 +1,4 @@
 using System.Reflection.PortableExecutable;
-using Pelint.Engine;
 using Pelint.Pe;
 
 namespace Pelint.Rules;

@@ -1,4 +1,3 @@
-using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using Pelint.Engine;
+using Pelint.Rules;
 
 namespace Pelint.Sarif;
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 
+using Pelint.Rules;
+
 namespace Pelint.Sarif;
 
 /// <summary>Reads and writes SARIF logs. Writes are atomic: a temp file in the same folder, then a rename.</summary>
@@ -36,7 +38,7 @@ public static class SarifFile
     /// the SARIF model and serializer costs tens of milliseconds of type initialization, which a
     /// scan can pay on an idle core while it analyzes instead of after.
     /// </summary>
-    public static void WarmUp(Engine.RuleCatalog catalog) =>
+    public static void WarmUp(RuleCatalog catalog) =>
         JsonSerializer.Serialize(Stream.Null, SarifBuilder.Build(catalog, [], new SarifRunOptions { SourceRoot = "/" }), SarifJsonContext.Default.SarifLog);
 
     public static string Serialize(SarifLog log) => JsonSerializer.Serialize(log, SarifJsonContext.Default.SarifLog) + "\n";

@@ -24,7 +24,7 @@ public sealed class InstructionLengthTests
                 continue;
             }
 
-            foreach (var f in ExceptionDirectory.Of(image).Functions)
+            foreach (var f in image.ExceptionDirectory.Functions)
             {
                 var code = image.Map.GetAvailableSpan(image.Bytes, f.BeginAddress, (int)Math.Min(f.Length, ImageCode.MaxDecodeBytes)).ToArray();
                 var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), f.BeginAddress);

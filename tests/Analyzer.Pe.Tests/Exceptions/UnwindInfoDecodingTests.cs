@@ -79,7 +79,7 @@ public sealed class UnwindInfoDecodingTests
     {
         var info = Decode(0x03, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x50);
 
-        Assert.Equal("bad-version", Assert.Single(info.Problems).Code);
+        Assert.Equal(ProblemCode.UnwindBadVersion, Assert.Single(info.Problems).Code);
         Assert.Empty(info.Codes);
     }
 }

@@ -61,7 +61,7 @@ public sealed class UnwindOperandDecodingTests
     {
         var info = Decode(0x01, 0x04, 0x02, 0x00, 0x04, 0x06, 0x02, 0x00);
 
-        Assert.Contains(info.Problems, p => p.Code == "obsolete-op");
+        Assert.Contains(info.Problems, p => p.Code == ProblemCode.UnwindObsoleteOp);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class UnwindOperandDecodingTests
         // 08 07: UWOP_SPARE_CODE; the codes after it cannot be located, so none is decoded after it.
         var info = Decode(0x01, 0x08, 0x04, 0x00, 0x08, 0x07, 0x04, 0x42, 0x02, 0x50, 0x01, 0x50);
 
-        Assert.Contains(info.Problems, p => p.Code is "unknown-op" or "obsolete-op");
+        Assert.Contains(info.Problems, p => p.Code is ProblemCode.UnwindUnknownOp or ProblemCode.UnwindObsoleteOp);
         Assert.DoesNotContain(info.Codes, c => c.CodeOffset < 8);
     }
 
@@ -80,7 +80,7 @@ public sealed class UnwindOperandDecodingTests
         // Flags 5 = EHANDLER | CHAININFO: the two are exclusive.
         var info = Decode(0x29, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x20, 0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00);
 
-        Assert.Contains(info.Problems, p => p.Code == "flags-chain-and-handler");
+        Assert.Contains(info.Problems, p => p.Code == ProblemCode.UnwindFlagsChainAndHandler);
         Assert.False(info.HasHandler);
     }
 }

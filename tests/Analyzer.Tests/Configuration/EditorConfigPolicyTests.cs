@@ -1,5 +1,6 @@
 using Pelint.Configuration;
 using Pelint.Engine;
+using Pelint.Rules;
 
 namespace Pelint.Tests.Configuration;
 

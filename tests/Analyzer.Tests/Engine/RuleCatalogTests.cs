@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Testing;
 
 namespace Pelint.Tests.Engine;
@@ -9,12 +10,25 @@ public sealed partial class RuleCatalogTests
     [Fact]
     public void Every_rule_class_has_a_page_and_every_page_a_class()
     {
-        var classes = RuleEngine.DiscoverRules().Select(r => r.Id).Order(StringComparer.Ordinal).ToList();
+        var classes = RuleRegistry.CreateAll().Select(r => r.Id).Order(StringComparer.Ordinal).ToList();
         var pages = Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "rules"), "*.md")
             .Select(p => Path.GetFileNameWithoutExtension(p)!).Order(StringComparer.Ordinal).ToList();
 
         Assert.Equal(pages, classes);
         Assert.Equal(pages, RuleCatalog.Embedded.Rules.Select(r => r.Id).ToList());
+    }
+
+    [Fact]
+    public void Every_rule_class_in_the_assembly_is_registered()
+    {
+        // The registry is a hand-written list (the NativeAOT build cannot discover types); a class
+        // left out of it would silently never run.
+        var registered = RuleRegistry.CreateAll().Select(r => r.GetType()).ToHashSet();
+        var classes = typeof(RuleRegistry).Assembly.GetTypes()
+            .Where(t => typeof(IRule).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false });
+
+        Assert.All(classes, c => Assert.Contains(c, registered));
+        Assert.Equal(registered.Count, RuleRegistry.CreateAll().Select(r => r.Id).Distinct().Count());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Pe;
 using Pelint.Testing;
 
@@ -19,7 +20,8 @@ public sealed class SectionCountTests
 
         Assert.Equal(short.MaxValue, image.Sections.Count);
         var problem = Assert.Single(image.HeaderProblems);
-        Assert.Equal("sections-over-32767", problem.Code);
+        Assert.Equal(ProblemCode.SectionsOver32767, problem.Code);
+        Assert.Equal("sections-over-32767", problem.Id);
         Assert.Contains("65,535", problem.Message, StringComparison.Ordinal);
     }
 

@@ -1,5 +1,7 @@
+using Pelint.Analysis;
 using Pelint.Engine;
-using Pelint.Epilogs;
+using Pelint.Rules;
+using Pelint.Analysis.Epilogs;
 using Pelint.Pe;
 using Pelint.Testing;
 
@@ -62,8 +64,9 @@ public sealed class TimeBudgetTests
     {
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
-        using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll"), new PeOpenOptions { Cancellation = cancelled.Token }).Image!;
+        using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
+        var analysis = new AnalysisContext(image, new AnalysisSettings { Cancellation = cancelled.Token });
 
-        Assert.ThrowsAny<OperationCanceledException>(() => EpilogAnalysis.Of(image));
+        Assert.ThrowsAny<OperationCanceledException>(() => EpilogAnalysis.Of(analysis));
     }
 }

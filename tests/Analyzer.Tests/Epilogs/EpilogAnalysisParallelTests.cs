@@ -1,4 +1,5 @@
-using Pelint.Epilogs;
+using Pelint.Analysis;
+using Pelint.Analysis.Epilogs;
 using Pelint.Pe;
 using Pelint.Testing;
 
@@ -11,11 +12,10 @@ public sealed class EpilogAnalysisParallelTests
     public void Results_are_identical_with_one_and_several_threads()
     {
         // coreclr.dll has about 14,000 entries: several chunks, with chained fragments and switch tables across them.
-        using var sequential = PeImage.Open(TestPaths.RuntimeDll("coreclr.dll"), new PeOpenOptions { Parallelism = 1 }).Image!;
-        using var parallel = PeImage.Open(TestPaths.RuntimeDll("coreclr.dll"), new PeOpenOptions { Parallelism = 4 }).Image!;
+        using var image = PeImage.Open(TestPaths.RuntimeDll("coreclr.dll")).Image!;
 
-        var one = EpilogAnalysis.ScanAll(sequential);
-        var many = EpilogAnalysis.ScanAll(parallel);
+        var one = EpilogAnalysis.ScanAll(new AnalysisContext(image, new AnalysisSettings { Parallelism = 1 }));
+        var many = EpilogAnalysis.ScanAll(new AnalysisContext(image, new AnalysisSettings { Parallelism = 4 }));
 
         Assert.True(one.FragmentsChecked > 2 * EpilogAnalysis.ChunkEntries);
         Assert.Equal(one.Epilogs.Select(Describe), many.Epilogs.Select(Describe));
@@ -27,9 +27,9 @@ public sealed class EpilogAnalysisParallelTests
     [Fact]
     public void Ordinals_count_every_epilog_of_a_function_in_address_order()
     {
-        using var image = PeImage.Open(TestPaths.RuntimeDll("coreclr.dll"), new PeOpenOptions { Parallelism = 2 }).Image!;
+        using var image = PeImage.Open(TestPaths.RuntimeDll("coreclr.dll")).Image!;
 
-        var all = EpilogAnalysis.ScanAll(image).Epilogs;
+        var all = EpilogAnalysis.ScanAll(new AnalysisContext(image, new AnalysisSettings { Parallelism = 2 })).Epilogs;
 
         foreach (var function in all.GroupBy(e => e.Primary.BeginAddress))
         {
@@ -42,8 +42,9 @@ public sealed class EpilogAnalysisParallelTests
     {
         using var image = PeImage.Open(TestPaths.RuntimeDll("coreclr.dll")).Image!;
 
-        var all = EpilogAnalysis.ScanAll(image);
-        var kept = EpilogAnalysis.Of(image);
+        var analysis = new AnalysisContext(image);
+        var all = EpilogAnalysis.ScanAll(analysis);
+        var kept = EpilogAnalysis.Of(analysis);
 
         Assert.Equal(all.Epilogs.Count, kept.EpilogsChecked);
         Assert.Equal(all.Epilogs.Where(e => e.Verdict != EpilogVerdict.Legal || e.Mismatch is not null).Select(Describe), kept.Epilogs.Select(Describe));

@@ -1,4 +1,5 @@
-using Pelint.Epilogs;
+using Pelint.Analysis;
+using Pelint.Analysis.Epilogs;
 using Pelint.Pe;
 using Pelint.Testing;
 
@@ -87,7 +88,7 @@ public sealed class EpilogSampleTests
         // hostfxr: .pdata 0xcc12-0xcc7c (add rsp,0x20; pop rsi at its end) and 0xcc7c-0xcc7d (ret alone), both chained to 0xcc00.
         using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
 
-        var site = Assert.Single(EpilogAnalysis.ScanAll(image).Epilogs, e => e.ExitRva == 0xCC7C);
+        var site = Assert.Single(EpilogAnalysis.ScanAll(new AnalysisContext(image)).Epilogs, e => e.ExitRva == 0xCC7C);
 
         Assert.Equal(0xCC77u, site.StartRva);
         Assert.Equal(0xCC00u, site.Primary.BeginAddress);

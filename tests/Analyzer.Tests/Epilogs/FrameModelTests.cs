@@ -1,4 +1,4 @@
-using Pelint.Epilogs;
+using Pelint.Analysis.Epilogs;
 using Pelint.Pe.Code;
 using Pelint.Pe.Exceptions;
 

@@ -1,4 +1,5 @@
 using Pelint.Engine;
+using Pelint.Rules;
 
 namespace Pelint.Tests.Exceptions;
 

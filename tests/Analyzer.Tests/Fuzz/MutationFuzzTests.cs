@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Pe;
 using Pelint.Testing;
 

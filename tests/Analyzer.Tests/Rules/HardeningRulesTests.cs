@@ -1,5 +1,6 @@
 using System.Reflection.PortableExecutable;
 using Pelint.Engine;
+using Pelint.Rules;
 using Pelint.Testing;
 
 namespace Pelint.Tests.Rules;

@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using Pelint.Pe;
+
+namespace Pelint.Analysis;
+
+/// <summary>How one file is analysed: how many threads an analysis may use and when to stop.</summary>
+public sealed record AnalysisSettings
+{
+    public static readonly AnalysisSettings Default = new();
+
+    /// <summary>Threads an analysis may use to build itself (the scan's <c>--threads</c>); at least 1.</summary>
+    public int Parallelism { get; init; } = 1;
+
+    /// <summary>Stops long analyses when cancelled (the per-file time budget, or the whole scan).</summary>
+    public CancellationToken Cancellation { get; init; }
+}
+
+/// <summary>
+/// One image under analysis, with the run's settings and the analyses computed for it so far.
+/// Rules and analyses ask it for analyses by <see cref="AnalysisKey{T}"/>; each is computed once
+/// (on first request, by the first thread that asks) and shared.
+/// </summary>
+public sealed class AnalysisContext
+{
+    private readonly ConcurrentDictionary<object, Lazy<object>> _analyses = new(ReferenceEqualityComparer.Instance);
+
+    public AnalysisContext(PeImage image, AnalysisSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        Image = image;
+        settings ??= AnalysisSettings.Default;
+        Parallelism = Math.Max(1, settings.Parallelism);
+        Cancellation = settings.Cancellation;
+    }
+
+    public PeImage Image { get; }
+
+    /// <summary>Threads an analysis may use.</summary>
+    public int Parallelism { get; }
+
+    /// <summary>Observed by long analyses; they throw <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken Cancellation { get; }
+
+    /// <summary>The analysis named by <paramref name="key"/>, computed on first request.</summary>
+    public T Get<T>(AnalysisKey<T> key)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var lazy = _analyses.GetOrAdd(key, static (k, context) => new Lazy<object>(() => ((AnalysisKey<T>)k).Compute(context), LazyThreadSafetyMode.ExecutionAndPublication), this);
+        return (T)lazy.Value;
+    }
+}

@@ -1,0 +1,26 @@
+using System.Reflection.PortableExecutable;
+using Pelint.Pe;
+
+namespace Pelint.Rules;
+
+/// <summary>PE1004: a 64-bit image uses high-entropy ASLR, and only together with DYNAMIC_BASE.</summary>
+public sealed class HighEntropyVa : IRule
+{
+    public string Id => "PE1004";
+
+    public Applicability GetApplicability(PeImage image) => ImageFacts.Pe32PlusNativeCode(image);
+
+    public IEnumerable<Finding> Analyze(RuleContext context)
+    {
+        var image = context.Image;
+        var where = ImageFacts.DllCharacteristicsField(image);
+        if (!image.Has(DllCharacteristics.HighEntropyVirtualAddressSpace))
+        {
+            yield return context.Report("missing", where, "missing", context.FileName);
+        }
+        else if (!image.Has(DllCharacteristics.DynamicBase))
+        {
+            yield return context.Report("without-dynamic-base", where, "without-dynamic-base", context.FileName);
+        }
+    }
+}

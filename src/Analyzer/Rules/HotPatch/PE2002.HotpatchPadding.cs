@@ -1,0 +1,70 @@
+using Pelint.Analysis.HotPatch;
+using Pelint.Pe;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Rules;
+
+/// <summary>PE2002: at least 6 (x64) / 5 (x86) bytes of int3/nop that no other function owns precede every entry.</summary>
+public sealed class HotpatchPadding : IRule
+{
+    public string Id => "PE2002";
+
+    public Applicability GetApplicability(PeImage image) => HotPatchReport.Applicability(image);
+
+    public IEnumerable<Finding> Analyze(RuleContext context)
+    {
+        var image = context.Image;
+        var needed = HotPatchEntries.PaddingNeeded(image);
+        var entries = HotPatchEntries.Of(context.Analysis);
+        var directory = image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 ? image.ExceptionDirectory : null;
+        var offenders = new OffenderList();
+        foreach (var entry in entries)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            if (Problem(image, directory, entry.Rva, needed, offenders.Listing) is { } detail)
+            {
+                offenders.Add(entry, detail);
+            }
+        }
+
+        if (offenders.Count > 0)
+        {
+            yield return HotPatchReport.Build(context, "missing-padding", entries.Count, offenders, needed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    // Null when the padding is there; else what is wrong, spelled out only when `describe`.
+    private static string? Problem(PeImage image, ExceptionDirectory? directory, uint entry, int needed, bool describe)
+    {
+        var section = image.Map.FindSection(entry);
+        if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
+        {
+            return "starts at the beginning of its section";
+        }
+
+        var start = entry - (uint)needed;
+        if (!image.TryGetSpan(start, needed, out var padding))
+        {
+            return "padding bytes are not in the file";
+        }
+
+        foreach (var b in padding)
+        {
+            if (b is not (0xCC or 0x90))
+            {
+                return describe ? $"preceded by {Convert.ToHexString(padding)}, not int3/nop" : string.Empty;
+            }
+        }
+
+        // Padding that lies inside another function's range belongs to that function.
+        for (var rva = start; rva < entry; rva++)
+        {
+            if (directory?.FindContaining(rva) is { } owner)
+            {
+                return describe ? $"padding belongs to the function at 0x{owner.BeginAddress:X}" : string.Empty;
+            }
+        }
+
+        return null;
+    }
+}
