@@ -1,9 +1,9 @@
-using Pelint.Analysis;
 using BenchmarkDotNet.Attributes;
-using Pelint.Engine;
-using Pelint.Rules;
+using Pelint.Analysis;
 using Pelint.Analysis.Epilogs;
+using Pelint.Engine;
 using Pelint.Pe;
+using Pelint.Rules;
 using Pelint.Testing;
 
 namespace Pelint.Benchmarks;

@@ -1,6 +1,6 @@
 using Pelint.Engine;
-using Pelint.Rules;
 using Pelint.Pe;
+using Pelint.Rules;
 
 namespace Pelint.Tests;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Pelint.Engine;
-using Pelint.Rules;
 using Pelint.Reporting;
+using Pelint.Rules;
 
 namespace Pelint.Cli.Commands;
 

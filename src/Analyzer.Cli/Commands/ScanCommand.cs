@@ -1,9 +1,9 @@
 using System.CommandLine;
 using Pelint.Configuration;
 using Pelint.Engine;
-using Pelint.Rules;
 using Pelint.Pe;
 using Pelint.Reporting;
+using Pelint.Rules;
 using Pelint.Sarif;
 
 namespace Pelint.Cli.Commands;

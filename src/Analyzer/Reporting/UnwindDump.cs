@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Pelint.Engine;
-using Pelint.Rules;
 using Pelint.Pe;
-using Pelint.Pe.Headers;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.Headers;
+using Pelint.Rules;
 
 namespace Pelint.Reporting;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 
@@ -12,7 +13,7 @@ internal static class ImageFacts
     public static FindingLocation CharacteristicsField(PeImage image) =>
         new(image.CharacteristicsFileOffset, 2, Description: "COFF header Characteristics");
 
-    public static string Hex(DllCharacteristics value) => ((ushort)value).ToString("X4");
+    public static string Hex(DllCharacteristics value) => ((ushort)value).ToString("X4", CultureInfo.InvariantCulture);
 
     public static bool Has(this PeImage image, DllCharacteristics flag) => (image.DllCharacteristics & flag) != 0;
 

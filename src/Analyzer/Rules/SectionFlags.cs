@@ -1,3 +1,4 @@
+using System.Globalization;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
 
@@ -24,7 +25,7 @@ internal static class SectionFlags
                 yield return context.Report(messageId,
                     new FindingLocation(section.HeaderFileOffset, SectionInfo.HeaderSize, section.VirtualAddress, Description: $"section header '{section.Name}'"),
                     $"section:{section.Name}:{occurrence}",
-                    context.FileName, section.Name, ((uint)section.Characteristics).ToString("X8"));
+                    context.FileName, section.Name, ((uint)section.Characteristics).ToString("X8", CultureInfo.InvariantCulture));
             }
         }
     }

@@ -1,9 +1,9 @@
 using Iced.Intel;
-using IcedCode = Iced.Intel.Code;
 using Pelint.Pe;
 using Pelint.Pe.Code;
 using Pelint.Pe.Exceptions;
 using Pelint.Testing;
+using IcedCode = Iced.Intel.Code;
 
 namespace Pelint.Pe.Tests.Code;
 

@@ -1,8 +1,8 @@
 using Pelint.Analysis;
-using Pelint.Engine;
-using Pelint.Rules;
 using Pelint.Analysis.Epilogs;
+using Pelint.Engine;
 using Pelint.Pe;
+using Pelint.Rules;
 using Pelint.Testing;
 
 namespace Pelint.Tests.Engine;

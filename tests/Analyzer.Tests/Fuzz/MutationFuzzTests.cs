@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Pelint.Engine;
-using Pelint.Rules;
 using Pelint.Pe;
+using Pelint.Rules;
 using Pelint.Testing;
 
 namespace Pelint.Tests.Fuzz;

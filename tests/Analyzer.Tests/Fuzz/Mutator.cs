@@ -243,20 +243,20 @@ internal static class Mutator
         {
             case 0:
             case 1:
-            {
-                // Bit flips anywhere, biased to the headers where one bit changes the most.
-                var span = rng.Below(4) == 0 ? b.Length : Math.Min(b.Length, 1024);
-                var flips = 1 + rng.Below(8);
-                var first = -1;
-                for (var i = 0; i < flips; i++)
                 {
-                    var at = rng.Below(span);
-                    first = first < 0 ? at : first;
-                    b[at] ^= (byte)(1 << rng.Below(8));
-                }
+                    // Bit flips anywhere, biased to the headers where one bit changes the most.
+                    var span = rng.Below(4) == 0 ? b.Length : Math.Min(b.Length, 1024);
+                    var flips = 1 + rng.Below(8);
+                    var first = -1;
+                    for (var i = 0; i < flips; i++)
+                    {
+                        var at = rng.Below(span);
+                        first = first < 0 ? at : first;
+                        b[at] ^= (byte)(1 << rng.Below(8));
+                    }
 
-                return $"flip {flips} bits from 0x{first:X}";
-            }
+                    return $"flip {flips} bits from 0x{first:X}";
+                }
 
             case 2: return Field(b, l.HeaderFields, "header", ref rng);
             case 3: return Field(b, l.DirectoryFields, "directory", ref rng);
@@ -266,50 +266,50 @@ internal static class Mutator
             case 7: return Field(b, l.UnwindFields, "unwind-info", ref rng);
             case 8: return Field(b, l.ChainAndScopeFields, "chain/scope", ref rng);
             case 9:
-            {
-                var cut = rng.Below(3) == 0 ? rng.Below(Math.Min(b.Length, 1024)) : rng.Below(b.Length);
-                Array.Resize(ref b, Math.Max(1, cut));
-                return $"truncate to 0x{b.Length:X}";
-            }
+                {
+                    var cut = rng.Below(3) == 0 ? rng.Below(Math.Min(b.Length, 1024)) : rng.Below(b.Length);
+                    Array.Resize(ref b, Math.Max(1, cut));
+                    return $"truncate to 0x{b.Length:X}";
+                }
 
             case 10:
-            {
-                // Splice: copy one section's raw bytes (or any chunk) over another place.
-                if (l.SectionRaw.Count == 0)
                 {
-                    return "splice skipped";
-                }
+                    // Splice: copy one section's raw bytes (or any chunk) over another place.
+                    if (l.SectionRaw.Count == 0)
+                    {
+                        return "splice skipped";
+                    }
 
-                var (from, fromLength) = l.SectionRaw[rng.Below(l.SectionRaw.Count)];
-                var (to, _) = l.SectionRaw[rng.Below(l.SectionRaw.Count)];
-                if (to >= b.Length || from >= b.Length)
-                {
-                    return "splice skipped";
-                }
+                    var (from, fromLength) = l.SectionRaw[rng.Below(l.SectionRaw.Count)];
+                    var (to, _) = l.SectionRaw[rng.Below(l.SectionRaw.Count)];
+                    if (to >= b.Length || from >= b.Length)
+                    {
+                        return "splice skipped";
+                    }
 
-                var length = Math.Min(Math.Min(fromLength, 1 + rng.Below(4096)), Math.Min(b.Length - from, b.Length - to));
-                var shift = rng.Below(Math.Max(1, length));
-                Buffer.BlockCopy(b, from + shift, b, to, length - shift);
-                return $"splice 0x{length - shift:X} bytes 0x{from + shift:X} -> 0x{to:X}";
-            }
+                    var length = Math.Min(Math.Min(fromLength, 1 + rng.Below(4096)), Math.Min(b.Length - from, b.Length - to));
+                    var shift = rng.Below(Math.Max(1, length));
+                    Buffer.BlockCopy(b, from + shift, b, to, length - shift);
+                    return $"splice 0x{length - shift:X} bytes 0x{from + shift:X} -> 0x{to:X}";
+                }
 
             default:
-            {
-                // Self-reference: point a runtime function's unwind data at its own entry (low bit set) or the directory start.
-                if (l.RuntimeFunctionFields.Count == 0)
                 {
-                    return Field(b, l.HeaderFields, "header", ref rng);
-                }
+                    // Self-reference: point a runtime function's unwind data at its own entry (low bit set) or the directory start.
+                    if (l.RuntimeFunctionFields.Count == 0)
+                    {
+                        return Field(b, l.HeaderFields, "header", ref rng);
+                    }
 
-                var entry = l.RuntimeFunctionFields[rng.Below(l.RuntimeFunctionFields.Count / 3) * 3];
-                var target = l.ExceptionRva + (uint)(12 * rng.Below(4)) + (uint)(rng.Below(2) == 0 ? 1 : 5);
-                if (entry.Offset + 12 <= b.Length)
-                {
-                    BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(entry.Offset + 8), target);
-                }
+                    var entry = l.RuntimeFunctionFields[rng.Below(l.RuntimeFunctionFields.Count / 3) * 3];
+                    var target = l.ExceptionRva + (uint)(12 * rng.Below(4)) + (uint)(rng.Below(2) == 0 ? 1 : 5);
+                    if (entry.Offset + 12 <= b.Length)
+                    {
+                        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(entry.Offset + 8), target);
+                    }
 
-                return $"indirect unwind at 0x{entry.Offset:X} -> 0x{target:X}";
-            }
+                    return $"indirect unwind at 0x{entry.Offset:X} -> 0x{target:X}";
+                }
         }
     }
 

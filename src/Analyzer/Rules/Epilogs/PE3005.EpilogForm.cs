@@ -1,8 +1,9 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Analysis.Epilogs;
 using Pelint.Pe;
-using Pelint.Pe.Headers;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.Headers;
 
 namespace Pelint.Rules;
 
@@ -24,7 +25,7 @@ public sealed class EpilogForm : IRule
         foreach (var site in broken.Take(MaxFindingsPerImage))
         {
             findings.Add(context.Report("scheduled", EpilogApplicability.Where(image, site), $"{site.FunctionKey}:epilog{site.Ordinal}:scheduled",
-                context.FileName, site.FunctionName, site.StartRva.ToString("X"), site.Scheduled ?? "?", (site.ScheduledRva ?? 0).ToString("X"), site.Bytes));
+                context.FileName, site.FunctionName, site.StartRva.ToString("X", CultureInfo.InvariantCulture), site.Scheduled ?? "?", (site.ScheduledRva ?? 0).ToString("X", CultureInfo.InvariantCulture), site.Bytes));
         }
 
         if (broken.Count > MaxFindingsPerImage)

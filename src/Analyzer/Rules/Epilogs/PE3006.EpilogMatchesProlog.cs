@@ -1,3 +1,4 @@
+using System.Globalization;
 using Pelint.Analysis.Epilogs;
 using Pelint.Pe;
 
@@ -21,13 +22,13 @@ public sealed class EpilogMatchesProlog : IRule
         foreach (var site in analysis.Epilogs.Where(e => e.Mismatch is not null))
         {
             findings.Add(context.Report("mismatch", EpilogApplicability.Where(image, site), $"{site.FunctionKey}:epilog{site.Ordinal}:mismatch",
-                context.FileName, site.FunctionName, site.StartRva.ToString("X"), site.Mismatch!, site.Bytes));
+                context.FileName, site.FunctionName, site.StartRva.ToString("X", CultureInfo.InvariantCulture), site.Mismatch!, site.Bytes));
         }
 
         foreach (var witness in analysis.WitnessDisagreements)
         {
             findings.Add(context.Report("v2-witness", new FindingLocation(image.FileOffsetOf(witness.EpilogRva), 1, witness.EpilogRva, witness.FunctionName, witness.Fragment.BeginAddress),
-                $"{witness.FunctionKey}:v2-witness", context.FileName, witness.FunctionName, witness.EpilogRva.ToString("X")));
+                $"{witness.FunctionKey}:v2-witness", context.FileName, witness.FunctionName, witness.EpilogRva.ToString("X", CultureInfo.InvariantCulture)));
         }
 
         return FindingCap.Apply(context, findings, MaxFindingsPerImage, FindingLocation.Image);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 
@@ -16,7 +17,7 @@ public sealed class DynamicBase : IRule
         if (!image.Has(DllCharacteristics.DynamicBase))
         {
             yield return context.Report("missing", ImageFacts.DllCharacteristicsField(image), "image",
-                context.FileName, ImageFacts.Hex(image.DllCharacteristics), image.ImageBase.ToString("X"));
+                context.FileName, ImageFacts.Hex(image.DllCharacteristics), image.ImageBase.ToString("X", CultureInfo.InvariantCulture));
         }
     }
 }

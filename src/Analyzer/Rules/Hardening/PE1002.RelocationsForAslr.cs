@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 
@@ -19,7 +20,7 @@ public sealed class RelocationsForAslr : IRule
         if ((image.Characteristics & Characteristics.RelocsStripped) != 0)
         {
             yield return context.Report("stripped", ImageFacts.CharacteristicsField(image), "stripped",
-                context.FileName, ((ushort)image.Characteristics).ToString("X4"));
+                context.FileName, ((ushort)image.Characteristics).ToString("X4", CultureInfo.InvariantCulture));
         }
 
         if (!image.BaseRelocations.IsPresent)

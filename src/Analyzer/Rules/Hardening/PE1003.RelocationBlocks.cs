@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
@@ -36,23 +37,23 @@ public sealed class RelocationBlocks : IRule
             var name = context.FileName;
             if (block.SizeOfBlock < BaseRelocationBlock.HeaderSize)
             {
-                findings.Add(context.Report("size-too-small", where, $"{key}:size", name, Num(block.Index), block.PageRva.ToString("X"), Num(block.SizeOfBlock)));
+                findings.Add(context.Report("size-too-small", where, $"{key}:size", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture), Num(block.SizeOfBlock)));
                 continue;
             }
 
             if ((block.SizeOfBlock & 1) != 0)
             {
-                findings.Add(context.Report("size-odd", where, $"{key}:odd", name, Num(block.Index), block.PageRva.ToString("X"), Num(block.SizeOfBlock)));
+                findings.Add(context.Report("size-odd", where, $"{key}:odd", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture), Num(block.SizeOfBlock)));
             }
 
             if ((block.PageRva & 0xFFF) != 0)
             {
-                findings.Add(context.Report("page-unaligned", where, $"{key}:unaligned", name, Num(block.Index), block.PageRva.ToString("X")));
+                findings.Add(context.Report("page-unaligned", where, $"{key}:unaligned", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture)));
             }
 
             if (block.PageRva >= image.Map.SizeOfImage)
             {
-                findings.Add(context.Report("page-outside", where, $"{key}:outside", name, Num(block.Index), block.PageRva.ToString("X"), image.Map.SizeOfImage.ToString("X")));
+                findings.Add(context.Report("page-outside", where, $"{key}:outside", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture), image.Map.SizeOfImage.ToString("X", CultureInfo.InvariantCulture)));
                 continue;
             }
 
@@ -104,15 +105,15 @@ public sealed class RelocationBlocks : IRule
         {
             if (badTypeCount[type] > 0)
             {
-                findings.Add(context.Report("bad-type", where, $"{key}:type{type}", context.FileName, Num(block.Index), block.PageRva.ToString("X"),
-                    Num(badTypeCount[type]), Num(type), machine, firstBadOffset[type].ToString("X")));
+                findings.Add(context.Report("bad-type", where, $"{key}:type{type}", context.FileName, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture),
+                    Num(badTypeCount[type]), Num(type), machine, firstBadOffset[type].ToString("X", CultureInfo.InvariantCulture)));
             }
         }
 
         if (outside > 0)
         {
-            findings.Add(context.Report("target-outside", where, $"{key}:target", context.FileName, Num(block.Index), block.PageRva.ToString("X"),
-                Num(outside), firstOutside.ToString("X")));
+            findings.Add(context.Report("target-outside", where, $"{key}:target", context.FileName, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture),
+                Num(outside), firstOutside.ToString("X", CultureInfo.InvariantCulture)));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Pelint.Pe;
 
 namespace Pelint.Rules;
@@ -17,7 +18,7 @@ public sealed class ImageBaseAbove4Gb : IRule
         if (image.ImageBase < FourGigabytes)
         {
             yield return context.Report("low-base", new FindingLocation(image.ImageBaseFileOffset, 8, Description: "optional header ImageBase"),
-                "image", context.FileName, image.ImageBase.ToString("X"));
+                "image", context.FileName, image.ImageBase.ToString("X", CultureInfo.InvariantCulture));
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Pe.LoadConfig;
@@ -42,7 +43,7 @@ public sealed class ControlFlowGuard : IRule
         if (!hasTable || !instrumented)
         {
             var table = config.GuardCFFunctionTable is { } t ? $"0x{t:X}" : "absent";
-            yield return context.Report("no-table", where, "no-table", context.FileName, table, ((uint)flags).ToString("X"));
+            yield return context.Report("no-table", where, "no-table", context.FileName, table, ((uint)flags).ToString("X", CultureInfo.InvariantCulture));
         }
     }
 }

@@ -1,7 +1,8 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
-using Pelint.Pe.Headers;
 using Pelint.Pe.Debug;
+using Pelint.Pe.Headers;
 
 namespace Pelint.Rules;
 
@@ -27,7 +28,7 @@ public sealed class CetShadowStack : IRule
         {
             var entry = debug.Entries.First(e => e.Type == DebugEntry.ExDllCharacteristics);
             yield return context.Report("flag-clear", new FindingLocation(entry.FileOffset, DebugDirectory.EntrySize, Description: "extended DLL characteristics debug entry"),
-                "flag-clear", context.FileName, ((uint)ex).ToString("X"));
+                "flag-clear", context.FileName, ((uint)ex).ToString("X", CultureInfo.InvariantCulture));
         }
     }
 }

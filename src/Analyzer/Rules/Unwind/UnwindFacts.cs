@@ -1,8 +1,9 @@
+using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Analysis.Functions;
 using Pelint.Pe;
-using Pelint.Pe.Headers;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.Headers;
 
 namespace Pelint.Rules;
 
@@ -42,5 +43,5 @@ internal static class UnwindFacts
         FindingCap.Apply(context, findings, MaxFindingsPerImage,
             new FindingLocation(context.Image.ExceptionDirectory.Directory.FileOffset, 8, Description: "exception data directory"));
 
-    public static string Hex(uint value) => value.ToString("X");
+    public static string Hex(uint value) => value.ToString("X", CultureInfo.InvariantCulture);
 }
