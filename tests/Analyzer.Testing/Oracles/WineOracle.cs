@@ -15,7 +15,10 @@ public static class WineOracle
 
     private const string Compiler = "x86_64-w64-mingw32-gcc";
     private static readonly object Gate = new();
-    private static readonly Lazy<string?> WinePath = new(() => Environment.GetEnvironmentVariable("PELINT_WINE") is { Length: > 0 } wine ? wine : FindOnPath("wine"));
+    // PELINT_WINE names another wine launcher; a name that does not exist makes the oracle unavailable.
+    private static readonly Lazy<string?> WinePath = new(() => Environment.GetEnvironmentVariable("PELINT_WINE") is { Length: > 0 } wine
+        ? (File.Exists(wine) ? wine : null)
+        : FindOnPath("wine"));
     private static readonly string[] HarnessSources = ["winunwind.c", "build.sh"];
     private static bool _ready;
 

@@ -242,14 +242,7 @@ public sealed class WineUnwinder : IDisposable
         {
         }
 
-        try
-        {
-            _pendingRead?.Wait(1000);
-        }
-        catch (AggregateException)
-        {
-        }
-
+        // Not waited for: Wine may keep the pipe open a while after the kill; the read ends when it closes.
         _pendingRead = null;
         process.Dispose();
     }
