@@ -123,6 +123,28 @@ public sealed class Wine8DifferenceTests(WineOracleFixture oracle)
         }
     }
 
+    [SkippableFact]
+    public void Wine8_releases_the_arguments_of_ret_imm16_in_an_epilog()
+    {
+        // epilog-legal's ret_imm16: push rbx (40 53); sub rsp, 0x20; ... add rsp, 0x20; pop rbx; ret 16 (C2 10 00).
+        // Microsoft: the epilog's return is emulated as a plain ret, RSP + 8, as from the body:
+        // at the pop, caller RSP s+0x1030. Wine also adds the 16 bytes ret releases: s+0x1040.
+        var path = Path.Combine(TestPaths.SamplesBin, "epilog-legal.x64.exe");
+        var function = ObjdumpUnwindListing.Run(path)[3];
+        Assert.Equal(["06 alloc small area: rsp = rsp - 0x20", "02 push rbx"], function.Codes);
+        var pop = WineUnwinderSampleTests.FindBytes(path, function.Begin, function.End, [0x48, 0x83, 0xC4, 0x20, 0x5B, 0xC2, 0x10, 0x00]) + 4;
+        var unwinder = oracle.For(path);
+
+        var atPop = UnwindQuery.At(pop, 0x1020);
+        ExpectedUnwind.Of(0x1040, 0x1028, (Gpr.Rbx, 0x1020)).AssertMatches(atPop, unwinder.Unwind(atPop));
+        var atRet = UnwindQuery.At(pop + 1, 0x1028);
+        ExpectedUnwind.Of(0x1040, 0x1028).AssertMatches(atRet, unwinder.Unwind(atRet));
+
+        // From the body both agree: RSP + 0x20 + 8 + return address, nothing for the arguments.
+        var body = UnwindQuery.At(function.Begin + 6, 0x1000);
+        ExpectedUnwind.Of(0x1030, 0x1028, (Gpr.Rbx, 0x1020)).AssertMatches(body, unwinder.Unwind(body));
+    }
+
     private void Check(uint at, ExpectedUnwind expected)
     {
         var query = UnwindQuery.At(at, 0x1020);
