@@ -178,6 +178,35 @@ public sealed class WineUnwinderSampleTests(WineOracleFixture oracle)
         ExpectedUnwind.Of(0x1040, 0x1038, (Gpr.Rdi, 0x1028), (Gpr.Rsi, 0x1030)).AssertMatches(body, unwinder.Unwind(body));
     }
 
+    [SkippableFact]
+    public void A_language_handler_is_returned_outside_the_prolog_when_its_type_is_asked_for()
+    {
+        // seh-scopes' with_filter: push rbp; push rsi; sub rsp, 0x28; lea rbp, [rsp+0x20]; __C_specific_handler thunk at 0x1250.
+        var path = Path.Combine(TestPaths.SamplesBin, "seh-scopes.x64.exe");
+        var f = ObjdumpUnwindListing.Run(path)[0];
+        Assert.Equal("UNW_FLAG_EHANDLER | UNW_FLAG_UHANDLER", f.Flags);
+        Assert.Equal(["0d FPReg: rbp = rsp + 0x20 (info = 0x0)", "08 alloc small area: rsp = rsp - 0x28", "04 push rsi", "03 push rbp"], f.Codes);
+        // The handler RVA follows the 4 codes; the handler data (the scope table) follows it.
+        var handlerData = f.UnwindData + 4 + (4 * 2) + 4;
+        var unwinder = oracle.For(path);
+        var expected = ExpectedUnwind.Of(0x1040, 0x1038, (Gpr.Rsi, 0x1028), (Gpr.Rbp, 0x1030));
+
+        foreach (var type in new[] { UnwindHandlerType.Exception, UnwindHandlerType.Unwind, UnwindHandlerType.None })
+        {
+            var body = UnwindQuery.At(f.Begin + 0x0d, 0x1000).With(Gpr.Rbp, StackValue.Stack(0x1020)) with { HandlerType = type, FunctionIndex = 0 };
+            var answer = unwinder.Unwind(body);
+            expected.AssertMatches(body, answer, type.ToString());
+            Assert.Equal(type == UnwindHandlerType.None ? null : f.Handler, answer.HandlerRva);
+            Assert.Equal(type == UnwindHandlerType.None ? null : handlerData, answer.HandlerDataRva);
+        }
+
+        // At the first byte of the prolog nothing is undone, and no handler is returned.
+        var prolog = UnwindQuery.At(f.Begin, 0x1000) with { HandlerType = UnwindHandlerType.Exception };
+        var inProlog = unwinder.Unwind(prolog);
+        ExpectedUnwind.Of(0x1008, 0x1000).AssertMatches(prolog, inProlog);
+        Assert.Null(inProlog.HandlerRva);
+    }
+
     /// <summary>RVA of the <paramref name="index"/>th RUNTIME_FUNCTION, from the image's exception directory.</summary>
     internal static uint UnwindImageEntry(string path, int index) => ImagePatch.FromFile(path).GetDirectory(3).Rva + ((uint)index * 12);
 
