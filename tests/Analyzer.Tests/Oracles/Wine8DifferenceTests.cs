@@ -32,6 +32,8 @@ public sealed class Wine8DifferenceTests(WineOracleFixture oracle)
     private const uint Version2 = UnwindImage.Text + 0x300;
     private const uint JmpRax = UnwindImage.Text + 0x400;
     private const uint JmpInside = UnwindImage.Text + 0x500;
+    private const uint Version3 = UnwindImage.Text + 0x600;
+    private const uint NoCodes = UnwindImage.Text + 0x700;
 
     private static string Build()
     {
@@ -49,6 +51,11 @@ public sealed class Wine8DifferenceTests(WineOracleFixture oracle)
         Function(image, JmpRax, [.. AddRsp, 0x5B, 0x48, 0xFF, 0xE0], image.Info(v1));
         // add rsp, 0x20; jmp short +1 (EB 01); int3; pop rbx; ret
         Function(image, JmpInside, [.. AddRsp, 0xEB, 0x01, 0xCC, 0x5B, 0xC3], image.Info(v1));
+        // add rsp, 0x20; pop rbx; ret, with the version 1 codes in a version 3 header
+        Function(image, Version3, [.. AddRsp, 0x5B, 0xC3], image.Info(0x03, 0x06, 0x02, 0x00, 0x06, 0x32, 0x02, 0x30));
+        // nop; pop rbx; ret with no unwind codes at all
+        image.Code(NoCodes, 0x90, 0x5B, 0xC3);
+        image.Entry(NoCodes, NoCodes + 3, image.Info(0x01, 0x00, 0x00, 0x00));
         return WineOracleFixture.SaveImage("wine8-differences.exe", image.Build());
     }
 
@@ -121,6 +128,30 @@ public sealed class Wine8DifferenceTests(WineOracleFixture oracle)
             var query = UnwindQuery.At(pop, 0x1020);
             ExpectedUnwind.Of(0x1050, 0x1048, (register, 0x1040)).AssertMatches(query, oracle.For(path).Unwind(query), $"{register} at 0x{pop:X}");
         }
+    }
+
+    [SkippableFact]
+    public void Wine8_leaves_the_context_as_it_was_for_unwind_info_of_version_3()
+    {
+        // Microsoft's copy checks no version: 3 takes the version 2 path, whose first code is not
+        // an EPILOG, so the prolog codes are undone (from the nop: rbx from s+0x1020, RSP s+0x1030).
+        var query = UnwindQuery.At(Version3 + 6, 0x1000);
+        var answer = oracle.For(Image.Value).Unwind(query);
+        Assert.Equal(UnwindOutcome.Unwound, answer.Outcome);
+        Assert.Equal(StackValue.Stack(0x1000), answer.Rsp);
+        Assert.False(answer.Rip.IsStackOffset);
+        Assert.Empty(answer.RestoredFrom);
+        Assert.Equal(UnwindQuery.Marker(Gpr.Rbx), answer[Gpr.Rbx]);
+    }
+
+    [SkippableFact]
+    public void Wine8_does_not_look_for_an_epilog_in_a_function_without_codes()
+    {
+        // Microsoft's copy scans version 1 code whatever the count: at the pop it simulates
+        // pop rbx; ret (rbx from s+0x1000, return from s+0x1008). Wine's comment says Windows 10
+        // 1809 and later stopped doing so; that is not checked here.
+        var query = UnwindQuery.At(NoCodes + 1, 0x1000);
+        ExpectedUnwind.Of(0x1008, 0x1000).AssertMatches(query, oracle.For(Image.Value).Unwind(query));
     }
 
     [SkippableFact]

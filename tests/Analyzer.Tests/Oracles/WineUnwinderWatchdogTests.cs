@@ -18,6 +18,7 @@ public sealed class WineUnwinderWatchdogTests(ITestOutputHelper output)
     private const uint Function = UnwindImage.Text + 0x10;
     private const uint Nop = Function + 6;
     private const uint AddRsp = Function + 7;
+    private const uint ChainCycle = UnwindImage.Text + 0x100;
 
     private static string HangImage()
     {
@@ -25,6 +26,12 @@ public sealed class WineUnwinderWatchdogTests(ITestOutputHelper output)
         image.Code(Function, 0x40, 0x53, 0x48, 0x83, 0xEC, 0x20, 0x90, 0x48, 0x83, 0xC4, 0x20, 0x5B, 0xEB, 0xFE);
         // Version 1, prolog 6, 2 codes: (6, ALLOC_SMALL 0x20), (2, PUSH_NONVOL rbx).
         image.Entry(Function, Function + 14, image.Info(0x01, 0x06, 0x02, 0x00, 0x06, 0x32, 0x02, 0x30));
+        // nop; nop; ret, whose CHAININFO unwind info names its own entry: Wine walks the chain forever.
+        const uint cyclic = UnwindImage.RData + 0x400;
+        image.Code(ChainCycle, 0x90, 0x90, 0xC3);
+        image.Data(cyclic, 0x01 | (4 << 3), 0, 0, 0);
+        image.Data32(cyclic + 4, ChainCycle, ChainCycle + 3, cyclic);
+        image.Entry(ChainCycle, ChainCycle + 3, cyclic);
         return WineOracleFixture.SaveImage("oracle-hang.exe", image.Build());
     }
 
@@ -48,6 +55,11 @@ public sealed class WineUnwinderWatchdogTests(ITestOutputHelper output)
         body.AssertMatches(atNop, unwinder.Unwind(atNop));
         Assert.Equal(2, unwinder.Starts);
         output.WriteLine($"hang answered after {waited.TotalMilliseconds:0} ms; restart and next answer {clock.Elapsed.TotalMilliseconds:0} ms");
+
+        // A chain that never ends is the other way to hang Wine's unwinder (Microsoft stops at 32 links).
+        Assert.Equal(UnwindOutcome.Hang, unwinder.Unwind(UnwindQuery.At(ChainCycle, 0x1000)).Outcome);
+        body.AssertMatches(atNop, unwinder.Unwind(atNop));
+        Assert.Equal(3, unwinder.Starts);
     }
 
     [SkippableFact]
