@@ -15,8 +15,8 @@ internal sealed partial record ExpectedUnwind(ulong CallerRsp, ulong ReturnSlot,
         new(callerRsp, returnSlot, restored.ToDictionary(r => r.Register, r => r.Slot));
 
     /// <summary>
-    /// The unwind GNU objdump's listing of a function's codes implies (Microsoft's x64 exception
-    /// handling documentation): inside the prolog (<paramref name="prologOffset"/> &lt;
+    /// The unwind GNU objdump's listing of a function's codes implies, by the x64 unwind rules
+    /// (tests/oracles/winunwind/README.md): inside the prolog (<paramref name="prologOffset"/> &lt;
     /// <paramref name="prologSize"/>) only codes whose offset is at most the prolog offset are
     /// undone, elsewhere all of them, in the listed (reverse) order; a push pops one slot, an
     /// allocation moves RSP, a save reads the slot at the frame base (RSP on entry) plus its

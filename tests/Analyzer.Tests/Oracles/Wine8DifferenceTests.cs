@@ -5,10 +5,9 @@ using Pelint.Tests.Exceptions;
 namespace Pelint.Tests.Oracles;
 
 /// <summary>
-/// Where Wine 8's RtlVirtualUnwind answers differently from Microsoft's (the algorithm in
-/// dotnet/runtime src/coreclr/unwinder/amd64/unwinder.cpp, borrowed from Windows). Each case pins
-/// Wine's answer, derived by hand from the bytes below, and names Microsoft's in a comment; the
-/// list is tests/oracles/winunwind/README.md's. A verifier compared with this oracle must leave
+/// Where Wine 8's RtlVirtualUnwind answers differently from Microsoft's algorithm (the sources
+/// read are named in tests/oracles/winunwind/README.md, whose list of differences this is). Each
+/// case pins Wine's answer, derived by hand from the bytes below, and names Microsoft's in a comment. A verifier compared with this oracle must leave
 /// these forms out. If Wine changes, these tests say which entry of the list to revisit.
 /// Every function: push rbx (40 53); sub rsp, 0x20; nop; then the form; codes (6, ALLOC_SMALL
 /// 0x20), (2, PUSH_NONVOL rbx). Queried at RSP = s+0x1020 after the add (or s+0x800 where said):
@@ -133,8 +132,9 @@ public sealed class Wine8DifferenceTests(WineOracleFixture oracle)
     [SkippableFact]
     public void Wine8_leaves_the_context_as_it_was_for_unwind_info_of_version_3()
     {
-        // Microsoft's copy checks no version: 3 takes the version 2 path, whose first code is not
-        // an EPILOG, so the prolog codes are undone (from the nop: rbx from s+0x1020, RSP s+0x1030).
+        // Microsoft's algorithm as read (README) checks no version: 3 takes the version 2 path,
+        // whose first code is not an EPILOG, so the prolog codes are undone (from the nop: rbx
+        // from s+0x1020, RSP s+0x1030).
         var query = UnwindQuery.At(Version3 + 6, 0x1000);
         var answer = oracle.For(Image.Value).Unwind(query);
         Assert.Equal(UnwindOutcome.Unwound, answer.Outcome);
@@ -147,9 +147,9 @@ public sealed class Wine8DifferenceTests(WineOracleFixture oracle)
     [SkippableFact]
     public void Wine8_does_not_look_for_an_epilog_in_a_function_without_codes()
     {
-        // Microsoft's copy scans version 1 code whatever the count: at the pop it simulates
-        // pop rbx; ret (rbx from s+0x1000, return from s+0x1008). Wine's comment says Windows 10
-        // 1809 and later stopped doing so; that is not checked here.
+        // Microsoft's algorithm as read (README) scans version 1 code whatever the count: at the
+        // pop it simulates pop rbx; ret (rbx from s+0x1000, return from s+0x1008). Wine's source
+        // says current Windows does as Wine does; the README records that as unchecked.
         var query = UnwindQuery.At(NoCodes + 1, 0x1000);
         ExpectedUnwind.Of(0x1008, 0x1000).AssertMatches(query, oracle.For(Image.Value).Unwind(query));
     }

@@ -42,7 +42,8 @@ public sealed class WineOracleFixture : IDisposable
         {
             if (!_unwinders.TryGetValue(key, out var unwinder))
             {
-                unwinder = WineUnwinder.Start(key);
+                // Generous: these images never hang, and a loaded CI machine must not make them seem to.
+                unwinder = WineUnwinder.Start(key, queryTimeout: TimeSpan.FromSeconds(5));
                 _unwinders[key] = unwinder;
             }
 

@@ -39,7 +39,7 @@ public sealed class WineUnwinderWatchdogTests(ITestOutputHelper output)
     public void A_query_that_spins_is_a_hang_and_the_next_query_gets_a_new_harness()
     {
         WineOracleFixture.RequireOracle();
-        using var unwinder = WineUnwinder.Start(HangImage(), queryTimeout: TimeSpan.FromSeconds(1));
+        using var unwinder = WineUnwinder.Start(HangImage());
         var body = ExpectedUnwind.Of(0x1030, 0x1028, (Gpr.Rbx, 0x1020));
         var atNop = UnwindQuery.At(Nop, 0x1000);
         body.AssertMatches(atNop, unwinder.Unwind(atNop));
