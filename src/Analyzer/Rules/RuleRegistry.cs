@@ -30,5 +30,9 @@ public static class RuleRegistry
         new ScopeTableRule(),             // PE3007
         new UnwindV2Epilogs(),            // PE3008
         new EpilogDocumentedForm(),       // PE3009
+        new UnwindCodesMatchFrame(),      // PE3010
+        new UnwindReleasedSlot(),         // PE3011
+        new UnwindHandlerOnly(),          // PE3012
+        new UnwindUnverified(),           // PE3013
     ];
 }

@@ -1,9 +1,9 @@
 using Pelint.Analysis;
-using Pelint.Analysis.Epilogs;
+using Pelint.Analysis.StackWalk;
 using Pelint.Pe;
 using Pelint.Testing;
 
-namespace Pelint.Tests.Epilogs;
+namespace Pelint.Tests.StackWalk;
 
 /// <summary>The samples built from source yield exactly the findings listed beside them; real MSVC DLLs yield no false epilog defects.</summary>
 public sealed class EpilogSampleTests
@@ -80,18 +80,5 @@ public sealed class EpilogSampleTests
         var result = Assert.Single(report.Results, r => r.Rule.Id == "PE3006");
         Assert.Equal(0x1832EBu, result.Finding.Location.Rva);
         Assert.Contains("4883C43058595F5E5B5D415C415D415E415F5AC3", result.Message);
-    }
-
-    [Fact]
-    public void Split_ret_fragment_is_joined_with_the_pops_before_it()
-    {
-        // hostfxr: .pdata 0xcc12-0xcc7c (add rsp,0x20; pop rsi at its end) and 0xcc7c-0xcc7d (ret alone), both chained to 0xcc00.
-        using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
-
-        var site = Assert.Single(EpilogAnalysis.ScanAll(new AnalysisContext(image)).Epilogs, e => e.ExitRva == 0xCC7C);
-
-        Assert.Equal(0xCC77u, site.StartRva);
-        Assert.Equal(0xCC00u, site.Primary.BeginAddress);
-        Assert.Null(site.Mismatch);
     }
 }
