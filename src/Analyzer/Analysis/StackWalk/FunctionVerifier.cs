@@ -46,6 +46,9 @@ public sealed class FunctionVerifier
     /// <summary>Where discovery found each block, for investigations (tests and tools).</summary>
     internal Action<string>? Trace { get; set; }
 
+    /// <summary>Called with every instruction judged, the entry the unwinder is given and the true state (tests compare with a real unwinder).</summary>
+    internal Action<uint, RuntimeFunction, StackState>? Observe { get; set; }
+
     public FunctionVerifier(PeImage image)
     {
         _image = image;
@@ -65,6 +68,9 @@ public sealed class FunctionVerifier
         public uint End { get; set; }
 
         public bool Queued { get; set; }
+
+        /// <summary>Whether a branch (or the function's entry) reaches the block, not only a fall-through after a call.</summary>
+        public bool ByBranch { get; set; }
     }
 
     /// <summary>
@@ -115,14 +121,35 @@ public sealed class FunctionVerifier
     }
 
     // Merges a state arriving at `target` into the block there (made on first arrival).
-    private void Join(uint target, StackState state, uint from)
+    // `afterCall`: the state arrives by falling through a call. A call that never returns
+    // (abort, a panic helper) is followed by unrelated code; when that code is also reached by a
+    // branch with another stack pointer, the branch is believed and the fall-through dropped.
+    private void Join(uint target, StackState state, uint from, bool afterCall = false)
     {
         if (_blocks.TryGetValue(target, out var block))
         {
+            var conflict = block.Entry.StackPointer != state.StackPointer || (_frameRegister != 0 && block.Entry[_frameRegister] != state[_frameRegister]);
+            if (conflict && afterCall && block.ByBranch)
+            {
+                Trace?.Invoke($"join 0x{target:X} from 0x{from:X}: fall-through after a call ignored (rsp {state.StackPointer}, {block.Entry.StackPointer} by a branch)");
+                return;
+            }
+
+            if (conflict && !afterCall && !block.ByBranch)
+            {
+                // Until now only reached by falling through calls: start again from the branch's state.
+                Trace?.Invoke($"join 0x{target:X} from 0x{from:X}: branch state replaces a fall-through after a call");
+                state.CopyTo(block.Entry);
+                block.ByBranch = true;
+                Enqueue(block);
+                return;
+            }
+
+            block.ByBranch |= !afterCall;
             var before = block.Entry.StackPointer;
             if (before != state.StackPointer)
             {
-                Trace?.Invoke($"join 0x{target:X} from 0x{from:X}: rsp {before} meets {state.StackPointer}");
+                Trace?.Invoke($"join 0x{target:X} from 0x{from:X}: rsp {before} meets {state.StackPointer} (after call {afterCall}, by branch {block.ByBranch})");
             }
 
             // Paths may meet with different RSPs while a frame register holds the frame (alloca,
@@ -141,7 +168,7 @@ public sealed class FunctionVerifier
             return;
         }
 
-        block = new Block(target, state.Clone());
+        block = new Block(target, state.Clone()) { ByBranch = !afterCall };
         _blocks.Add(target, block);
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
         Enqueue(block);
@@ -170,6 +197,7 @@ public sealed class FunctionVerifier
         block.Entry.CopyTo(state);
         var rva = block.Start;
         var run = 0;
+        var afterCall = false;
         while (true)
         {
             if (++_steps > MaxSteps)
@@ -181,7 +209,7 @@ public sealed class FunctionVerifier
             if (rva != block.Start && _blocks.ContainsKey(rva))
             {
                 block.End = rva;
-                Join(rva, state, rva);
+                Join(rva, state, rva, afterCall);
                 return;
             }
 
@@ -205,6 +233,8 @@ public sealed class FunctionVerifier
                     }
 
                     var rspBefore = state.StackPointer;
+                    // Go pads a call that never returns with a nop before the next block.
+                    afterCall = instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall || (afterCall && instruction.Mnemonic == Mnemonic.Nop);
                     InstructionEffects.Apply(instruction, state, KeepsRax(instruction, next));
                     if (rspBefore.IsKnown && !state.StackPointer.IsKnown)
                     {
@@ -215,6 +245,7 @@ public sealed class FunctionVerifier
                     rva = next;
                     continue;
                 case FlowControl.ConditionalBranch:
+                    afterCall = false;
                     if (_function.Contains(instruction.NearBranchTarget))
                     {
                         Join((uint)instruction.NearBranchTarget, state, rva);
@@ -317,9 +348,11 @@ public sealed class FunctionVerifier
             return null;
         }
 
+        Observe?.Invoke(rva, entry, state);
         var outcome = _unwinder.Unwind(entry, rva, state);
         if (outcome.Failure != UnwindFailure.None || !outcome.Rsp.IsKnown)
         {
+            Trace?.Invoke($"unjudged 0x{rva:X}: {outcome.Failure}, rsp {state.StackPointer}, caller rsp {outcome.Rsp}");
             _verdict.InstructionsUnjudged++;
             return outcome.Failure == UnwindFailure.None ? outcome.Path : null;
         }

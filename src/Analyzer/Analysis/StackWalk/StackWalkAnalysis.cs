@@ -53,16 +53,23 @@ public sealed class StackWalkAnalysis
     public static StackWalkAnalysis Of(AnalysisContext context) => context.Get(Key);
 
     /// <summary>Verifies the one function whose primary entry begins at <paramref name="primaryRva"/>, tracing discovery (investigations).</summary>
-    internal static FunctionVerdict? VerifyFunction(PeImage image, uint primaryRva, Action<string>? trace)
-    {
-        var function = Group(image.ExceptionDirectory).Find(f => f.Primary.BeginAddress == primaryRva);
-        if (function is null)
-        {
-            return null;
-        }
+    internal static FunctionVerdict? VerifyFunction(PeImage image, uint primaryRva, Action<string>? trace) =>
+        VerifyEach(image, f => f.Primary.BeginAddress == primaryRva, trace, null).FirstOrDefault();
 
-        var verifier = new FunctionVerifier(image) { Trace = trace };
-        return VerifyOne(image, verifier, function, new Totals(), CancellationToken.None) ?? new FunctionVerdict(function.Primary);
+    /// <summary>
+    /// Verifies the functions <paramref name="select"/> picks, one thread, reporting discovery to
+    /// <paramref name="trace"/> and every judged instruction with its state to <paramref name="observe"/> (tests, investigations).
+    /// </summary>
+    internal static IEnumerable<FunctionVerdict> VerifyEach(PeImage image, Func<FunctionLayout, bool> select, Action<string>? trace, Action<uint, RuntimeFunction, StackState>? observe)
+    {
+        var verifier = new FunctionVerifier(image) { Trace = trace, Observe = observe };
+        foreach (var function in Group(image.ExceptionDirectory).Where(select))
+        {
+            if (VerifyOne(image, verifier, function, new Totals(), CancellationToken.None) is { } verdict)
+            {
+                yield return verdict;
+            }
+        }
     }
 
     private sealed class Totals
@@ -112,7 +119,7 @@ public sealed class StackWalkAnalysis
                     var totals = new Totals();
                     for (var k = chunk * ChunkFunctions; k < Math.Min(functions.Count, (chunk + 1) * ChunkFunctions); k++)
                     {
-                        if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is { } verdict)
+                        if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is { } verdict && Reportable(verdict))
                         {
                             verdicts.Add(verdict);
                         }
@@ -178,7 +185,10 @@ public sealed class StackWalkAnalysis
         return layouts;
     }
 
-    // Null when there is nothing to report.
+    private static bool Reportable(FunctionVerdict verdict) =>
+        verdict.HasHazards || verdict.UnbalancedJoins.Count > 0 || verdict.Unfollowed.Count > 0 || verdict.NotAnalyzed is not null || verdict.UndocumentedForms.Count > 0;
+
+    // Null when the function is left out (its unwind data is malformed or not modelled).
     private static FunctionVerdict? VerifyOne(PeImage image, FunctionVerifier verifier, FunctionLayout function, Totals totals, CancellationToken cancellation)
     {
         var directory = image.ExceptionDirectory;
@@ -227,10 +237,7 @@ public sealed class StackWalkAnalysis
         totals.Checked += verdict.InstructionsChecked;
         totals.Unjudged += verdict.InstructionsUnjudged;
         totals.Exits += verdict.ExitsReached;
-        return verdict.HasHazards || verdict.UnbalancedJoins.Count > 0 || verdict.Unfollowed.Count > 0 || verdict.NotAnalyzed is not null
-            || verdict.UndocumentedForms.Count > 0
-            ? verdict
-            : null;
+        return verdict;
     }
 
     // Codes that say nothing, and a language handler that is not one of the compilers' standard ones.

@@ -31,7 +31,7 @@ public sealed class VirtualUnwinder
     private readonly PeImage _image;
     private readonly ExceptionDirectory _directory;
     private readonly byte[] _code = new byte[ScanBytes];
-    private readonly UnwindOutcome _outcome = new();
+    private readonly UnwindResult _result = new();
 
     public VirtualUnwinder(PeImage image)
     {
@@ -45,9 +45,9 @@ public sealed class VirtualUnwinder
     /// already resolved to the entry it names), with the machine in <paramref name="state"/>.
     /// The outcome is reused by the next call.
     /// </summary>
-    public UnwindOutcome Unwind(RuntimeFunction entry, uint controlPc, StackState state)
+    public UnwindResult Unwind(RuntimeFunction entry, uint controlPc, StackState state)
     {
-        var outcome = _outcome;
+        var outcome = _result;
         outcome.Reset(state);
         if (!RawUnwindInfo.TryRead(_image, entry.UnwindData, out var info))
         {
@@ -207,7 +207,7 @@ public sealed class VirtualUnwinder
     }
 
     // Runs the epilog the scan recognised: its release, its pops, and a return (whatever the exit is).
-    private void SimulateEpilog(int frameRegister, StackState state, UnwindOutcome outcome)
+    private void SimulateEpilog(int frameRegister, StackState state, UnwindResult outcome)
     {
         outcome.Path = UnwindPath.EpilogScan;
         var registers = outcome.Registers;
@@ -302,7 +302,7 @@ public sealed class VirtualUnwinder
     }
 
     // Version 2 epilog: pop the pushes (from the first push code on) not yet popped, then return.
-    private void UndoEpilog(RuntimeFunction entry, uint offsetInEpilog, StackState state, UnwindOutcome outcome)
+    private void UndoEpilog(RuntimeFunction entry, uint offsetInEpilog, StackState state, UnwindResult outcome)
     {
         outcome.Path = UnwindPath.EpilogCodes;
         var unwindData = entry.UnwindData;
@@ -369,7 +369,7 @@ public sealed class VirtualUnwinder
     }
 
     // Outside any epilog: apply the codes (those of the prolog reached so far), then the chain's.
-    private void UnwindCodes(RuntimeFunction entry, uint controlPc, Sym frameBase, StackState state, UnwindOutcome outcome)
+    private void UnwindCodes(RuntimeFunction entry, uint controlPc, Sym frameBase, StackState state, UnwindResult outcome)
     {
         var registers = outcome.Registers;
         var begin = entry.BeginAddress;
@@ -479,14 +479,14 @@ public sealed class VirtualUnwinder
     }
 
     // As the unwinder does it: read the register, then add 8 to RSP (so a popped RSP gets 8 more).
-    private static void Pop(int register, StackState state, UnwindOutcome outcome)
+    private static void Pop(int register, StackState state, UnwindResult outcome)
     {
         var address = outcome.Rsp;
         outcome.Restore(register, address, state.Read(address));
         outcome.Rsp = outcome.Rsp.Add(8);
     }
 
-    private static void Return(StackState state, UnwindOutcome outcome)
+    private static void Return(StackState state, UnwindResult outcome)
     {
         var rsp = outcome.Rsp;
         outcome.Rip = state.Read(rsp);

@@ -36,7 +36,7 @@ public enum UnwindFailure : byte
 /// for each register restored from memory the stack address it was read from. Reused by its
 /// unwinder for every query (no allocation per instruction).
 /// </summary>
-public sealed class UnwindOutcome
+public sealed class UnwindResult
 {
     private readonly Sym[] _registers = new Sym[16];
     private readonly Sym[] _restoredFrom = new Sym[16];
