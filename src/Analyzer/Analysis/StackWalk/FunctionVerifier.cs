@@ -21,13 +21,6 @@ public sealed class FunctionVerifier
     // Instructions remembered before an indirect jump, to read its switch table.
     private const int History = 12;
 
-    private static readonly HashSet<string> NoReturnImports = new(StringComparer.Ordinal)
-    {
-        "ExitProcess", "ExitThread", "FreeLibraryAndExitThread", "RaiseFailFastException", "RtlExitUserProcess", "RtlExitUserThread",
-        "abort", "exit", "_exit", "_Exit", "quick_exit", "_cexit_noreturn", "terminate", "__std_terminate", "_invalid_parameter_noinfo_noreturn",
-        "_CxxThrowException", "__CxxThrowException", "_invoke_watson", "__report_gsfailure", "__fastfail", "longjmp", "_longjmp",
-    };
-
     private readonly PeImage _image;
     private readonly ExceptionDirectory _directory;
     private readonly CodeCursor _cursor;
@@ -36,7 +29,7 @@ public sealed class FunctionVerifier
     private readonly SortedList<uint, Block> _blocks = [];
     private readonly Queue<Block> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
-    private readonly Dictionary<uint, bool> _noReturnTargets = [];
+    private readonly NoReturnFunctions _noReturn;
     private readonly StackState _scratch = StackState.AtEntry();
     private FunctionLayout _function = null!;
     private FunctionVerdict _verdict = null!;
@@ -49,8 +42,9 @@ public sealed class FunctionVerifier
     /// <summary>Called with every instruction judged, the entry the unwinder is given and the true state (tests compare with a real unwinder).</summary>
     internal Action<uint, RuntimeFunction, StackState>? Observe { get; set; }
 
-    public FunctionVerifier(PeImage image)
+    public FunctionVerifier(PeImage image, NoReturnFunctions noReturn)
     {
+        _noReturn = noReturn;
         _image = image;
         _directory = image.ExceptionDirectory;
         _cursor = image.Code.OpenCursor();
@@ -350,7 +344,7 @@ public sealed class FunctionVerifier
 
         Observe?.Invoke(rva, entry, state);
         var outcome = _unwinder.Unwind(entry, rva, state);
-        if (outcome.Failure != UnwindFailure.None || !outcome.Rsp.IsKnown)
+        if (outcome.Failure != UnwindFailure.None || !Definite(outcome.Rsp))
         {
             Trace?.Invoke($"unjudged 0x{rva:X}: {outcome.Failure}, rsp {state.StackPointer}, caller rsp {outcome.Rsp}");
             _verdict.InstructionsUnjudged++;
@@ -361,7 +355,7 @@ public sealed class FunctionVerifier
         var rightRsp = outcome.Rsp == Sym.Stack(8);
         if (!rightRsp || (outcome.Rip.IsKnown && outcome.Rip != Sym.ReturnAddress))
         {
-            _verdict.Add(new Hazard(rva, HazardKind.WrongCaller, outcome.Path, state.StackPointer, outcome.Rsp, outcome.Rsp.Add(-8), outcome.Rip, -1, default, default));
+            _verdict.Add(new Hazard(rva, HazardKind.WrongCaller, outcome.Path, state.StackPointer, outcome.Rsp, outcome.Rsp.Add(-8), outcome.Rip, -1, default, default, state.Deepest));
             return outcome.Path;
         }
 
@@ -375,16 +369,24 @@ public sealed class FunctionVerifier
             var value = outcome[r];
             if (value.IsKnown && value != Sym.Entry(r))
             {
-                _verdict.Add(new Hazard(rva, HazardKind.WrongRegister, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value));
+                _verdict.Add(new Hazard(rva, HazardKind.WrongRegister, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
             }
             else if (value == Sym.Entry(r) && slot.IsStack && state.StackPointer.IsStack && slot.Offset < state.StackPointer.Offset)
             {
-                _verdict.Add(new Hazard(rva, HazardKind.ReleasedSlot, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value));
+                _verdict.Add(new Hazard(rva, HazardKind.ReleasedSlot, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
             }
         }
 
         return outcome.Path;
     }
+
+    // Whether a computed caller RSP is known to be right or wrong. A stack address is; so is one
+    // made from the caller's own value of the frame register (the frame already torn down, or not
+    // yet built). One made from another register's incoming value is not: hand-written
+    // trampolines point the frame register at a frame their caller built (libffi), and only the
+    // caller knows where that is.
+    private bool Definite(Sym callerRsp) =>
+        callerRsp.IsStack || (callerRsp.Kind == SymKind.Entry && _frameRegister != 0 && callerRsp.Register == _frameRegister);
 
     // Windows x64 nonvolatile general registers: rbx, rbp, rsi, rdi, r12-r15.
     private static bool IsNonvolatile(int register) => register is 3 or 5 or 6 or 7 or >= 12 and <= 15;
@@ -419,34 +421,5 @@ public sealed class FunctionVerifier
         return _image.TryRead(next, 3, scratch, out var b) && b[0] == 0x48 && ((b[1] == 0x2B && b[2] == 0xE0) || (b[1] == 0x29 && b[2] == 0xC4));
     }
 
-    // A call of an import that never returns (ExitProcess, _CxxThrowException...), directly or through its thunk.
-    private bool IsNoReturnCall(in Instruction call)
-    {
-        uint slot;
-        if (call.Op0Kind == OpKind.Memory && call.IsIPRelativeMemoryOperand)
-        {
-            slot = (uint)call.IPRelativeMemoryAddress;
-        }
-        else if (call.Op0Kind == OpKind.NearBranch64 && call.NearBranchTarget <= uint.MaxValue)
-        {
-            var target = (uint)call.NearBranchTarget;
-            if (_noReturnTargets.TryGetValue(target, out var known))
-            {
-                return known;
-            }
-
-            var result = _cursor.TryDecodeAt(target, out var thunk) && thunk.Code == Code.Jmp_rm64 && thunk.IsIPRelativeMemoryOperand
-                && IsNoReturnSlot((uint)thunk.IPRelativeMemoryAddress);
-            _noReturnTargets[target] = result;
-            return result;
-        }
-        else
-        {
-            return false;
-        }
-
-        return IsNoReturnSlot(slot);
-    }
-
-    private bool IsNoReturnSlot(uint slot) => _image.Imports.FindBySlot(slot) is { Name: { } name } && NoReturnImports.Contains(name);
+    private bool IsNoReturnCall(in Instruction call) => _noReturn.NeverReturns(call, _cursor);
 }

@@ -18,7 +18,8 @@ public enum HazardKind : byte
 /// <paramref name="TrueRsp"/> is RSP there, relative to the function's entry;
 /// <paramref name="CallerRsp"/> and <paramref name="ReturnAddressFrom"/> are what the unwinder
 /// computed; for register hazards, <paramref name="Register"/> was read from
-/// <paramref name="SlotAddress"/> and got <paramref name="RestoredValue"/>.
+/// <paramref name="SlotAddress"/> and got <paramref name="RestoredValue"/>. <paramref name="Deepest"/>
+/// is the deepest RSP on the paths to the instruction (was the frame ever built?).
 /// </summary>
 public readonly record struct Hazard(
     uint Rva,
@@ -30,4 +31,5 @@ public readonly record struct Hazard(
     Sym ReturnAddress,
     int Register,
     Sym SlotAddress,
-    Sym RestoredValue);
+    Sym RestoredValue,
+    long Deepest);

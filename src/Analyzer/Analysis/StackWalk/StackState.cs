@@ -39,14 +39,37 @@ public sealed class StackState : IEquatable<StackState>
     public Sym this[int register]
     {
         get => _registers[register];
-        set => _registers[register] = value;
+        set
+        {
+            if (register == Rsp)
+            {
+                StackPointer = value;
+            }
+            else
+            {
+                _registers[register] = value;
+            }
+        }
     }
 
     public Sym StackPointer
     {
         get => _registers[Rsp];
-        set => _registers[Rsp] = value;
+        set
+        {
+            _registers[Rsp] = value;
+            if (value.IsStack && value.Offset < Deepest)
+            {
+                Deepest = value.Offset;
+            }
+        }
     }
+
+    /// <summary>
+    /// The deepest RSP (relative to entry) on the paths that lead here: whether the frame was
+    /// ever built, which tells a frame being released from one not built yet.
+    /// </summary>
+    public long Deepest { get; private set; }
 
     /// <summary>Offsets and values of the slots written, nearest the deepest first.</summary>
     public int SlotCount => _slotCount;
@@ -118,6 +141,7 @@ public sealed class StackState : IEquatable<StackState>
     public void CopyTo(StackState target)
     {
         Array.Copy(_registers, target._registers, 16);
+        target.Deepest = Deepest;
         Array.Copy(_slotOffsets, target._slotOffsets, _slotCount);
         Array.Copy(_slotValues, target._slotValues, _slotCount);
         target._slotCount = _slotCount;
@@ -127,6 +151,12 @@ public sealed class StackState : IEquatable<StackState>
     public bool JoinWith(StackState other)
     {
         var changed = false;
+        if (other.Deepest < Deepest)
+        {
+            Deepest = other.Deepest;
+            changed = true;
+        }
+
         for (var r = 0; r < 16; r++)
         {
             if (_registers[r] != other._registers[r] && _registers[r].IsKnown)
@@ -150,7 +180,7 @@ public sealed class StackState : IEquatable<StackState>
 
     public bool Equals(StackState? other)
     {
-        if (other is null || other._slotCount != _slotCount)
+        if (other is null || other._slotCount != _slotCount || other.Deepest != Deepest)
         {
             return false;
         }

@@ -62,7 +62,7 @@ public sealed class StackWalkAnalysis
     /// </summary>
     internal static IEnumerable<FunctionVerdict> VerifyEach(PeImage image, Func<FunctionLayout, bool> select, Action<string>? trace, Action<uint, RuntimeFunction, StackState>? observe)
     {
-        var verifier = new FunctionVerifier(image) { Trace = trace, Observe = observe };
+        var verifier = new FunctionVerifier(image, new NoReturnFunctions(image)) { Trace = trace, Observe = observe };
         foreach (var function in Group(image.ExceptionDirectory).Where(select))
         {
             if (VerifyOne(image, verifier, function, new Totals(), CancellationToken.None) is { } verdict)
@@ -104,6 +104,7 @@ public sealed class StackWalkAnalysis
         }
 
         var functions = Group(directory);
+        var noReturn = new NoReturnFunctions(image);
         var chunks = (functions.Count + ChunkFunctions - 1) / ChunkFunctions;
         var results = new (List<FunctionVerdict> Verdicts, Totals Totals)[chunks];
         try
@@ -112,7 +113,7 @@ public sealed class StackWalkAnalysis
                 0,
                 chunks,
                 new ParallelOptions { MaxDegreeOfParallelism = context.Parallelism, CancellationToken = context.Cancellation },
-                () => new FunctionVerifier(image),
+                () => new FunctionVerifier(image, noReturn),
                 (chunk, _, verifier) =>
                 {
                     var verdicts = new List<FunctionVerdict>();

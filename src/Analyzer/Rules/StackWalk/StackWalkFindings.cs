@@ -63,11 +63,13 @@ internal static class StackWalkFindings
             return StackWalkClass.Epilog;
         }
 
-        // Past its fragment's prolog with less on the stack than the codes describe: an epilog
-        // under way that the unwinder does not recognise.
+        // Past its fragment's prolog, after the frame was built, with less on the stack than the
+        // codes describe: an epilog under way that the unwinder does not recognise. (Code that
+        // runs before the prolog, like Go's stack-growth call, has not built the frame yet.)
         var pastProlog = image.ExceptionDirectory.FindContaining(hazard.Rva) is { } entry
             && image.ExceptionDirectory.UnwindInfoOf(entry) is { } info && hazard.Rva - entry.BeginAddress >= info.SizeOfProlog;
-        return pastProlog && hazard.TrueRsp.IsStack && hazard.TrueRsp.Offset > -verdict.FrameDepth ? StackWalkClass.PartlyReleased : StackWalkClass.Codes;
+        var released = hazard.TrueRsp.IsStack && hazard.TrueRsp.Offset > -verdict.FrameDepth && hazard.Deepest <= -verdict.FrameDepth;
+        return pastProlog && released ? StackWalkClass.PartlyReleased : StackWalkClass.Codes;
     }
 
     /// <summary>The hazards of one class in a function (handler-only functions have none: PE3012 speaks for them).</summary>
