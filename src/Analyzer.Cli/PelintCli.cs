@@ -35,7 +35,7 @@ public static class PelintCli
     }
 
     /// <summary>Parses and runs a command line; usage errors exit with 2, not System.CommandLine's 1.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation = default)
     {
         var root = BuildRoot();
         var parse = root.Parse(args);
@@ -48,6 +48,8 @@ public static class PelintCli
             return ExitCodes.UsageError;
         }
 
-        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        // Signals are handled by the caller (Program), which cancels the token; System.CommandLine's own handler is off.
+        return parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellation)
+            .GetAwaiter().GetResult();
     }
 }

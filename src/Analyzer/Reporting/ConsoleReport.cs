@@ -50,7 +50,7 @@ public static class ConsoleReport
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(style);
         var run = log.Runs[0];
-        var sarifHint = outputPath is null ? "write the SARIF log with -o FILE to see them" : $"see {ConsoleText.Escape(outputPath)}";
+        var sarifHint = outputPath is null ? "write the SARIF log with -o FILE to see them" : "see the SARIF log";
         var notifications = (run.Invocations ?? []).SelectMany(i => (i.ToolExecutionNotifications ?? []).Concat(i.ToolConfigurationNotifications ?? [])).ToList();
         var byLevel = new Dictionary<string, int>(StringComparer.Ordinal);
         var absent = 0;
