@@ -7,9 +7,11 @@ are not fetched again. A package is fetched only when one of its images is missi
 """
 import argparse
 import collections
+import concurrent.futures
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -215,6 +217,7 @@ def main():
     ap.add_argument("--limit", type=int, help="only the first N selected rows (manifest order)")
     ap.add_argument("--list", action="store_true", help="print the cache paths of the selected rows and exit")
     ap.add_argument("--quick", action="store_true", help="trust present images of the right size (no re-hash)")
+    ap.add_argument("--jobs", type=int, default=4, help="packages downloaded at once (default 4)")
     ap.add_argument("--keep-work", action="store_true", help="keep downloaded packages in DIR/.work")
     args = ap.parse_args()
 
@@ -250,6 +253,10 @@ def main():
         print("missing tools: %s: their rows are skipped (fetch.sh installs npm with apt-get when run "
               "as root; the .NET SDK must be installed by hand)" % ", ".join(missing), file=sys.stderr)
 
+    for stale in os.listdir(root):  # left by a run that was killed
+        if stale.startswith("work.") and time.time() - os.path.getmtime(os.path.join(root, stale)) > 6 * 3600:
+            shutil.rmtree(os.path.join(root, stale), ignore_errors=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the work dir is removed
     work = os.path.join(root, ".work") if args.keep_work else tempfile.mkdtemp(prefix="work.", dir=root)
     os.makedirs(work, exist_ok=True)
     f = Fetcher(root, work, verbose=True)
@@ -257,19 +264,24 @@ def main():
     for r in needed:
         groups.setdefault((r["source"], r["package"], r["version"]), []).append(r)
     nuget = collections.OrderedDict(((p, v), rs) for (s, p, v), rs in groups.items() if s == "nuget")
+    def one(source, package, version, rs):
+        f.log("  %s %s@%s: %d image(s)" % (source, package, version, len(rs)))
+        getattr(f, source)(package, version, rs)
+
     try:
-        for (source, package, version), rs in groups.items():
-            lacking = [t for t in tools[source] if t in missing]
-            if lacking:
-                for r in rs:
-                    f.fail(r, "%s not installed" % ", ".join(lacking))
-                continue
-            if source == "nuget":
-                continue
-            f.log("  %s %s@%s: %d image(s)" % (source, package, version, len(rs)))
-            getattr(f, source)(package, version, rs)
-        if nuget and "dotnet" not in missing:
-            f.nuget_all(nuget)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            jobs = []
+            if nuget and "dotnet" not in missing:  # one restore for all NuGet packages, alongside the rest
+                jobs.append(pool.submit(f.nuget_all, nuget))
+            for (source, package, version), rs in groups.items():
+                lacking = [t for t in tools[source] if t in missing]
+                if lacking:
+                    for r in rs:
+                        f.fail(r, "%s not installed" % ", ".join(lacking))
+                elif source != "nuget":
+                    jobs.append(pool.submit(one, source, package, version, rs))
+            for j in jobs:
+                j.result()
     finally:
         if not args.keep_work:
             shutil.rmtree(work, ignore_errors=True)
