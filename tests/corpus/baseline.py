@@ -81,7 +81,10 @@ def readobj(path, timeout):
     first = err[0][:200].replace("\t", " ") if err else ""
     if warnings > 1:
         first += " (+%d more warnings)" % (warnings - 1)
-    return status, p.stdout.count(b"\n"), first
+    functions = p.stdout.count(b"RuntimeFunction {")
+    if b"unsupported Image Machine" in p.stdout:  # x86: nothing to dump, and exit 0
+        first = ("unsupported Image Machine (no unwind dump) " + first).strip()
+    return status, functions, first
 
 
 def main():
@@ -93,6 +96,7 @@ def main():
     ap.add_argument("--readobj", help="also write the llvm-readobj-22 --unwind table for arm64/arm64ec/x86 images")
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--machine", default="x64", help="machines to scan with pelint (comma-separated)")
+    ap.add_argument("--skip-pelint", action="store_true", help="only the llvm-readobj table")
     args = ap.parse_args()
     pelint = shlex.split(args.pelint)
     rows = fetch.read_manifest(args.manifest)
@@ -103,14 +107,14 @@ def main():
     src = git("log", "-1", "--format=%H %cs %s", "--", "src")
     missing = []
     tmp = tempfile.mkdtemp(prefix="pelint-baseline.")
-    with open(args.out, "w") as out:
+    with open(os.devnull if args.skip_pelint else args.out, "w") as out:
         out.write("# pelint baseline on the corpus (tests/corpus/manifest.tsv), one process per image, timeout %d s\n" % args.timeout)
         out.write("# pelint %s; built from %s; last commit touching src/: %s\n" % (version, head, src))
         out.write("# scanned %s UTC; columns: results per rule id; notes: tool notifications, crash or hang\n"
                   % datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"))
         out.write("\t".join(["id", "machine", "toolchain", "tuned", "exit", "seconds"] + rules + ["other", "notes"]) + "\n")
         for r in rows:
-            if r["machine"] not in machines:
+            if r["machine"] not in machines or args.skip_pelint:
                 continue
             path = fetch.dest_of(args.dir, r)
             if not os.path.exists(path):
@@ -129,8 +133,8 @@ def main():
         with open(args.readobj, "w") as out:
             out.write("# llvm-readobj-22 --unwind on the arm64, arm64ec and x86 images (%s), timeout %d s\n"
                       % (subprocess.run(["llvm-readobj-22", "--version"], stdout=subprocess.PIPE, text=True)
-                         .stdout.strip().splitlines()[1].strip(), args.timeout))
-            out.write("id\tmachine\ttoolchain\texit\tstdout_lines\tstderr\n")
+                         .stdout.strip().splitlines()[0].strip(), args.timeout))
+            out.write("id\tmachine\ttoolchain\texit\truntime_functions_dumped\tnote\n")
             for r in rows:
                 if r["machine"] not in ("arm64", "arm64ec", "x86"):
                     continue

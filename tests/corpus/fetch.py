@@ -59,7 +59,8 @@ def dest_of(root, r):
 
 
 def is_tuned(r):
-    return "tuned-on" in r["notes"]
+    """Rows the project was tuned on say so first in their notes."""
+    return r["notes"].startswith("tuned-on")
 
 
 def run(cmd, cwd=None, env=None, quiet=False):

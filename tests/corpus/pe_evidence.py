@@ -292,7 +292,7 @@ def handasm(ev):
         notes.append("FFmpeg (x86inc/NASM kernels)")
     if "libgcrypt" in m:
         notes.append("libgcrypt %s (hand-written .S)" % m["libgcrypt"])
-    if "go-buildinf" in m or "go-build-id" in m:
+    if ev["toolchain"] in ("go", "mixed") and ("go-buildinf" in m or "go-build-id" in m or "go-runtime" in m):
         notes.append("Go runtime asm")
     if r and r["masm"]:
         notes.append("%d MASM objects" % r["masm"])
