@@ -16,6 +16,7 @@ import collections
 import datetime
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -27,6 +28,7 @@ sys.path.insert(0, HERE)
 import fetch  # noqa: E402  (manifest reader and cache layout)
 
 REPO = os.path.dirname(os.path.dirname(HERE))
+MORE = re.compile(r"([0-9][0-9,]*) more .* not reported")
 
 
 def git(*args):
@@ -48,15 +50,21 @@ def scan(pelint, path, timeout, tmp):
                            stderr=subprocess.PIPE, text=True, timeout=timeout)
         code, err = p.returncode, p.stderr
     except subprocess.TimeoutExpired as ex:
-        return {"exit": "hang", "seconds": time.time() - t0, "counts": {}, "notes": ["hang: killed after %d s" % timeout]}
-    res = {"exit": str(code), "seconds": time.time() - t0, "counts": collections.Counter(), "notes": []}
+        return {"exit": "hang", "seconds": time.time() - t0, "counts": {}, "notes": ["hang: killed after %d s" % timeout],
+                "capped": set()}
+    res = {"exit": str(code), "seconds": time.time() - t0, "counts": collections.Counter(), "notes": [], "capped": set()}
     if not os.path.exists(sarif):
         tail = " | ".join(err.strip().splitlines()[-3:])
         res["notes"].append("crash: no SARIF log, exit %d: %s" % (code, tail[:300]))
         return res
     run = json.load(open(sarif))["runs"][0]
     for r in run.get("results", []):
-        res["counts"][r["ruleId"]] += 1
+        m = MORE.search((r.get("message") or {}).get("text", ""))
+        if m:  # "N more broken epilogs were not reported (limit 100 per image)": count them, not the summary
+            res["counts"][r["ruleId"]] += int(m.group(1).replace(",", ""))
+            res["capped"].add(r["ruleId"])
+        else:
+            res["counts"][r["ruleId"]] += 1
     for inv in run.get("invocations", []):
         for key in ("toolExecutionNotifications", "toolConfigurationNotifications"):
             for n in inv.get(key, []):
@@ -110,9 +118,10 @@ def main():
     with open(os.devnull if args.skip_pelint else args.out, "w") as out:
         out.write("# pelint baseline on the corpus (tests/corpus/manifest.tsv), one process per image, timeout %d s\n" % args.timeout)
         out.write("# pelint %s; built from %s; last commit touching src/: %s\n" % (version, head, src))
-        out.write("# scanned %s UTC; columns: results per rule id; notes: tool notifications, crash or hang\n"
+        out.write("# scanned %s UTC; columns: findings per rule id (a rule's 'N more ... not reported' summary counts as N,"
+                  " and the rule is listed in 'capped'); notes: tool notifications, crash or hang\n"
                   % datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"))
-        out.write("\t".join(["id", "machine", "toolchain", "tuned", "exit", "seconds"] + rules + ["other", "notes"]) + "\n")
+        out.write("\t".join(["id", "machine", "toolchain", "tuned", "exit", "seconds"] + rules + ["other", "capped", "notes"]) + "\n")
         for r in rows:
             if r["machine"] not in machines or args.skip_pelint:
                 continue
@@ -124,7 +133,7 @@ def main():
             other = sum(v for k, v in res["counts"].items() if k not in rules)
             cells = [r["id"], r["machine"], r["toolchain"], "yes" if fetch.is_tuned(r) else "no", res["exit"],
                      "%.2f" % res["seconds"]] + [str(res["counts"].get(k, 0)) for k in rules] + [str(other),
-                     " | ".join(res["notes"])]
+                     ",".join(sorted(res["capped"])), " | ".join(res["notes"])]
             out.write("\t".join(cells) + "\n")
             out.flush()
             if res["notes"]:

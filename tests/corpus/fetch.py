@@ -170,7 +170,9 @@ class Fetcher:
         d = os.path.join(self.work, "debian")
         os.makedirs(d, exist_ok=True)
         spec = "%s=%s" % (package, version)
-        cmd = ["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", spec]
+        cmd = ["apt-get", "download", "-q", spec]
+        if os.geteuid() == 0:  # as root, apt would hand the download to the _apt user, who cannot write here
+            cmd[2:2] = ["-o", "APT::Sandbox::User=root"]
         p = run(cmd, cwd=d, quiet=True)
         if p.returncode != 0 and not self.apt_updated and os.geteuid() == 0:
             self.log("  apt-get update (package lists missing or stale)")
