@@ -4,6 +4,7 @@ using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Reporting;
 using Pelint.Rules;
+using Pelint.Sarif;
 
 namespace Pelint.Fuzz;
 
@@ -49,17 +50,38 @@ public static class FuzzTargets
         }
     }
 
-    /// <summary>The .editorconfig parser and glob matcher: the input is the file's text.</summary>
+    /// <summary>
+    /// Configuration inputs: a first byte that is even sends the rest to the .editorconfig parser
+    /// and glob matcher, odd to the streaming SARIF reader as a baseline and as a merge input.
+    /// </summary>
     public static void Configuration(byte[] bytes)
     {
-        var text = Encoding.UTF8.GetString(bytes);
-        var file = EditorConfigFile.Parse("/fuzz/.editorconfig", text);
-        foreach (var path in SamplePaths)
+        if (bytes.Length == 0)
         {
-            foreach (var entry in file.EntriesFor(path, preambleApplies: true))
+            return;
+        }
+
+        var body = bytes.AsSpan(1).ToArray();
+        if ((bytes[0] & 1) == 0)
+        {
+            var file = EditorConfigFile.Parse("/fuzz/.editorconfig", Encoding.UTF8.GetString(body));
+            foreach (var path in SamplePaths)
             {
-                _ = Severity.TryParse(entry.Value, out _);
+                foreach (var entry in file.EntriesFor(path, preambleApplies: true))
+                {
+                    _ = Severity.TryParse(entry.Value, out _);
+                }
             }
+
+            return;
+        }
+
+        var current = SarifBuilder.Build(Engine.Catalog, [], new SarifRunOptions { SourceRoot = "/fuzz" });
+        _ = Baseline.Apply(current, () => new MemoryStream(body, writable: false), maxAbsent: 100);
+        var merged = TolerantSarifReader.Read(new MemoryStream(body, writable: false), maxResults: 100);
+        if (merged.Log.Runs.Count > 0)
+        {
+            _ = ResultCap.Apply(SarifMerge.Merge([merged.Log]), 100, merged.DroppedResults);
         }
     }
 
