@@ -186,6 +186,23 @@ public sealed class GateTests : IDisposable
         Assert.Equal(2, SarifFile.Read(sarif).Runs[0].Results.Count(r => r.BaselineState == "new"));
     }
 
+    [Fact]
+    public void Baseline_with_an_escaped_name_that_is_not_utf8_is_a_notification_not_a_crash()
+    {
+        // Found by AFL++ (target config, 63,155 executions): "\"" then 0xFF inside a property name
+        // made the reader's GetString throw InvalidOperationException.
+        var baseline = _folder.PathOf("afl.sarif");
+        File.WriteAllBytes(baseline, Convert.FromHexString(
+            "7B2272756EFFFF3A5B5C22223A7B2265227D227D040000724964223A22684131303631222C22223A7B2274FF3A5B5C22223A7B2265227D227D" +
+            "040000724964223A2268677874223A226D227D75"));
+
+        var run = CliRun.Of("scan", ErrorSample(), "--baseline", baseline);
+
+        Assert.Equal(ExitCodes.ResultsAtFailLevel, run.ExitCode);
+        Assert.Contains("PEL0100", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", run.Error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(HostileBaselines))]
     public void Hostile_or_partial_merge_input_never_crashes_merge(string content)

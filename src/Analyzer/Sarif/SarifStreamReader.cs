@@ -187,8 +187,9 @@ public static class SarifStreamReader
                     }
                 }
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
+                // InvalidOperationException: a string that is not UTF-8 once unescaped (found by AFL++).
                 pending.Add(new SarifProblem(Math.Max(run, 0), $"not valid JSON at byte {source.Position:N0}: {e.Message}"));
                 more = false;
             }
@@ -224,7 +225,7 @@ public static class SarifStreamReader
                 ? new SarifResultItem(run, clean)
                 : new SarifProblem(run, $"result {index} of run {run} is null or has no ruleId or message; skipped");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return new SarifProblem(run, $"result {index} of run {run} cannot be read ({e.Message}); skipped");
         }

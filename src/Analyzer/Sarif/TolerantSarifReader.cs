@@ -98,7 +98,7 @@ public static class TolerantSarifReader
         {
             return JsonSerializer.Deserialize(buffer.ToArray(), SarifJsonContext.Default.Run);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             problems.Add($"run {index} cannot be used ({e.Message}); its results are left out");
             return null;
