@@ -9,6 +9,7 @@ public enum ProblemCode
 {
     // Headers
     SectionsOver32767,
+    SectionTableTruncated,
 
     // Base relocations
     RelocationDirectoryUnmapped,
@@ -75,6 +76,7 @@ public static class ProblemCodes
     public static string Id(this ProblemCode code) => code switch
     {
         ProblemCode.SectionsOver32767 => "sections-over-32767",
+        ProblemCode.SectionTableTruncated => "section-table-truncated",
         ProblemCode.RelocationDirectoryUnmapped => "directory-unmapped",
         ProblemCode.RelocationDirectoryTruncated => "directory-truncated",
         ProblemCode.RelocationBlockHeaderTruncated => "block-header-truncated",

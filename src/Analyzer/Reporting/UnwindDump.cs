@@ -85,7 +85,7 @@ public static class UnwindDump
             }
 
             var info = directory.GetUnwindInfo(source.UnwindData);
-            output.WriteLine($"    Unwind version: {info.Version}");
+            output.WriteLine(info.IsDecoded ? $"    Unwind version: {info.Version}" : $"    Unwind version: {info.Version} (APX; its payload is not decoded)");
             output.WriteLine($"    Unwind flags: {FlagText(info.Flags)}");
             output.WriteLine($"    Size of prologue: 0x{info.SizeOfProlog:X2}");
             output.WriteLine($"    Count of codes: {info.CountOfCodes}");
@@ -195,6 +195,7 @@ public static class UnwindDump
         json.WriteStartObject();
         json.WriteNumber("rva", info.Rva);
         json.WriteNumber("version", info.Version);
+        json.WriteBoolean("decoded", info.IsDecoded);
         json.WriteStartArray("flags");
         foreach (var flag in FlagNames(info.Flags))
         {
