@@ -14,6 +14,9 @@ namespace Pelint.Analysis.Arm64;
 /// <param name="CodeName">The unwind code's name ("end" for the return).</param>
 public sealed record Arm64FrameMismatch(Arm64RuntimeFunction Entry, bool Epilog, uint Rva, string Instruction, string Expected, string CodeName);
 
+/// <summary>An epilog cut by its fragment's end: <paramref name="Boundary"/> is where the next fragment begins, with <paramref name="Remaining"/> restoring instructions and the return.</summary>
+public sealed record Arm64SplitEpilog(Arm64RuntimeFunction Entry, uint Boundary, int Remaining);
+
 /// <summary>
 /// ARM64 prologs and epilogs checked against their unwind codes. ARM64 unwind codes map 1:1 to
 /// prolog and epilog instructions (Microsoft's "ARM64 exception handling"): the prolog's codes in
@@ -28,8 +31,9 @@ public sealed class Arm64FrameCheck
 {
     private static readonly AnalysisKey<Arm64FrameCheck> Key = new("arm64-frame-check", Build);
 
-    private Arm64FrameCheck(List<Arm64FrameMismatch> prologs, List<Arm64FrameMismatch> epilogs, int prologsChecked, int epilogsChecked, int notChecked)
+    private Arm64FrameCheck(List<Arm64FrameMismatch> prologs, List<Arm64FrameMismatch> epilogs, List<Arm64SplitEpilog> splits, int prologsChecked, int epilogsChecked, int notChecked)
     {
+        SplitEpilogs = splits;
         PrologMismatches = prologs;
         EpilogMismatches = epilogs;
         PrologsChecked = prologsChecked;
@@ -42,6 +46,9 @@ public sealed class Arm64FrameCheck
 
     /// <summary>The first mismatching instruction of each epilog that has one.</summary>
     public IReadOnlyList<Arm64FrameMismatch> EpilogMismatches { get; }
+
+    /// <summary>Epilogs that a fragment boundary cuts, whose rest no epilog scope of the next fragment describes.</summary>
+    public IReadOnlyList<Arm64SplitEpilog> SplitEpilogs { get; }
 
     public int PrologsChecked { get; }
 
@@ -58,6 +65,7 @@ public sealed class Arm64FrameCheck
         var table = image.Arm64Exceptions.Table;
         var prologs = new List<Arm64FrameMismatch>();
         var epilogs = new List<Arm64FrameMismatch>();
+        var splits = new List<Arm64SplitEpilog>();
         int prologsChecked = 0, epilogsChecked = 0, notChecked = 0;
         foreach (var entry in table.Functions)
         {
@@ -87,20 +95,32 @@ public sealed class Arm64FrameCheck
             foreach (var (start, index) in record.Epilogs())
             {
                 var codes = record.DecodeSequence(index, out var terminated, out var cut);
-                if (cut || !terminated || Expand(codes, untilEnd: true) is not { } epilog || (ulong)start + ((ulong)(epilog.Count + 1) * 4) > length)
+                if (cut || !terminated || start >= length || Expand(codes, untilEnd: true) is not { } epilog)
                 {
                     continue; // the format rule reports epilogs that run off the codes or the function
                 }
 
+                // Instructions of this epilog inside the function. Past the function's end a PC
+                // belongs to no entry and is unwound as a leaf, which is right once every
+                // register is restored: so the return (and, in MSVC's epilog fragments, a load of
+                // the return value before it) may lie past the end. When the codes go on past the
+                // end, only the fragment's own part of the epilog is its business; the rest is the
+                // next fragment's or stands for the parent's frame.
+                var inside = (int)Math.Min((length - start) / 4, (uint)epilog.Count + 1);
+                var withReturn = inside == epilog.Count + 1;
                 epilogsChecked++;
-                if (FirstMismatch(image, entry, entry.BeginAddress + start, epilog, epilog: true) is { } m)
+                if (FirstMismatch(image, entry, entry.BeginAddress + start, epilog[..Math.Min(inside, epilog.Count)], epilog: true, expectReturn: withReturn) is { } m)
                 {
                     epilogs.Add(m);
+                }
+                else if (inside < epilog.Count && SplitEpilog(image, table, entry, start + ((uint)inside * 4), epilog[inside..]) is { } split)
+                {
+                    splits.Add(split);
                 }
             }
         }
 
-        return new Arm64FrameCheck(prologs, epilogs, prologsChecked, epilogsChecked, notChecked);
+        return new Arm64FrameCheck(prologs, epilogs, splits, prologsChecked, epilogsChecked, notChecked);
     }
 
     /// <summary>
@@ -165,9 +185,30 @@ public sealed class Arm64FrameCheck
         return untilEnd || pendingNext != 0 ? null : result;
     }
 
-    private static Arm64FrameMismatch? FirstMismatch(PeImage image, Arm64RuntimeFunction entry, uint start, List<Expected> codes, bool epilog)
+    // The epilog continues past the fragment's end when the instructions there are its remaining
+    // loads and its return. The unwinder knows that part as an epilog only if the entry that
+    // starts at the boundary has an epilog scope at +0; otherwise it unwinds it as body code
+    // with all of that fragment's codes, restoring what the first part already restored.
+    private static Arm64SplitEpilog? SplitEpilog(PeImage image, Arm64FunctionTable table, Arm64RuntimeFunction entry, uint offset, List<Expected> rest)
     {
-        var count = codes.Count + (epilog ? 1 : 0);
+        var boundary = entry.BeginAddress + offset;
+        if (FirstMismatch(image, entry, boundary, rest, epilog: true) is not null)
+        {
+            return null; // not the epilog's own instructions: the codes past the end stand for the parent's frame
+        }
+
+        if (table.FindContaining(boundary) is { } next && next.BeginAddress == boundary && table.RecordOf(next) is { } nextRecord
+            && nextRecord.Epilogs().Any(e => e.StartOffset == 0))
+        {
+            return null;
+        }
+
+        return new Arm64SplitEpilog(entry, boundary, rest.Count);
+    }
+
+    private static Arm64FrameMismatch? FirstMismatch(PeImage image, Arm64RuntimeFunction entry, uint start, List<Expected> codes, bool epilog, bool expectReturn = true)
+    {
+        var count = codes.Count + (epilog && expectReturn ? 1 : 0);
         if (count == 0)
         {
             return null;
