@@ -47,6 +47,12 @@ public readonly record struct Arm64PackedUnwind(uint Word)
         }
     }
 
+    /// <summary>
+    /// Whether the bits describe a frame that can exist: a length, RegI within x19-x28, a frame
+    /// that holds the save area, and room for x29/lr when chained (what PE4004 checks).
+    /// </summary>
+    public bool DescribesPossibleFrame => FunctionLength != 0 && RegI <= 10 && LocalSize >= 0 && !(CR is 2 or 3 && LocalSize == 0);
+
     /// <summary>Bytes of stack below the save area: locals, the x29/lr pair, outgoing arguments. Negative for an impossible frame.</summary>
     public int LocalSize => (int)FrameSize - (SaveSlots * 8);
 

@@ -70,7 +70,8 @@ public sealed class Arm64FrameCheck
         foreach (var entry in table.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (table.RecordOf(entry) is not { Problems.Count: 0, Version: 0 } record || record.FunctionLength == 0)
+            // Malformed records and impossible packed frames are the format rules' (PE4002, PE4004).
+            if ((entry.IsPacked && !entry.Packed.DescribesPossibleFrame) || table.RecordOf(entry) is not { Problems.Count: 0, Version: 0 } record || record.FunctionLength == 0)
             {
                 notChecked++;
                 continue;
