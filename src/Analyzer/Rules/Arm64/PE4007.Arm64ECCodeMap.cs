@@ -31,10 +31,14 @@ public sealed class Arm64ECCodeMap : IRule
         for (var k = 0; k < ranges.Count; k++)
         {
             var r = ranges[k];
-            var section = image.Map.FindSection(r.Start);
-            if (r.Kind == ChpeRangeKind.Unknown || section is not { IsExecutable: true } || r.End > (ulong)section.VirtualAddress + section.MappedSize || r.End <= r.Start)
+            // A range may span several code sections (and the gap between them, as in an ARM64EC
+            // image whose x64 range runs from .text into .hexpthk), but no data section.
+            var first = image.Map.FindSection(r.Start);
+            var last = r.End > r.Start ? image.Map.FindSection(r.End - 1) : null;
+            var data = image.Sections.FirstOrDefault(s => !s.IsExecutable && s.VirtualAddress < r.End && (ulong)s.VirtualAddress + s.MappedSize > r.Start);
+            if (r.Kind == ChpeRangeKind.Unknown || first is not { IsExecutable: true } || last is not { IsExecutable: true } || data is not null)
             {
-                findings.Add(context.Report("range-outside-code", mapLocation, $"range:{k}:outside-code", name, Range(r), section?.Name ?? "no section"));
+                findings.Add(context.Report("range-outside-code", mapLocation, $"range:{k}:outside-code", name, Range(r), (data ?? (first is { IsExecutable: true } ? last : first))?.Name ?? "no section"));
             }
 
             for (var j = 0; j < k; j++)
