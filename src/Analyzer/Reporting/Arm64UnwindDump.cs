@@ -22,10 +22,13 @@ internal static class Arm64UnwindDump
         var table = arm64.Table;
         if (arm64.CodeMap is { } map)
         {
-            output.WriteLine($"{arm64.Flavor} code map ({map.Ranges.Count} ranges):");
+            output.WriteLine($"{arm64.Flavor} code map ({map.Ranges.Count} ranges, with the entries of each table that start in them):");
+            var x64 = image.ExceptionDirectory.Functions;
             foreach (var range in map.Ranges)
             {
-                output.WriteLine($"  {range.Start:X8}-{range.End:X8} {KindName(range.Kind)}");
+                var arm64Entries = table.Functions.Count(f => range.Contains(f.BeginAddress));
+                var x64Entries = x64.Count(f => range.Contains(f.BeginAddress));
+                output.WriteLine(string.Format(Inv, "  {0:X8}-{1:X8} {2,-7} {3} ARM64, {4} x64", range.Start, range.End, KindName(range.Kind), arm64Entries, x64Entries));
             }
         }
 
