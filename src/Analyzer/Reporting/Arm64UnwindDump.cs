@@ -130,6 +130,10 @@ internal static class Arm64UnwindDump
         foreach (var f in table.Functions)
         {
             WriteFunction(image, table, json, f);
+            if (json.BytesPending > 1 << 16)
+            {
+                json.Flush(); // streamed like the x64 list: one chunk held at a time
+            }
         }
 
         json.WriteEndArray();
