@@ -2,9 +2,11 @@ using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Reflection.PortableExecutable;
 using System.Runtime.InteropServices;
+using Pelint.Pe.Chpe;
 using Pelint.Pe.Code;
 using Pelint.Pe.Debug;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.Exceptions.Arm64;
 using Pelint.Pe.Headers;
 using Pelint.Pe.Imports;
 using Pelint.Pe.IO;
@@ -34,6 +36,8 @@ public sealed unsafe class PeImage : IDisposable
     private readonly Lazy<ExportTable> _exports;
     private readonly Lazy<DebugDirectory> _debug;
     private readonly Lazy<ExceptionDirectory> _exceptions;
+    private readonly Lazy<ChpeCodeMap?> _chpe;
+    private readonly Lazy<Arm64Exceptions> _arm64;
     private readonly Lazy<LanguageHandlers> _handlers;
     private readonly Lazy<ImageCode> _code;
     private bool _disposed;
@@ -59,6 +63,8 @@ public sealed unsafe class PeImage : IDisposable
         _exports = new(() => ExportTable.Read(this));
         _debug = new(() => DebugDirectory.Read(this));
         _exceptions = new(() => ExceptionDirectory.Read(this));
+        _chpe = new(() => ChpeCodeMap.Read(this));
+        _arm64 = new(() => Arm64Exceptions.Read(this));
         _handlers = new(() => LanguageHandlers.Build(this));
         _code = new(() => new ImageCode(this));
     }
@@ -152,6 +158,12 @@ public sealed unsafe class PeImage : IDisposable
 
     /// <summary>The x64 exception directory (.pdata) with its unwind data, read on first use.</summary>
     public ExceptionDirectory ExceptionDirectory => _exceptions.Value;
+
+    /// <summary>The CHPE metadata (code range map, extra function table) of an ARM64EC or ARM64X image; null otherwise.</summary>
+    public ChpeCodeMap? Chpe => _chpe.Value;
+
+    /// <summary>The ARM64-format function table (ARM64, ARM64X native view, ARM64EC extra table); empty otherwise.</summary>
+    public Arm64Exceptions Arm64Exceptions => _arm64.Value;
 
     /// <summary>The language-specific handlers the unwind data names, identified on first use.</summary>
     public LanguageHandlers LanguageHandlers => _handlers.Value;

@@ -67,6 +67,12 @@ public enum ProblemCode
     ScopeTableUnmapped,
     ScopeTableAbsurdCount,
     ScopeTableOutsideSection,
+
+    // ARM64 .pdata and .xdata
+    Arm64PdataSizeNotMultiple,
+    Arm64PdataTruncated,
+    Arm64XdataUnmapped,
+    Arm64XdataTruncated,
 }
 
 /// <summary>Stable names of <see cref="ProblemCode"/>s.</summary>
@@ -118,6 +124,10 @@ public static class ProblemCodes
         ProblemCode.ScopeTableUnmapped => "unmapped",
         ProblemCode.ScopeTableAbsurdCount => "absurd-count",
         ProblemCode.ScopeTableOutsideSection => "outside-section",
+        ProblemCode.Arm64PdataSizeNotMultiple => "arm64-pdata-size-not-multiple",
+        ProblemCode.Arm64PdataTruncated => "arm64-pdata-truncated",
+        ProblemCode.Arm64XdataUnmapped => "arm64-xdata-unmapped",
+        ProblemCode.Arm64XdataTruncated => "arm64-xdata-truncated",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "a problem code without a name"),
     };
 }

@@ -42,6 +42,11 @@ public static class UnwindDump
         }
 
         json.WriteEndArray();
+        if (image.Arm64Exceptions.HasArm64Code)
+        {
+            Arm64UnwindDump.WriteJson(image, json);
+        }
+
         json.WriteEndObject();
     }
 
@@ -53,6 +58,18 @@ public static class UnwindDump
         var handlers = image.LanguageHandlers;
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"File: {image.Path}");
+        if (image.Arm64Exceptions.HasArm64Code)
+        {
+            Arm64UnwindDump.WriteText(image, output);
+            if (!directory.IsPresent)
+            {
+                return;
+            }
+
+            output.WriteLine();
+            output.WriteLine($"x64 function table ({(image.Machine == System.Reflection.PortableExecutable.Machine.Arm64 ? "CHPE extra table" : "exception directory")}):");
+        }
+
         output.WriteLine($"Machine: {MachineNames.Of(image.Machine)}, {directory.Functions.Count} function table entries");
         foreach (var p in directory.Problems)
         {
