@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Pelint.Engine;
+using Pelint.Pe.IO;
 using Pelint.Rules;
 
 namespace Pelint.Configuration;
@@ -88,7 +89,22 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
     {
         try
         {
-            return File.Exists(path) ? EditorConfigFile.Parse(path, File.ReadAllText(path)) : Missing(path, explicitFile);
+            var kind = HostFiles.KindOf(path);
+            if (kind == FileKind.Missing)
+            {
+                return Missing(path, explicitFile);
+            }
+
+            // Only a regular file is read: an .editorconfig that is a FIFO would block the scan.
+            using var stream = HostFiles.OpenRegular(path);
+            using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            var file = EditorConfigFile.Parse(path, reader.ReadToEnd());
+            foreach (var problem in file.Problems)
+            {
+                Report(path, problem.Line, problem.Line > 0 ? $"{path}({problem.Line}): {problem.Message}" : $"{path}: {problem.Message}");
+            }
+
+            return file;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

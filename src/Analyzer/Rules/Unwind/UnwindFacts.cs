@@ -15,16 +15,22 @@ internal static class UnwindFacts
 
     public static Applicability ForX64ExceptionData(PeImage image)
     {
-        if (image.Machine != Machine.Amd64)
+        if (image.Machine == Machine.Arm64)
         {
-            return Applicability.NotApplicable(image.Machine == Machine.Arm64
-                ? "machine is ARM64: ARM64 unwind data is not analyzed yet"
-                : $"machine is {MachineNames.Of(image.Machine)}: only x64 unwind data is analyzed");
+            // An ARM64X image's x64 entries are the CHPE extra table (ExceptionDirectory reads it).
+            if (image.Chpe is null)
+            {
+                return Applicability.NotApplicable("machine is ARM64: its unwind data is checked by the ARM64 rules (PE4001-PE4007)");
+            }
+        }
+        else if (image.Machine != Machine.Amd64)
+        {
+            return Applicability.NotApplicable($"machine is {MachineNames.Of(image.Machine)}: only x64 unwind data is analyzed");
         }
 
         return image.ExceptionDirectory.IsPresent
             ? Applicability.Applicable
-            : Applicability.NotApplicable("no exception directory");
+            : Applicability.NotApplicable(image.Machine == Machine.Arm64 ? "ARM64X image without an x64 function table (CHPE extra table)" : "no exception directory");
     }
 
     /// <summary>"function 0x1234 (name)" for messages.</summary>
