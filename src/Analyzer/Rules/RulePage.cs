@@ -45,6 +45,11 @@ public static class RulePage
                     throw new FormatException($"{source}: unexpected indented line '{line}'");
                 }
 
+                if (key == RuleDescriptor.CappedMessageId)
+                {
+                    throw new FormatException($"{source}: message '{key}' is the engine's summary of results past max-results; pages cannot define it");
+                }
+
                 messages[key] = value;
                 continue;
             }
@@ -65,6 +70,7 @@ public static class RulePage
         }
 
         var id = Required("id");
+        messages[RuleDescriptor.CappedMessageId] = RuleDescriptor.CappedTemplate;
         var tags = fields.TryGetValue("tags", out var t)
             ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [];
@@ -80,7 +86,16 @@ public static class RulePage
             tags,
             fields.GetValueOrDefault("security-severity"),
             normalized[(end + 5)..].Trim() + "\n",
-            $"{RuleDescriptor.RepositoryUri}/blob/main/rules/{id}.md");
+            $"{RuleDescriptor.RepositoryUri}/blob/main/rules/{id}.md")
+        {
+            MaxResults = Count("max-results", RuleDescriptor.DefaultMaxResults, 100_000),
+            MaxRelatedLocations = Count("max-related-locations", RuleDescriptor.DefaultMaxRelatedLocations, 1_000),
+        };
+
+        int Count(string key, int fallback, int max) =>
+            !fields.TryGetValue(key, out var text) ? fallback
+            : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= max ? n
+            : throw new FormatException($"{source}: {key} '{text}' is not a whole number from 1 to {max}");
     }
 
     private static string Unquote(string value) =>
