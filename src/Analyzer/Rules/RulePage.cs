@@ -2,7 +2,9 @@ namespace Pelint.Rules;
 
 /// <summary>
 /// Parses a rule page: YAML-style front matter between <c>---</c> lines (flat keys, one nested
-/// <c>messages:</c> map, values optionally double-quoted), then the Markdown help body.
+/// <c>messages:</c> map, values optionally double-quoted), then the Markdown help body. The build
+/// reads the same pages with src/Analyzer.Generators, strictly (a malformed page fails the build);
+/// RuleMessagesAgreementTests keep the two readings in step.
 /// </summary>
 public static class RulePage
 {
