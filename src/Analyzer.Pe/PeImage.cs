@@ -207,7 +207,8 @@ public sealed unsafe class PeImage : IDisposable
         FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.None);
+            // Only a regular file is read: a FIFO or a device would block or never end.
+            stream = HostFiles.OpenRegular(path, bufferSize: 1);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -112,8 +112,20 @@ public sealed class ExceptionDirectory
             return GetUnwindInfo(direct.UnwindData);
         }
 
-        // Not through the shared dictionary: its writes take a lock, and every entry comes here.
-        return Volatile.Read(ref _entryInfos[direct.Index]) ?? (_entryInfos[direct.Index] = UnwindInfo.Read(_image, direct.UnwindData));
+        // An array read for every entry after the first visit. Records are shared by RVA (one
+        // decode, one object, however many entries name it: a million entries sharing one record
+        // cost a million references, not a million records); neighbours are checked before the dictionary.
+        if (Volatile.Read(ref _entryInfos[direct.Index]) is { } known)
+        {
+            return known;
+        }
+
+        var i = direct.Index;
+        var info = i > 0 && Volatile.Read(ref _entryInfos[i - 1]) is { } previous && previous.Rva == direct.UnwindData
+            ? previous
+            : GetUnwindInfo(direct.UnwindData);
+        _entryInfos[i] = info;
+        return info;
     }
 
     // Entries come from this directory, but a caller may build one (tests, chained links).
@@ -180,8 +192,9 @@ public sealed class ExceptionDirectory
             return new ChainWalk([entry], entry, null); // nearly every entry: no chain to follow
         }
 
-        var path = new List<RuntimeFunction> { entry };
-        var visited = new HashSet<uint> { source.UnwindData };
+        var path = new List<RuntimeFunction>(4) { entry };
+        // At most ChainLimit + 1 records are visited: a list searched linearly beats a set here.
+        var visited = new List<uint>(4) { source.UnwindData };
         var current = entry;
         while (info.IsChained)
         {
@@ -211,11 +224,12 @@ public sealed class ExceptionDirectory
                 return ChainWalk.Broken(path, ProblemCode.ChainIndirectUnresolved, $"the chained entry at 0x{parent.BeginAddress:X} has a low-bit pointer that does not resolve");
             }
 
-            if (!visited.Add(parentSource.UnwindData))
+            if (visited.Contains(parentSource.UnwindData))
             {
                 return ChainWalk.Broken(path, ProblemCode.ChainCycle, $"the chain loops back to UNWIND_INFO 0x{parentSource.UnwindData:X}");
             }
 
+            visited.Add(parentSource.UnwindData);
             current = parent;
             info = InfoAt(parentSource);
         }

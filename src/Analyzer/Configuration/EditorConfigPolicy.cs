@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Pelint.Engine;
+using Pelint.Pe.IO;
 using Pelint.Rules;
 
 namespace Pelint.Configuration;
@@ -93,12 +94,16 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
     {
         try
         {
-            if (!File.Exists(path))
+            var kind = HostFiles.KindOf(path);
+            if (kind == FileKind.Missing)
             {
                 return Missing(path, explicitFile);
             }
 
-            return Validate(EditorConfigFile.Parse(path, File.ReadAllText(path)), explicitFile);
+            // Only a regular file is read: an .editorconfig that is a FIFO would block the scan.
+            using var stream = HostFiles.OpenRegular(path);
+            using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            return Validate(EditorConfigFile.Parse(path, reader.ReadToEnd()), explicitFile);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -143,15 +148,23 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
     }
 
     /// <summary>
-    /// Reports a file's bad entries once, in line order: at most <see cref="MaxNotificationsPerFile"/>
-    /// of them, then one notification counting the rest (a generated or hostile file can have
-    /// millions of bad lines). Returns the file with only the entries that set a level, so each
+    /// Reports a file's problems once: the lines it could not read, then its bad entries in line
+    /// order, at most <see cref="MaxNotificationsPerFile"/> in all, then one notification counting
+    /// the rest (a generated or hostile file can have millions of bad lines). Returns the file with only the entries that set a level, so each
     /// scanned file's settings are resolved from those alone. A .editorconfig's keys before its
     /// first section apply nowhere and are neither checked nor kept.
     /// </summary>
     private EditorConfigFile Validate(EditorConfigFile file, bool explicitFile)
     {
         var problems = 0;
+        foreach (var problem in file.Problems)
+        {
+            if (++problems <= MaxNotificationsPerFile)
+            {
+                Report(file.Path, problem.Line, problem.Line > 0 ? $"{file.Path}({problem.Line}): {problem.Message}" : $"{file.Path}: {problem.Message}");
+            }
+        }
+
         var kept = new List<EditorConfigSection>();
         foreach (var section in file.Sections)
         {

@@ -34,11 +34,18 @@ public static class UnwindDump
         foreach (var f in directory.Functions)
         {
             WriteFunction(json, image, directory, handlers, f);
+            // Streamed: the writer holds at most one chunk, whatever the number of entries.
+            if (json.BytesPending > FlushThreshold)
+            {
+                json.Flush();
+            }
         }
 
         json.WriteEndArray();
         json.WriteEndObject();
     }
+
+    private const int FlushThreshold = 1 << 16;
 
     public static void WriteText(PeImage image, TextWriter output)
     {

@@ -37,8 +37,11 @@ public sealed class RelocationFloodTests(ITestOutputHelper output)
         Assert.Equal(51, report.Results.Count);
         Assert.Equal(["page-unaligned", "bad-type"], report.Results.Take(2).Select(r => r.Finding.MessageId));
         Assert.Equal($"flood.dll: {(2 * blocks) - 50} more results of this rule were not reported (max-results 50 per image).", report.Results[^1].Message);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        // Memory is the sharp bound: past the cap nothing is described, so 20 million findings cost
+        // no allocation (building them all took 7.3 GB). Time is only bounded loosely: the rule runs
+        // in 2-7 s alone, but a test host on a loaded 2-core machine has run it for 34 s.
         Assert.True(allocated < 16 << 20, $"allocated {allocated:N0} bytes for {blocks:N0} blocks");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"took {clock.Elapsed}");
     }
 
     private static byte[] FloodImage()
