@@ -25,7 +25,8 @@ internal static class Arm64FrameRule
                 : message(Arm64Facts.CodeLocation(image, m.Entry, m.Rva, epilogs ? "epilog instruction" : "prolog instruction"),
                     $"{Arm64Facts.Key(context, m.Entry)}:{(epilogs ? "epilog" : "prolog")}:{m.CodeName}",
                     context.FileName, Arm64Facts.Describe(image, m.Entry.BeginAddress), m.Rva - m.Entry.BeginAddress, m.Instruction, m.CodeName, m.Expected)
-                with { Properties = properties };
+                with
+                { Properties = properties };
         }
     }
 }
