@@ -1,4 +1,3 @@
-using System.Globalization;
 using Pelint.Analysis.Arm64;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions.Arm64;
@@ -6,12 +5,9 @@ using Pelint.Pe.Headers;
 
 namespace Pelint.Rules;
 
-/// <summary>What the ARM64 unwind rules share: applicability, naming, keys, locations and the result cap.</summary>
+/// <summary>What the ARM64 unwind rules share: applicability, naming, keys and locations.</summary>
 internal static class Arm64Facts
 {
-    /// <summary>Past this, one summary result per rule and image.</summary>
-    public const int MaxFindingsPerImage = 50;
-
     /// <summary>The ARM64 rules apply to ARM64, ARM64EC and ARM64X code, and say so with the machine otherwise.</summary>
     public static Applicability ForArm64UnwindData(PeImage image)
     {
@@ -43,15 +39,4 @@ internal static class Arm64Facts
 
     public static FindingLocation CodeLocation(PeImage image, Arm64RuntimeFunction entry, uint rva, string description) =>
         new(image.FileOffsetOf(rva), 4, rva, image.Exports.NameOf(entry.BeginAddress), entry.BeginAddress, description);
-
-    /// <summary>Keeps the first <see cref="MaxFindingsPerImage"/> findings and adds one summary result for the rest.</summary>
-    public static IEnumerable<Finding> Capped(RuleContext context, List<Finding> findings)
-    {
-        var table = context.Image.Arm64Exceptions.Table;
-        return FindingCap.Apply(context, findings, MaxFindingsPerImage, new FindingLocation(table.FileOffset, 8, Description: $"ARM64 function table ({table.Source})"));
-    }
-
-    public static string Hex(uint value) => value.ToString("X", CultureInfo.InvariantCulture);
-
-    public static string Dec(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -4,10 +4,9 @@ using Pelint.Pe.Exceptions.Arm64;
 namespace Pelint.Rules;
 
 /// <summary>PE4001: the ARM64 .pdata table is a sorted table of 8-byte entries for functions in code.</summary>
-public sealed class Arm64FunctionTableRule : IRule
+[Rule("PE4001")]
+public sealed partial class Arm64FunctionTableRule : IRule
 {
-    public string Id => "PE4001";
-
     public Applicability GetApplicability(PeImage image) => Arm64Facts.ForArm64UnwindData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -15,10 +14,9 @@ public sealed class Arm64FunctionTableRule : IRule
         var image = context.Image;
         var table = image.Arm64Exceptions.Table;
         var name = context.FileName;
-        var findings = new List<Finding>();
         foreach (var p in table.Problems)
         {
-            findings.Add(context.Report("table", new FindingLocation(p.FileOffset, p.Length, p.Rva, Description: $"ARM64 function table ({table.Source})"), $"table:{p.Id}", name, p.Message));
+            yield return Messages.Table(new FindingLocation(p.FileOffset, p.Length, p.Rva, Description: $"ARM64 function table ({table.Source})"), $"table:{p.Id}", name, p.Message);
         }
 
         Arm64RuntimeFunction? previous = null;
@@ -30,41 +28,41 @@ public sealed class Arm64FunctionTableRule : IRule
             var end = (ulong)f.BeginAddress + length;
             if (f.Flag == 3)
             {
-                findings.Add(Report(context, f, "flag-3", name));
+                yield return context.IsPastCap ? Finding.PastCap : Messages.Flag3(Location(context, f), Key(context, f, "flag-3"), name, Function(context, f));
             }
             else if (!f.IsPacked && table.RecordOf(f) is { } record && record.Problems.Any(p => p.Code == ProblemCode.Arm64XdataUnmapped))
             {
-                findings.Add(Report(context, f, "xdata-outside", name, Arm64Facts.Hex(f.XdataRva)));
+                yield return context.IsPastCap ? Finding.PastCap : Messages.XdataOutside(Location(context, f), Key(context, f, "xdata-outside"), name, Function(context, f), f.XdataRva);
             }
 
             if ((f.BeginAddress & 3) != 0)
             {
-                findings.Add(Report(context, f, "misaligned", name));
+                yield return context.IsPastCap ? Finding.PastCap : Messages.Misaligned(Location(context, f), Key(context, f, "misaligned"), name, Function(context, f));
             }
 
             var section = image.Map.FindSection(f.BeginAddress);
             if (section is not { IsExecutable: true } || end > (ulong)section.VirtualAddress + section.MappedSize)
             {
-                findings.Add(Report(context, f, "outside-code", name, Arm64Facts.Dec(length), section?.Name ?? "no section"));
+                yield return context.IsPastCap ? Finding.PastCap : Messages.OutsideCode(Location(context, f), Key(context, f, "outside-code"), name, Function(context, f), length, section?.Name ?? "no section");
             }
 
             if (previous is { } prev)
             {
                 if (f.BeginAddress < prev.BeginAddress)
                 {
-                    findings.Add(Report(context, f, "unsorted", name, Arm64Facts.Dec(f.Index), Arm64Facts.Hex(prev.BeginAddress)));
+                    yield return context.IsPastCap ? Finding.PastCap : Messages.Unsorted(Location(context, f), Key(context, f, "unsorted"), name, Function(context, f), f.Index, prev.BeginAddress);
                 }
                 else if (f.BeginAddress == prev.BeginAddress)
                 {
                     // lld keeps one .pdata entry per folded copy of a function: identical data is harmless.
                     if (!SameUnwind(table, prev, f))
                     {
-                        findings.Add(Report(context, f, "duplicate", name, Arm64Facts.Hex(prev.UnwindData), Arm64Facts.Hex(f.UnwindData)));
+                        yield return context.IsPastCap ? Finding.PastCap : Messages.Duplicate(Location(context, f), Key(context, f, "duplicate"), name, Function(context, f), prev.UnwindData, f.UnwindData);
                     }
                 }
                 else if (f.BeginAddress < previousEnd)
                 {
-                    findings.Add(Report(context, f, "overlap", name, Arm64Facts.Hex(prev.BeginAddress), Arm64Facts.Hex((uint)Math.Min(previousEnd, uint.MaxValue))));
+                    yield return context.IsPastCap ? Finding.PastCap : Messages.Overlap(Location(context, f), Key(context, f, "overlap"), name, Function(context, f), prev.BeginAddress, (uint)Math.Min(previousEnd, uint.MaxValue));
                 }
             }
 
@@ -75,12 +73,13 @@ public sealed class Arm64FunctionTableRule : IRule
 
             previous = f;
         }
-
-        return Arm64Facts.Capped(context, findings);
     }
 
-    private static Finding Report(RuleContext context, Arm64RuntimeFunction f, string kind, string file, params string[] more) =>
-        context.Report(kind, Arm64Facts.EntryLocation(context.Image, f), $"{Arm64Facts.Key(context, f)}:{kind}", [file, Arm64Facts.Describe(context.Image, f.BeginAddress), .. more]);
+    private static FindingLocation Location(RuleContext context, Arm64RuntimeFunction f) => Arm64Facts.EntryLocation(context.Image, f);
+
+    private static string Key(RuleContext context, Arm64RuntimeFunction f, string kind) => $"{Arm64Facts.Key(context, f)}:{kind}";
+
+    private static string Function(RuleContext context, Arm64RuntimeFunction f) => Arm64Facts.Describe(context.Image, f.BeginAddress);
 
     private static bool SameUnwind(Arm64FunctionTable table, Arm64RuntimeFunction a, Arm64RuntimeFunction b)
     {

@@ -4,17 +4,15 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE4004: packed ARM64 unwind data describes a frame that can exist.</summary>
-public sealed class Arm64PackedUnwindRule : IRule
+[Rule("PE4004")]
+public sealed partial class Arm64PackedUnwindRule : IRule
 {
-    public string Id => "PE4004";
-
     public Applicability GetApplicability(PeImage image) => Arm64Facts.ForArm64UnwindData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
         var table = image.Arm64Exceptions.Table;
-        var findings = new List<Finding>();
         var inv = CultureInfo.InvariantCulture;
         foreach (var f in table.Functions)
         {
@@ -59,11 +57,10 @@ public sealed class Arm64PackedUnwindRule : IRule
 
             foreach (var (kind, message) in problems)
             {
-                findings.Add(context.Report("problem", Arm64Facts.EntryLocation(image, f, "ARM64 .pdata entry (packed unwind data)"), $"{Arm64Facts.Key(context, f)}:{kind}",
-                    context.FileName, Arm64Facts.Hex(f.UnwindData), Arm64Facts.Describe(image, f.BeginAddress), message));
+                yield return context.IsPastCap ? Finding.PastCap
+                    : Messages.Problem(Arm64Facts.EntryLocation(image, f, "ARM64 .pdata entry (packed unwind data)"), $"{Arm64Facts.Key(context, f)}:{kind}",
+                        context.FileName, f.UnwindData, Arm64Facts.Describe(image, f.BeginAddress), message);
             }
         }
-
-        return Arm64Facts.Capped(context, findings);
     }
 }

@@ -10,10 +10,9 @@ namespace Pelint.Rules;
 /// every range lies in executable code, ranges do not overlap, ARM64-format entries describe
 /// ARM64 or ARM64EC code and x64 entries describe x64 code.
 /// </summary>
-public sealed class Arm64ECCodeMap : IRule
+[Rule("PE4007")]
+public sealed partial class Arm64ECCodeMap : IRule
 {
-    public string Id => "PE4007";
-
     public Applicability GetApplicability(PeImage image) => image.Chpe is null
         ? Applicability.NotApplicable(image.Arm64Exceptions.HasArm64Code
             ? "ARM64 image without CHPE metadata: no code map (not ARM64EC or ARM64X)"
@@ -25,7 +24,6 @@ public sealed class Arm64ECCodeMap : IRule
         var image = context.Image;
         var map = image.Chpe!;
         var name = context.FileName;
-        var findings = new List<Finding>();
         var ranges = map.Ranges;
         var mapLocation = new FindingLocation(image.FileOffsetOf(map.MetadataRva), 12, map.MetadataRva, Description: "CHPE metadata code map");
         for (var k = 0; k < ranges.Count; k++)
@@ -38,14 +36,14 @@ public sealed class Arm64ECCodeMap : IRule
             var data = image.Sections.FirstOrDefault(s => !s.IsExecutable && s.VirtualAddress < r.End && (ulong)s.VirtualAddress + s.MappedSize > r.Start);
             if (r.Kind == ChpeRangeKind.Unknown || first is not { IsExecutable: true } || last is not { IsExecutable: true } || data is not null)
             {
-                findings.Add(context.Report("range-outside-code", mapLocation, $"range:{k}:outside-code", name, Range(r), (data ?? (first is { IsExecutable: true } ? last : first))?.Name ?? "no section"));
+                yield return Messages.RangeOutsideCode(mapLocation, $"range:{k}:outside-code", name, Range(r), (data ?? (first is { IsExecutable: true } ? last : first))?.Name ?? "no section");
             }
 
             for (var j = 0; j < k; j++)
             {
                 if (r.Start < ranges[j].End && ranges[j].Start < r.End)
                 {
-                    findings.Add(context.Report("range-overlap", mapLocation, $"range:{k}:overlap", name, Range(r), Range(ranges[j])));
+                    yield return Messages.RangeOverlap(mapLocation, $"range:{k}:overlap", name, Range(r), Range(ranges[j]));
                     break;
                 }
             }
@@ -57,8 +55,8 @@ public sealed class Arm64ECCodeMap : IRule
             var range = map.RangeOf(f.BeginAddress);
             if (range is not { IsArm64Format: true })
             {
-                findings.Add(context.Report("arm64-entry-misplaced", Arm64Facts.EntryLocation(image, f), $"{Arm64Facts.Key(context, f)}:misplaced",
-                    name, Arm64Facts.Describe(image, f.BeginAddress), range is { } r ? Range(r) : "no range of the code map"));
+                yield return context.IsPastCap ? Finding.PastCap : Messages.Arm64EntryMisplaced(Arm64Facts.EntryLocation(image, f), $"{Arm64Facts.Key(context, f)}:misplaced",
+                    name, Arm64Facts.Describe(image, f.BeginAddress), range is { } r ? Range(r) : "no range of the code map");
             }
         }
 
@@ -69,12 +67,10 @@ public sealed class Arm64ECCodeMap : IRule
             var range = map.RangeOf(f.BeginAddress);
             if (range is not { Kind: ChpeRangeKind.Amd64 })
             {
-                findings.Add(context.Report("x64-entry-misplaced", UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:misplaced",
-                    name, Arm64Facts.Describe(image, f.BeginAddress), range is { } r ? Range(r) : "no range of the code map"));
+                yield return context.IsPastCap ? Finding.PastCap : Messages.X64EntryMisplaced(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:misplaced",
+                    name, Arm64Facts.Describe(image, f.BeginAddress), range is { } r ? Range(r) : "no range of the code map");
             }
         }
-
-        return Arm64Facts.Capped(context, findings);
     }
 
     private static string Range(ChpeCodeRange r) => $"0x{r.Start:X}-0x{r.End:X} ({r.Kind switch { ChpeRangeKind.Arm64 => "ARM64", ChpeRangeKind.Arm64EC => "ARM64EC", ChpeRangeKind.Amd64 => "x64", _ => "type 3, undefined" }})";

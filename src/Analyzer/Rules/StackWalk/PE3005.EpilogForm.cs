@@ -4,10 +4,9 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE3005: no instruction runs on a partly released frame where the unwinder sees no epilog (one result per function).</summary>
-public sealed class EpilogForm : IRule
+[Rule("PE3005")]
+public sealed partial class EpilogForm : IRule
 {
-    public string Id => "PE3005";
-
     public Applicability GetApplicability(PeImage image) => StackWalkFindings.Applicability(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -21,10 +20,16 @@ public sealed class EpilogForm : IRule
                 continue;
             }
 
+            if (context.IsPastCap)
+            {
+                yield return Finding.PastCap;
+                continue;
+            }
+
             var first = hazards[0];
-            var finding = context.Report("partly-released", StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:partly-released",
-                context.FileName, StackWalkFindings.FunctionName(context, verdict), StackWalkFindings.Hex(first.Rva), StackWalkFindings.InstructionText(image, first.Rva),
-                StackWalkFindings.Slot(first.ReturnAddressFrom), first.TrueRsp.ToString(), StackWalkFindings.Count(StackWalkFindings.Affected(verdict, hazards)));
+            var finding = Messages.PartlyReleased(StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:partly-released",
+                context.FileName, StackWalkFindings.FunctionName(context, verdict), first.Rva, StackWalkFindings.InstructionText(image, first.Rva),
+                StackWalkFindings.Slot(first.ReturnAddressFrom), first.TrueRsp.ToString(), StackWalkFindings.Affected(verdict, hazards));
             yield return StackWalkFindings.WithPlaces(context, finding, verdict, hazards);
         }
     }

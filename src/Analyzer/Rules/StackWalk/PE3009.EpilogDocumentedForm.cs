@@ -5,13 +5,9 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE3009: epilogs in forms the documentation does not list but the unwinder handles; one result per image (off by default).</summary>
-public sealed class EpilogDocumentedForm : IRule
+[Rule("PE3009")]
+public sealed partial class EpilogDocumentedForm : IRule
 {
-    /// <summary>How many epilogs the result lists as related locations.</summary>
-    public const int MaxRelatedLocations = 50;
-
-    public string Id => "PE3009";
-
     public Applicability GetApplicability(PeImage image) => StackWalkFindings.Applicability(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -27,11 +23,11 @@ public sealed class EpilogDocumentedForm : IRule
         var kinds = string.Join(", ", forms.GroupBy(f => f.Form).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Key}: {Num(g.Count())}"));
         var functions = forms.Select(f => f.Verdict.Primary.BeginAddress).Distinct().Count();
-        var shown = Math.Min(forms.Count, MaxRelatedLocations);
-        var finding = context.Report("undocumented", FindingLocation.Image, "image", context.FileName,
-            Num(forms.Count), Num(analysis.ExitsReached), Num(functions), kinds, Num(shown)) with
+        var shown = Math.Min(forms.Count, context.Descriptor.MaxRelatedLocations);
+        var finding = Messages.Undocumented(FindingLocation.Image, "image", context.FileName,
+            forms.Count, analysis.ExitsReached, functions, kinds, shown) with
         {
-            RelatedLocations = forms.Take(MaxRelatedLocations)
+            RelatedLocations = forms.Take(shown)
                 .Select(f => new FindingLocation(image.FileOffsetOf(f.Rva), 1, f.Rva, StackWalkFindings.FunctionName(context, f.Verdict), f.Verdict.Primary.BeginAddress,
                     $"{f.Form} in {StackWalkFindings.FunctionName(context, f.Verdict)} at 0x{f.Rva:X}"))
                 .ToList(),

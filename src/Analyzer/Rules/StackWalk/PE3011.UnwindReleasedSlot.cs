@@ -4,10 +4,9 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE3011: a stack walk never restores a nonvolatile register from a slot already released (one result per function).</summary>
-public sealed class UnwindReleasedSlot : IRule
+[Rule("PE3011")]
+public sealed partial class UnwindReleasedSlot : IRule
 {
-    public string Id => "PE3011";
-
     public Applicability GetApplicability(PeImage image) => StackWalkFindings.Applicability(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -21,11 +20,17 @@ public sealed class UnwindReleasedSlot : IRule
                 continue;
             }
 
+            if (context.IsPastCap)
+            {
+                yield return Finding.PastCap;
+                continue;
+            }
+
             var first = hazards[0];
-            var finding = context.Report("released", StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:released-slot",
-                context.FileName, StackWalkFindings.FunctionName(context, verdict), StackWalkFindings.Hex(first.Rva), StackWalkFindings.InstructionText(image, first.Rva),
+            var finding = Messages.Released(StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:released-slot",
+                context.FileName, StackWalkFindings.FunctionName(context, verdict), first.Rva, StackWalkFindings.InstructionText(image, first.Rva),
                 StackWalkFindings.Register(first.Register), StackWalkFindings.Slot(first.SlotAddress), first.TrueRsp.ToString(),
-                StackWalkFindings.Count(StackWalkFindings.Affected(verdict, hazards)));
+                StackWalkFindings.Affected(verdict, hazards));
             yield return StackWalkFindings.WithPlaces(context, finding, verdict, hazards);
         }
     }

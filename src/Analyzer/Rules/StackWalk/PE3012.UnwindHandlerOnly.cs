@@ -4,10 +4,9 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE3012: a function whose codes describe nothing and that only its language handler can unwind (one result per function).</summary>
-public sealed class UnwindHandlerOnly : IRule
+[Rule("PE3012")]
+public sealed partial class UnwindHandlerOnly : IRule
 {
-    public string Id => "PE3012";
-
     public Applicability GetApplicability(PeImage image) => StackWalkFindings.Applicability(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -26,13 +25,19 @@ public sealed class UnwindHandlerOnly : IRule
                 continue;
             }
 
+            if (context.IsPastCap)
+            {
+                yield return Finding.PastCap;
+                continue;
+            }
+
             var first = hazards[0];
             var handler = image.ExceptionDirectory.UnwindInfoOf(verdict.Primary)?.HandlerRva is { } rva
-                ? image.LanguageHandlers.Identify(rva)?.Name ?? $"0x{StackWalkFindings.Hex(rva)}"
+                ? image.LanguageHandlers.Identify(rva)?.Name ?? $"0x{rva:X}"
                 : "?";
-            var finding = context.Report("handler-only", StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:handler-only",
-                context.FileName, StackWalkFindings.FunctionName(context, verdict), handler, StackWalkFindings.Count(StackWalkFindings.Affected(verdict, hazards)),
-                StackWalkFindings.Hex(first.Rva), StackWalkFindings.InstructionText(image, first.Rva));
+            var finding = Messages.HandlerOnly(StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:handler-only",
+                context.FileName, StackWalkFindings.FunctionName(context, verdict), handler, StackWalkFindings.Affected(verdict, hazards),
+                first.Rva, StackWalkFindings.InstructionText(image, first.Rva));
             yield return StackWalkFindings.WithPlaces(context, finding, verdict, hazards);
         }
     }

@@ -5,13 +5,9 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE3013: what the stack-walk verifier could not follow or check, one result per image.</summary>
-public sealed class UnwindUnverified : IRule
+[Rule("PE3013")]
+public sealed partial class UnwindUnverified : IRule
 {
-    /// <summary>Functions listed as related locations.</summary>
-    public const int MaxRelated = 50;
-
-    public string Id => "PE3013";
-
     public Applicability GetApplicability(PeImage image) => StackWalkFindings.Applicability(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -33,7 +29,7 @@ public sealed class UnwindUnverified : IRule
         }
 
         var related = new List<FindingLocation>();
-        foreach (var verdict in unbalanced.Concat(unfollowed).Concat(notAnalyzed).DistinctBy(v => v.Primary.BeginAddress).OrderBy(v => v.Primary.BeginAddress).Take(MaxRelated))
+        foreach (var verdict in unbalanced.Concat(unfollowed).Concat(notAnalyzed).DistinctBy(v => v.Primary.BeginAddress).OrderBy(v => v.Primary.BeginAddress).Take(context.Descriptor.MaxRelatedLocations))
         {
             var name = StackWalkFindings.FunctionName(context, verdict);
             var (rva, why) = verdict.UnbalancedJoins.Count > 0 ? (verdict.UnbalancedJoins[0], "paths meet here with different stack pointers")
@@ -43,8 +39,7 @@ public sealed class UnwindUnverified : IRule
         }
 
         var total = analysis.FunctionsVerified + analysis.SkippedVersion3 + analysis.SkippedNotModelled;
-        var finding = context.Report("summary", FindingLocation.Image, "image", context.FileName, string.Join("; ", reasons),
-            total.ToString(CultureInfo.InvariantCulture), related.Count.ToString(CultureInfo.InvariantCulture));
+        var finding = Messages.Summary(FindingLocation.Image, "image", context.FileName, string.Join("; ", reasons), total, related.Count);
         yield return finding with
         {
             RelatedLocations = related,

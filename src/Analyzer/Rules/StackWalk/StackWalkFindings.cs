@@ -31,9 +31,6 @@ internal enum StackWalkClass
 /// </summary>
 internal static class StackWalkFindings
 {
-    /// <summary>Further hazards of a function listed as related locations.</summary>
-    public const int MaxRelated = 15;
-
     public static Applicability Applicability(PeImage image)
     {
         var native = Rules.Applicability.ForNativeCode(image);
@@ -100,12 +97,12 @@ internal static class StackWalkFindings
         return capped ? Math.Max(hazards.Count, kinds.Sum(verdict.Count)) : hazards.Select(h => h.Rva).Distinct().Count();
     }
 
-    /// <summary>The first hazard as the result's place; up to <see cref="MaxRelated"/> others as related locations.</summary>
+    /// <summary>The first hazard as the result's place; up to the rule's max-related-locations others as related locations.</summary>
     public static Finding WithPlaces(RuleContext context, Finding finding, FunctionVerdict verdict, List<Hazard> hazards)
     {
         var image = context.Image;
         var name = FunctionIdentity.Of(context.Analysis).DisplayName(verdict.Primary.BeginAddress);
-        var related = hazards.Skip(1).Select(h => h.Rva).Distinct().Take(MaxRelated)
+        var related = hazards.Skip(1).Select(h => h.Rva).Distinct().Take(context.Descriptor.MaxRelatedLocations)
             .Select(rva => new FindingLocation(image.FileOffsetOf(rva), 1, rva, name, verdict.Primary.BeginAddress, $"also wrong at 0x{rva:X} ({InstructionText(image, rva)})"))
             .ToList();
         return finding with
@@ -132,12 +129,6 @@ internal static class StackWalkFindings
     /// <summary>The instruction at an RVA as Iced formats it.</summary>
     public static string InstructionText(PeImage image, uint rva) =>
         image.Code.OpenCursor().TryDecodeAt(rva, out var instruction) && !instruction.IsInvalid ? instruction.ToString() : "?";
-
-    public static string Hex(uint value) => value.ToString("X", CultureInfo.InvariantCulture);
-
-    public static string Hex(long value) => value.ToString("x", CultureInfo.InvariantCulture);
-
-    public static string Count(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>"entry rsp+0xe8", "the caller's rbp" ...: where the unwinder read the return address.</summary>
     public static string Slot(Sym address) => address.ToString();
