@@ -74,6 +74,26 @@ public sealed class HardeningRulesTests
     }
 
     [Fact]
+    public void Relocation_block_of_absolute_padding_at_an_unaligned_page_is_not_reported()
+    {
+        // objcopy-made EFI applications (fwupd, systemd-boot) end .reloc with such a block; it patches nothing.
+        var patched = ImagePatch.FromFile(Coreclr);
+        var (rva, _) = patched.GetDirectory(5);
+        var block = patched.FileOffsetOf(rva);
+        var page = BitConverter.ToUInt32(patched.Bytes, block);
+        var size = BitConverter.ToUInt32(patched.Bytes, block + 4);
+        patched.WriteUInt32(block, page + 0xB8);
+        for (var entry = block + 8; entry < block + size; entry += 2)
+        {
+            patched.WriteUInt16(entry, 0);
+        }
+
+        var report = RuleHarness.Analyze(patched.Bytes, "coreclr.dll");
+
+        Assert.DoesNotContain(report.Results, r => r.Rule.Id == "PE1003");
+    }
+
+    [Fact]
     public void Relocation_block_size_zero_stops_the_walk_with_a_finding()
     {
         var patched = ImagePatch.FromFile(Coreclr);

@@ -33,7 +33,18 @@ public sealed partial class ExceptionDirectoryRule : IRule
 
             if (previous is { } prev)
             {
-                if (f.BeginAddress <= prev.BeginAddress)
+                if (f.BeginAddress == prev.BeginAddress)
+                {
+                    // lld keeps one entry per folded copy of a function (identical code folding):
+                    // the same range and unwind data twice, harmless whichever one a lookup finds.
+                    if (f.EndAddress != prev.EndAddress || f.UnwindData != prev.UnwindData)
+                    {
+                        yield return context.IsPastCap ? Finding.PastCap
+                            : Messages.Duplicate(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:duplicate", name, UnwindFacts.Describe(context, f), f.Index,
+                                prev.EndAddress, prev.UnwindData, f.EndAddress, f.UnwindData);
+                    }
+                }
+                else if (f.BeginAddress < prev.BeginAddress)
                 {
                     yield return context.IsPastCap ? Finding.PastCap
                         : Messages.Unsorted(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:unsorted", name, UnwindFacts.Describe(context, f), f.Index, prev.BeginAddress);
