@@ -65,7 +65,8 @@ def results(scan_dir, manifest):
         for run in log.get("runs", []):
             for r in run.get("results", []):
                 level = r.get("level", "warning")
-                if level not in LEVELS:
+                # The engine's "N more results were not reported" summary is a count, not a result.
+                if level not in LEVELS or r["message"].get("id") == "capped":
                     continue
                 text = r["message"]["text"]
                 related = "\n".join(x.get("message", {}).get("text", "") for x in r.get("relatedLocations", []))

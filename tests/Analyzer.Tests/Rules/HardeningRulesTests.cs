@@ -35,6 +35,19 @@ public sealed class HardeningRulesTests
     }
 
     [Fact]
+    public void An_efi_application_without_dynamic_base_is_not_judged_by_PE1001()
+    {
+        // Subsystem (optional header offset 68) 10: EFI application; firmware relocates it wherever it loads it.
+        var patched = ImagePatch.FromFile(Coreclr).ClearDllCharacteristics(DllCharacteristics.DynamicBase);
+        patched.WriteUInt16(patched.DllCharacteristicsOffset - 2, 10);
+
+        var report = RuleHarness.Analyze(patched.Bytes, "coreclr.efi");
+
+        Assert.DoesNotContain(report.Results, r => r.Rule.Id == "PE1001");
+        Assert.Contains(report.Skipped, s => s.RuleId == "PE1001" && s.Reason.Contains("EFI", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Relocs_stripped_on_a_dynamic_base_image_is_reported_by_PE1002()
     {
         var patched = ImagePatch.FromFile(Coreclr).SetCharacteristics(Characteristics.RelocsStripped);
