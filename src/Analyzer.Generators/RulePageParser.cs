@@ -17,7 +17,7 @@ internal static class RulePageParser
     /// <summary>Placeholders above this index are a typo, not a message with 32 arguments.</summary>
     public const int MaxPlaceholderIndex = 31;
 
-    private static readonly string[] RequiredKeys = ["id", "name", "title", "description", "category", "level"];
+    private static readonly string[] RequiredKeys = ["id", "name", "title", "description", "category", "level", "precision"];
 
     private static readonly string[] OptionalKeys = ["enabled", "tags", "security-severity", "max-results", "max-related-locations", "messages"];
 
@@ -144,6 +144,11 @@ internal static class RulePageParser
         if (fields.TryGetValue("enabled", out var enabled) && enabled.Value is not ("true" or "false"))
         {
             problems.Add(Problem(text, enabled.Line, $"enabled '{enabled.Value}' is not true or false"));
+        }
+
+        if (fields.TryGetValue("precision", out var precision) && precision.Value is not ("very-high" or "high" or "medium" or "low"))
+        {
+            problems.Add(Problem(text, precision.Line, $"precision '{precision.Value}' is not one of very-high, high, medium, low"));
         }
 
         CheckCount(text, fields, "max-results", 100_000, problems);

@@ -19,6 +19,7 @@ public sealed class RuleMessagesGeneratorTests
         description: Checks a sample flag.
         category: Security
         level: error
+        precision: high
         max-results: 25
         messages:
           missing: "{0} lacks the sample flag (flags 0x{1})."
@@ -81,21 +82,23 @@ public sealed class RuleMessagesGeneratorTests
 
     [Theory]
     // A missing key is reported at the line that closes the front matter, where it belongs.
-    [InlineData("id: PE9001\n", "", 11, "has no 'id'")]
-    [InlineData("name: sample-rule\n", "", 11, "has no 'name'")]
-    [InlineData("level: error\n", "", 11, "has no 'level'")]
+    [InlineData("id: PE9001\n", "", 12, "has no 'id'")]
+    [InlineData("name: sample-rule\n", "", 12, "has no 'name'")]
+    [InlineData("level: error\n", "", 12, "has no 'level'")]
     [InlineData("level: error\n", "level: loud\n", 6, "level 'loud' is not one of error, warning, note, none")]
+    [InlineData("precision: high\n", "", 12, "has no 'precision'")]
+    [InlineData("precision: high\n", "precision: sure\n", 7, "precision 'sure' is not one of very-high, high, medium, low")]
     [InlineData("name: sample-rule\n", "name: Sample Rule\n", 2, "is not kebab-case")]
     [InlineData("id: PE9001\n", "id: PE9002\n", 1, "does not match the page's file name PE9001.md")]
-    [InlineData("max-results: 25\n", "max-results: 0\n", 7, "max-results '0' is not a whole number from 1 to 100,000")]
-    [InlineData("max-results: 25\n", "max-result: 25\n", 7, "unknown front matter key 'max-result'")]
-    [InlineData("\"{0} lacks the sample flag (flags 0x{1}).\"", "\"{0} lacks the sample flag (flags 0x{2}).\"", 9, "placeholder {1} is never used, but {2} is")]
-    [InlineData("\"{0} lacks the sample flag (flags 0x{1}).\"", "\"{0} lacks the {sample} flag (flags 0x{1}).\"", 9, "starts no placeholder")]
-    [InlineData("\"{0} lacks the sample flag (flags 0x{1}).\"", "\"{0} lacks the sample flag (flags 0x{1}, {1}).\"", 9, "used both after '0x' (hexadecimal) and not")]
-    [InlineData("  missing:", "  capped:", 9, "message ID 'capped' is the engine's summary")]
-    [InlineData("  two-names:", "  missing:", 10, "message 'missing' is defined twice")]
-    [InlineData("  missing:", "  Missing:", 9, "message ID 'Missing' is not kebab-case")]
-    [InlineData("  missing:", "\tmissing:", 9, "indent with spaces")]
+    [InlineData("max-results: 25\n", "max-results: 0\n", 8, "max-results '0' is not a whole number from 1 to 100,000")]
+    [InlineData("max-results: 25\n", "max-result: 25\n", 8, "unknown front matter key 'max-result'")]
+    [InlineData("\"{0} lacks the sample flag (flags 0x{1}).\"", "\"{0} lacks the sample flag (flags 0x{2}).\"", 10, "placeholder {1} is never used, but {2} is")]
+    [InlineData("\"{0} lacks the sample flag (flags 0x{1}).\"", "\"{0} lacks the {sample} flag (flags 0x{1}).\"", 10, "starts no placeholder")]
+    [InlineData("\"{0} lacks the sample flag (flags 0x{1}).\"", "\"{0} lacks the sample flag (flags 0x{1}, {1}).\"", 10, "used both after '0x' (hexadecimal) and not")]
+    [InlineData("  missing:", "  capped:", 10, "message ID 'capped' is the engine's summary")]
+    [InlineData("  two-names:", "  missing:", 11, "message 'missing' is defined twice")]
+    [InlineData("  missing:", "  Missing:", 10, "message ID 'Missing' is not kebab-case")]
+    [InlineData("  missing:", "\tmissing:", 10, "indent with spaces")]
     public void Malformed_page_is_a_build_error_at_its_line(string original, string replacement, int line, string expected)
     {
         Assert.Contains(original, Page, StringComparison.Ordinal);

@@ -35,6 +35,12 @@ public sealed record RuleDescriptor(
 
     public const string CappedTemplate = "{0}: {1} more results of this rule were not reported (max-results {2} per image).";
 
+    /// <summary>
+    /// How often a result of this rule is a real defect (SARIF <c>precision</c>: very-high, high,
+    /// medium, low), as measured on the labelled corpus and stated on the page.
+    /// </summary>
+    public string Precision { get; init; } = "high";
+
     /// <summary>The most results the engine keeps per image (<c>max-results</c>); past it, one summary result.</summary>
     public int MaxResults { get; init; } = DefaultMaxResults;
 

@@ -90,6 +90,8 @@ public static class RulePage
             normalized[(end + 5)..].Trim() + "\n",
             $"{RuleDescriptor.RepositoryUri}/blob/main/rules/{id}.md")
         {
+            Precision = Required("precision") is "very-high" or "high" or "medium" or "low" ? fields["precision"]
+                : throw new FormatException($"{source}: precision '{fields["precision"]}' is not one of very-high, high, medium, low"),
             MaxResults = Count("max-results", RuleDescriptor.DefaultMaxResults, 100_000),
             MaxRelatedLocations = Count("max-related-locations", RuleDescriptor.DefaultMaxRelatedLocations, 1_000),
         };

@@ -136,7 +136,7 @@ public static class SarifBuilder
         var properties = new JsonObject
         {
             ["category"] = rule.Category,
-            ["precision"] = "high",
+            ["precision"] = rule.Precision,
             ["problem.severity"] = rule.DefaultLevel switch { Level.Error => "error", Level.Warning => "warning", _ => "recommendation" },
             ["tags"] = tags,
         };
