@@ -203,6 +203,36 @@ public sealed class CraftedUnwindFixtureTests
     }
 
     [Fact]
+    public void An_empty_entry_before_the_real_entry_of_a_function_is_not_reported()
+    {
+        // GCC writes Begin == End for an empty function; the lookup steps over it to the real entry.
+        var f = new UnwindFixture();
+        f.Entry(f.Function(0), f.Function(0), f.StandardInfo()).Entry(f.Function(0), f.End(0), f.StandardInfo()).Entry(f.Function(1), f.End(1), f.StandardInfo());
+
+        Assert.Empty(UnwindResults(f.Build()));
+    }
+
+    [Fact]
+    public void An_empty_entry_after_the_real_entry_of_a_function_is_reported_by_PE3001()
+    {
+        var f = new UnwindFixture();
+        f.Entry(f.Function(0), f.End(0), f.StandardInfo()).Entry(f.Function(0), f.Function(0), f.StandardInfo()).Entry(f.Function(1), f.End(1), f.StandardInfo());
+
+        var result = Assert.Single(UnwindResults(f.Build()));
+
+        Assert.Equal("duplicate", result.Finding.MessageId);
+    }
+
+    [Fact]
+    public void An_entry_that_ends_before_it_begins_is_reported_by_PE3001()
+    {
+        var f = new UnwindFixture();
+        f.Entry(f.Function(0), f.Function(0) - 4, f.StandardInfo()).Entry(f.Function(1), f.End(1), f.StandardInfo());
+
+        Assert.Contains(UnwindResults(f.Build()), r => r.Finding.MessageId == "empty-range");
+    }
+
+    [Fact]
     public void Overlapping_entries_are_reported_by_PE3001()
     {
         var f = new UnwindFixture();

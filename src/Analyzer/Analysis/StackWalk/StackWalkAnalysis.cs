@@ -189,9 +189,22 @@ public sealed class StackWalkAnalysis
     private static bool Reportable(FunctionVerdict verdict) =>
         verdict.HasHazards || verdict.UnbalancedJoins.Count > 0 || verdict.Unfollowed.Count > 0 || verdict.NotAnalyzed is not null || verdict.UndocumentedForms.Count > 0;
 
+    // ntdll's dispatchers are entered by the kernel with a context record on the stack, not by a
+    // call: there is no return address at [entry rsp] to find.
+    private static readonly HashSet<string> KernelEntered = new(StringComparer.Ordinal)
+    {
+        "KiUserExceptionDispatcher", "KiUserApcDispatcher", "KiUserCallbackDispatcher", "KiRaiseUserExceptionDispatcher",
+    };
+
     // Null when the function is left out (its unwind data is malformed or not modelled).
     private static FunctionVerdict? VerifyOne(PeImage image, FunctionVerifier verifier, FunctionLayout function, Totals totals, CancellationToken cancellation)
     {
+        if (image.Exports.NameOf(function.Primary.BeginAddress) is { } exported && KernelEntered.Contains(exported))
+        {
+            totals.NotModelled++;
+            return null;
+        }
+
         var directory = image.ExceptionDirectory;
         long depth = 0;
         var frameRegister = 0;

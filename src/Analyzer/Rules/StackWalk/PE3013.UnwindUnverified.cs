@@ -22,7 +22,7 @@ public sealed partial class UnwindUnverified : IRule
         Add(reasons, unfollowed.Count, "with code that could not be followed (an indirect jump without a recognised table, bytes that do not decode)");
         Add(reasons, notAnalyzed.Count, "too large to follow");
         Add(reasons, analysis.SkippedVersion3, "with unwind info version 3 (APX), which is not analyzed");
-        Add(reasons, analysis.SkippedNotModelled, "with a machine frame (PUSH_MACHFRAME), which is not analyzed");
+        Add(reasons, analysis.SkippedNotModelled, "entered with a machine frame (PUSH_MACHFRAME, or ntdll's kernel-to-user dispatchers), which is not analyzed");
         if (reasons.Count == 0)
         {
             yield break;

@@ -25,7 +25,9 @@ public sealed partial class ExceptionDirectoryRule : IRule
             context.Cancellation.ThrowIfCancellationRequested();
             // Location and description are built only for an entry that is reported (rarely one of
             // 200,000), and not at all past the rule's cap.
-            if (f.BeginAddress >= f.EndAddress)
+            // An empty entry (GCC writes one for an empty function) matches no address, and the
+            // binary search steps over it; only an inverted range is malformed on its own.
+            if (f.BeginAddress > f.EndAddress)
             {
                 yield return context.IsPastCap ? Finding.PastCap
                     : Messages.EmptyRange(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:empty", name, UnwindFacts.Describe(context, f), f.EndAddress);
@@ -37,7 +39,9 @@ public sealed partial class ExceptionDirectoryRule : IRule
                 {
                     // lld keeps one entry per folded copy of a function (identical code folding):
                     // the same range and unwind data twice, harmless whichever one a lookup finds.
-                    if (!SameUnwind(directory, prev, f))
+                    // After an empty entry the real one is found; after the real one, an empty
+                    // entry can catch the search and send it past the function.
+                    if (prev.BeginAddress != prev.EndAddress && !SameUnwind(directory, prev, f))
                     {
                         yield return context.IsPastCap ? Finding.PastCap
                             : Messages.Duplicate(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:duplicate", name, UnwindFacts.Describe(context, f), f.Index,
