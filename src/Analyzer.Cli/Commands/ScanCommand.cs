@@ -77,6 +77,11 @@ internal static class ScanCommand
         var maxResults = OptionValues.Count("--max-results",
             "Results kept in the SARIF log and the report (GitHub code scanning accepts 25,000 per run); past it the least severe are dropped with a PEL0006 notification. The exit code is decided from every result, before this cap.",
             1, int.MaxValue, 25_000);
+        var symbols = new Option<string[]>("--symbols")
+        {
+            Description = "A folder to search for each image's PDB after the image's own folder, as DIR/name.pdb or in symbol-store layout (DIR/name.pdb/GUIDAGE/name.pdb); may be given more than once. Functions are named from exports, then the public symbols of a PDB whose GUID and age match the image, then as sub_RVA.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar on standard error." };
         var allowEmpty = new Option<bool>("--allow-empty") { Description = "Exit with 0 when no PE image was found in the inputs (by default a scan that checked nothing exits with 3)." };
         // A file over --max-file-size is reported unreadable (PEL0001) and not read; a file whose
@@ -87,7 +92,7 @@ internal static class ScanCommand
             "Per-file time budget (seconds, or 500ms, 2m): a file's analysis still running past it is stopped, reported (PEL0004) and fails the gate (exit 3). 0: no budget.");
         var command = new Command("scan", "Lint PE images and report findings as text and SARIF.\n\n" + ExitCodes.HelpText)
         {
-            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, quiet, allowEmpty, maxFileSize, timeout,
+            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, symbols, quiet, allowEmpty, maxFileSize, timeout,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -108,6 +113,7 @@ internal static class ScanCommand
                 Quiet = parse.GetValue(quiet),
                 AllowEmpty = parse.GetValue(allowEmpty),
                 MaxFileSize = parse.GetValue(maxFileSize),
+                SymbolDirectories = parse.GetValue(symbols) ?? [],
                 FileTimeBudget = parse.GetValue(timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
             };
             return Task.FromResult(Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellation));
@@ -122,6 +128,12 @@ internal static class ScanCommand
         if ((UnusableFile(settings.Config, "--config") ?? UnusableFile(settings.Baseline, "--baseline")) is { } unusable)
         {
             stderr.WriteLine($"pelint: {unusable}");
+            return ExitCodes.UsageError;
+        }
+
+        if (settings.SymbolDirectories.FirstOrDefault(d => HostFiles.KindOf(d) != FileKind.Directory) is { } notFolder)
+        {
+            stderr.WriteLine($"pelint: --symbols {ConsoleText.Escape(notFolder)}: not a folder");
             return ExitCodes.UsageError;
         }
 
@@ -155,6 +167,7 @@ internal static class ScanCommand
             Policy = policy,
             Open = new PeOpenOptions { MaxFileSize = settings.MaxFileSize },
             FileTimeBudget = settings.FileTimeBudget,
+            SymbolDirectories = settings.SymbolDirectories,
         };
         var terminal = Terminal.Detect(stdout, stderr);
         var writerReady = settings.Output is not null || settings.Format == "sarif"

@@ -41,6 +41,9 @@ internal sealed record ScanSettings
     /// <summary>Files larger than this are reported unreadable (PEL0001) and not read.</summary>
     public long MaxFileSize { get; init; } = int.MaxValue;
 
+    /// <summary>Folders searched for each image's PDB after the image's own folder (flat or symbol-store layout).</summary>
+    public IReadOnlyList<string> SymbolDirectories { get; init; } = [];
+
     /// <summary>Per-file time budget; past it the file's rules stop (PEL0004) and partial results are kept.</summary>
     public TimeSpan? FileTimeBudget { get; init; }
 }

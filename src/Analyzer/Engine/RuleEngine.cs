@@ -83,6 +83,12 @@ public sealed class RuleEngine
             }
         }
 
+        // What the analyses noted on the way (a PDB found but not used) is said once per file.
+        foreach (var note in analysis.Notes.Distinct())
+        {
+            notifications.Add(new ToolNotification(ToolNotification.AnalysisNote, Level.Note, $"{image.Path}: {note.Message}", image.Path));
+        }
+
         return new FileReport(image.Path, FileStatus.Analyzed, results, notifications, skipped)
         {
             Machine = MachineNames.Of(image.Machine),
