@@ -26,6 +26,9 @@ internal sealed record ScanSettings
 
     public string? Baseline { get; init; }
 
+    /// <summary>A suppressions file applied to every scanned file, besides the .pelint/suppressions.json files found walking up.</summary>
+    public string? Suppressions { get; init; }
+
     /// <summary>false: the gate counts only results new since the baseline.</summary>
     public bool FailOnAllBaselineStates { get; init; }
 

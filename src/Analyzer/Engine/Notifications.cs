@@ -17,4 +17,5 @@ public sealed record ToolNotification(string Id, Level Level, string Message, st
     public const string NothingScanned = "PEL0007";
     public const string AnalysisNote = "PEL0008";
     public const string Configuration = "PEL0100";
+    public const string StaleSuppression = "PEL0101";
 }
