@@ -1,9 +1,12 @@
+using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Reflection.PortableExecutable;
 using System.Runtime.InteropServices;
+using Pelint.Pe.Chpe;
 using Pelint.Pe.Code;
 using Pelint.Pe.Debug;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.Exceptions.Arm64;
 using Pelint.Pe.Headers;
 using Pelint.Pe.Imports;
 using Pelint.Pe.IO;
@@ -33,13 +36,17 @@ public sealed unsafe class PeImage : IDisposable
     private readonly Lazy<ExportTable> _exports;
     private readonly Lazy<DebugDirectory> _debug;
     private readonly Lazy<ExceptionDirectory> _exceptions;
+    private readonly Lazy<ChpeCodeMap?> _chpe;
+    private readonly Lazy<Arm64Exceptions> _arm64;
     private readonly Lazy<LanguageHandlers> _handlers;
     private readonly Lazy<ImageCode> _code;
     private bool _disposed;
     private readonly ImageMemory _memory;
+    private readonly List<PeProblem> _headerProblems;
 
-    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers, PeOpenOptions options)
+    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers, List<PeProblem> headerProblems)
     {
+        _headerProblems = headerProblems;
         Path = path;
         _memory = new ImageMemory(basePointer, length);
         _owner = owner;
@@ -48,7 +55,7 @@ public sealed unsafe class PeImage : IDisposable
         Headers = headers;
 
         var pe = headers.PEHeader!;
-        Sections = ReadSections(headers);
+        Sections = ReadSections(headers, new ReadOnlySpan<byte>(basePointer, length), _headerProblems);
         Map = new RvaMap(Sections, (uint)pe.SizeOfHeaders, (uint)pe.SizeOfImage, (uint)pe.FileAlignment, length);
         _relocations = new(() => BaseRelocationTable.Read(this));
         _loadConfig = new(() => LoadConfigDirectory.Read(this));
@@ -56,6 +63,8 @@ public sealed unsafe class PeImage : IDisposable
         _exports = new(() => ExportTable.Read(this));
         _debug = new(() => DebugDirectory.Read(this));
         _exceptions = new(() => ExceptionDirectory.Read(this));
+        _chpe = new(() => ChpeCodeMap.Read(this));
+        _arm64 = new(() => Arm64Exceptions.Read(this));
         _handlers = new(() => LanguageHandlers.Build(this));
         _code = new(() => new ImageCode(this));
     }
@@ -75,8 +84,8 @@ public sealed unsafe class PeImage : IDisposable
 
     public long FileLength => _length;
 
-    /// <summary>What the header reader had to work around (a section count it cannot take whole); empty for most files.</summary>
-    public IReadOnlyList<PeProblem> HeaderProblems { get; private init; } = [];
+    /// <summary>What the header reader had to work around (a section count it cannot take whole, a table cut off by the file's end); empty for most files.</summary>
+    public IReadOnlyList<PeProblem> HeaderProblems => _headerProblems;
 
     /// <summary>The whole file as memory, for holders that outlive a stack frame (spans cannot). Valid until the image is disposed.</summary>
     public ReadOnlyMemory<byte> Memory
@@ -149,6 +158,12 @@ public sealed unsafe class PeImage : IDisposable
 
     /// <summary>The x64 exception directory (.pdata) with its unwind data, read on first use.</summary>
     public ExceptionDirectory ExceptionDirectory => _exceptions.Value;
+
+    /// <summary>The CHPE metadata (code range map, extra function table) of an ARM64EC or ARM64X image; null otherwise.</summary>
+    public ChpeCodeMap? Chpe => _chpe.Value;
+
+    /// <summary>The ARM64-format function table (ARM64, ARM64X native view, ARM64EC extra table); empty otherwise.</summary>
+    public Arm64Exceptions Arm64Exceptions => _arm64.Value;
 
     /// <summary>The language-specific handlers the unwind data names, identified on first use.</summary>
     public LanguageHandlers LanguageHandlers => _handlers.Value;
@@ -377,7 +392,7 @@ public sealed unsafe class PeImage : IDisposable
             return PeOpenResult.Fail(PeOpenFailure.Malformed, "no optional header (a COFF object, not an image)");
         }
 
-        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, options) { HeaderProblems = problems });
+        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, problems));
     }
 
     /// <summary>
@@ -406,22 +421,39 @@ public sealed unsafe class PeImage : IDisposable
         return new PEHeaders(patched, copy.Length, isLoadedImage: false);
     }
 
-    private static List<SectionInfo> ReadSections(PEHeaders headers)
+    /// <summary>
+    /// The section headers where the loader finds them: right after SizeOfOptionalHeader bytes of
+    /// optional header. <see cref="PEHeaders"/> places the table after a full optional header
+    /// instead, which is wrong for images with fewer data directories (hand-made EFI headers).
+    /// Only headers wholly in the file are read; a table cut short is recorded as a problem.
+    /// </summary>
+    private static List<SectionInfo> ReadSections(PEHeaders headers, ReadOnlySpan<byte> file, List<PeProblem> problems)
     {
-        var list = new List<SectionInfo>(headers.SectionHeaders.Length);
-        var tableStart = (long)headers.CoffHeaderStartOffset + 20 + headers.CoffHeader.SizeOfOptionalHeader;
-        for (var i = 0; i < headers.SectionHeaders.Length; i++)
+        var count = headers.SectionHeaders.Length;
+        var tableStart = (long)headers.CoffHeaderStartOffset + 20 + (ushort)headers.CoffHeader.SizeOfOptionalHeader;
+        var inFile = tableStart >= file.Length ? 0 : (int)Math.Min(count, (file.Length - tableStart) / SectionInfo.HeaderSize);
+        if (inFile < count)
         {
-            var h = headers.SectionHeaders[i];
+            problems.Add(new PeProblem(PeStructure.Sections, ProblemCode.SectionTableTruncated,
+                $"the file ends after {inFile} of its {count} section headers; only those are analyzed", null, tableStart, SectionInfo.HeaderSize * count));
+        }
+
+        var list = new List<SectionInfo>(inFile);
+        for (var i = 0; i < inFile; i++)
+        {
+            var at = tableStart + ((long)i * SectionInfo.HeaderSize);
+            var header = file.Slice((int)at, SectionInfo.HeaderSize);
+            var name = header[..8];
+            var nul = name.IndexOf((byte)0);
             list.Add(new SectionInfo(
                 i,
-                h.Name,
-                (uint)h.VirtualAddress,
-                (uint)h.VirtualSize,
-                (uint)h.PointerToRawData,
-                (uint)h.SizeOfRawData,
-                h.SectionCharacteristics,
-                tableStart + ((long)i * SectionInfo.HeaderSize)));
+                System.Text.Encoding.UTF8.GetString(nul < 0 ? name : name[..nul]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[12..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[8..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[20..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[16..]),
+                (SectionCharacteristics)BinaryPrimitives.ReadUInt32LittleEndian(header[36..]),
+                at));
         }
 
         return list;

@@ -13,7 +13,7 @@ internal static class DumpCommand
         var file = new Argument<string>("file") { Description = "The PE image to dump." };
         var format = new Option<string>("--format", "-f") { Description = "text (like dumpbin /unwindinfo) or json (one object, streamed).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
-        var unwind = new Command("unwind", "Print the x64 exception directory: every RUNTIME_FUNCTION, its UNWIND_INFO (codes, v2 epilogs, chains, low-bit indirect entries), handler and C scope table.")
+        var unwind = new Command("unwind", "Print the exception data: x64 RUNTIME_FUNCTIONs with their UNWIND_INFO (codes, v2 epilogs, chains, low-bit indirect entries), handler and C scope table; ARM64 .pdata entries with their packed data or .xdata (epilog scopes, unwind codes, handler) and, for ARM64EC/ARM64X, the code map and both tables.")
         {
             file, format,
         };

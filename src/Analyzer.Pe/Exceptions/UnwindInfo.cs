@@ -47,9 +47,13 @@ public sealed record UnwindInfo(
 {
     public const int HeaderSize = 4;
 
-    public bool HasHandler => (Flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0 && (Flags & UnwindFlags.ChainInfo) == 0;
+    /// <summary>Whether the record's codes, handler and chain were decoded: versions 1 and 2 (version 3, APX, is valid but not decoded).</summary>
+    public bool IsDecoded => Version is 1 or 2;
 
-    public bool IsChained => (Flags & UnwindFlags.ChainInfo) != 0;
+    public bool HasHandler => IsDecoded && (Flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0 && (Flags & UnwindFlags.ChainInfo) == 0;
+
+    /// <summary>A chained record (CHAININFO) of a decoded version; version 3 lays its chain out in a payload not decoded here.</summary>
+    public bool IsChained => IsDecoded && (Flags & UnwindFlags.ChainInfo) != 0;
 
     /// <summary>Bytes from the header to the end of the code array (padded to an even count).</summary>
     public int CodeArrayEnd => HeaderSize + (((CountOfCodes + 1) & ~1) * 2);
@@ -70,9 +74,15 @@ public sealed record UnwindInfo(
         var count = h[2];
         var frameRegister = (byte)(h[3] & 0xF);
         var frameOffset = (h[3] >> 4) * 16;
+        if (version == 3)
+        {
+            // Version 3 (APX) has a payload of its own after the header; it is valid, only not decoded here.
+            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, []);
+        }
+
         if (version is not (1 or 2))
         {
-            problems.Add(ProblemCode.UnwindBadVersion, $"version {version} (only 1 and 2 exist); the rest cannot be decoded");
+            problems.Add(ProblemCode.UnwindBadVersion, $"version {version} (only 1, 2 and 3 exist); the rest cannot be decoded");
             return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
         }
 
@@ -88,10 +98,19 @@ public sealed record UnwindInfo(
 
         var arrayBytes = ((count + 1) & ~1) * 2;
         Span<byte> array = stackalloc byte[512];
-        if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var codes))
+
+        // A record with no codes may end exactly where its section ends (mingw emits these).
+        var codes = array[..0];
+        if (arrayBytes > 0)
         {
-            problems.Add(ProblemCode.UnwindCodesOutsideSection, $"its {count} unwind codes run past the end of their section");
-            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
+            if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var read))
+            {
+                problems.Add(ProblemCode.UnwindCodesOutsideSection, $"its {count} unwind codes run past the end of their section");
+                return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
+            }
+
+            codes = array[..arrayBytes];
+            read.CopyTo(codes);
         }
 
         var (decoded, epilogs) = DecodeCodes(codes[..(count * 2)], version, count, ref problems);

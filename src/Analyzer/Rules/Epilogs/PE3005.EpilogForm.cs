@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Analysis.Epilogs;
 using Pelint.Pe;
@@ -8,34 +7,23 @@ using Pelint.Pe.Headers;
 namespace Pelint.Rules;
 
 /// <summary>PE3005: no instruction runs after a partial restore where the unwinder's forward scan sees no epilog.</summary>
-public sealed class EpilogForm : IRule
+[Rule("PE3005")]
+public sealed partial class EpilogForm : IRule
 {
-    /// <summary>Per-epilog results past this many become one summary result.</summary>
-    public const int MaxFindingsPerImage = 100;
-
-    public string Id => "PE3005";
-
     public Applicability GetApplicability(PeImage image) => EpilogApplicability.Of(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
-        var broken = EpilogAnalysis.Of(context.Analysis).Epilogs.Where(e => e.Verdict == EpilogVerdict.Broken).ToList();
-        var findings = new List<Finding>();
-        foreach (var site in broken.Take(MaxFindingsPerImage))
+        foreach (var site in EpilogAnalysis.Of(context.Analysis).Epilogs)
         {
-            findings.Add(context.Report("scheduled", EpilogApplicability.Where(image, site), $"{site.FunctionKey}:epilog{site.Ordinal}:scheduled",
-                context.FileName, site.FunctionName, site.StartRva.ToString("X", CultureInfo.InvariantCulture), site.Scheduled ?? "?", (site.ScheduledRva ?? 0).ToString("X", CultureInfo.InvariantCulture), site.Bytes));
+            if (site.Verdict == EpilogVerdict.Broken)
+            {
+                yield return context.IsPastCap ? Finding.PastCap
+                    : Messages.Scheduled(EpilogApplicability.Where(image, site), $"{site.FunctionKey}:epilog{site.Ordinal}:scheduled",
+                        context.FileName, site.FunctionName, site.StartRva, site.Scheduled ?? "?", site.ScheduledRva ?? 0, site.Bytes);
+            }
         }
-
-        if (broken.Count > MaxFindingsPerImage)
-        {
-            findings.Add(context.Report("capped", FindingLocation.Image, "capped", context.FileName,
-                (broken.Count - MaxFindingsPerImage).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                MaxFindingsPerImage.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        }
-
-        return findings;
     }
 }
 

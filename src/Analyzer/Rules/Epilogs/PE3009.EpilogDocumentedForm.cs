@@ -5,13 +5,9 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE3009: epilogs in forms the documentation does not list but the unwinder handles; one result per image.</summary>
-public sealed class EpilogDocumentedForm : IRule
+[Rule("PE3009")]
+public sealed partial class EpilogDocumentedForm : IRule
 {
-    /// <summary>How many epilogs the result lists as related locations.</summary>
-    public const int MaxRelatedLocations = 50;
-
-    public string Id => "PE3009";
-
     public Applicability GetApplicability(PeImage image) => EpilogApplicability.Of(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -27,11 +23,12 @@ public sealed class EpilogDocumentedForm : IRule
         var kinds = string.Join(", ", undocumented.GroupBy(e => e.Deviation).OrderByDescending(g => g.Count())
             .Select(g => $"{g.Key}: {g.Count().ToString(CultureInfo.InvariantCulture)}"));
         var functions = undocumented.Select(e => e.Primary.BeginAddress).Distinct().Count();
-        var shown = Math.Min(undocumented.Count, MaxRelatedLocations);
-        var finding = context.Report("undocumented", FindingLocation.Image, "image", context.FileName,
-            Num(undocumented.Count), Num(analysis.EpilogsChecked), Num(functions), kinds, Num(shown)) with
+        var listed = context.Descriptor.MaxRelatedLocations;
+        var shown = Math.Min(undocumented.Count, listed);
+        var finding = Messages.Undocumented(FindingLocation.Image, "image", context.FileName,
+            undocumented.Count, analysis.EpilogsChecked, functions, kinds, shown) with
         {
-            RelatedLocations = undocumented.Take(MaxRelatedLocations)
+            RelatedLocations = undocumented.Take(listed)
                 .Select(e => EpilogApplicability.Where(image, e) with { Description = $"{e.Deviation} in {e.FunctionName} (bytes {e.Bytes})" }).ToList(),
             Properties = new Dictionary<string, object>
             {
@@ -44,6 +41,4 @@ public sealed class EpilogDocumentedForm : IRule
         };
         return [finding];
     }
-
-    private static string Num(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
