@@ -44,6 +44,7 @@ public sealed class RuleEngine
         var results = new List<Result>();
         var notifications = new List<ToolNotification>();
         var skipped = new List<RuleSkip>();
+        var requirements = policy.RequirementsFor(image.Path);
         foreach (var (rule, descriptor) in _rules)
         {
             if (cancellation.IsCancellationRequested)
@@ -66,10 +67,11 @@ public sealed class RuleEngine
                     continue;
                 }
 
-                var context = new RuleContext(analysis, descriptor);
+                var context = new RuleContext(analysis, descriptor) { Requirements = requirements };
+                var configured = policy.IsLevelConfigured(descriptor, image.Path);
                 foreach (var finding in rule.Analyze(context))
                 {
-                    Collect(rule, context, finding, level, results);
+                    Collect(rule, context, finding, finding.Level is { } own && !configured ? own : level, results);
                 }
 
                 if (context.Dropped > 0)
