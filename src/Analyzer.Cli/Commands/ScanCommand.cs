@@ -30,7 +30,7 @@ internal static class ScanCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write a SARIF 2.1.0 log to this file (atomically)." };
         var format = new Option<string>("--format", "-f")
         {
-            Description = "What to print on standard output: text (a report for people), sarif (the log itself) or json (one document: a 'results' array, one object per result with file, ruleId, level, message, function, rva, baselineState and fingerprint, plus suppressed and justification for a suppressed result, and a 'notifications' array).",
+            Description = "What to print on standard output: text (a report for people), sarif (the log itself) or json (one document: a 'results' array, one object per result with file, ruleId, level, message, function, rva, baselineState and fingerprint, plus suppressed and justification for a suppressed result, and a 'notifications' array, one object per notification with id, level and message).",
             DefaultValueFactory = _ => "text",
         };
         format.AcceptOnlyFromAmong("text", "sarif", "json");

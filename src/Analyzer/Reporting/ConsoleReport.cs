@@ -43,6 +43,9 @@ public static class ConsoleReport
     /// <summary>Related locations shown under a result; the rest are counted.</summary>
     public const int ShownRelated = 5;
 
+    private const string FilesHeader = "  files   scanned  skipped  failed  incomplete";
+    private const string ResultsHeader = "   results   error  warning  note  none  absent  suppressed";
+
     public static void Write(TextWriter writer, SarifLog log, ScanSummary summary, RuleCatalog catalog, ConsoleStyle style, string? outputPath = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -137,10 +140,24 @@ public static class ConsoleReport
 
         int Count(string level) => byLevel.GetValueOrDefault(level);
         writer.WriteLine();
-        writer.WriteLine(style.Bold("  files   scanned  skipped  failed  incomplete   results   error  warning  note  none  absent  suppressed"));
-        writer.WriteLine(string.Format(CultureInfo.InvariantCulture, "          {0,7}  {1,7}  {2,6}  {3,10}             {4,5}  {5,7}  {6,4}  {7,4}  {8,6}  {9,10}",
-            summary.Analyzed, summary.Skipped, summary.Failed, summary.Incomplete, Count("error"), Count("warning"), Count("note"), Count("none"), absent, suppressed));
-        writer.WriteLine(string.Format(CultureInfo.InvariantCulture,
+        var fileCounts = string.Format(CultureInfo.InvariantCulture, "          {0,7}  {1,7}  {2,6}  {3,10}", summary.Analyzed, summary.Skipped, summary.Failed, summary.Incomplete);
+        var counts = string.Format(CultureInfo.InvariantCulture, "             {0,5}  {1,7}  {2,4}  {3,4}  {4,6}  {5,10}",
+            Count("error"), Count("warning"), Count("note"), Count("none"), absent, suppressed);
+        if (style.Width == 0 || style.Width >= FilesHeader.Length + ResultsHeader.Length)
+        {
+            writer.WriteLine(style.Bold(FilesHeader + ResultsHeader));
+            writer.WriteLine(fileCounts + counts);
+        }
+        else
+        {
+            // A terminal narrower than the table gets it in two parts rather than lines it would wrap.
+            writer.WriteLine(style.Bold(FilesHeader));
+            writer.WriteLine(fileCounts);
+            writer.WriteLine(style.Bold(ResultsHeader.TrimStart()));
+            writer.WriteLine(counts[(ResultsHeader.Length - ResultsHeader.TrimStart().Length)..]);
+        }
+
+        WriteWrapped(writer, style, string.Empty, 0, string.Format(CultureInfo.InvariantCulture,
             "{0} file{1} scanned, {2} skipped (not PE), {3} failed{4}: {5} error{6}, {7} warning{8}, {9} note{10}{11}.",
             summary.Analyzed, summary.Analyzed == 1 ? string.Empty : "s", summary.Skipped, summary.Failed,
             summary.Incomplete > 0 ? $", {summary.Incomplete} incomplete" : string.Empty,
