@@ -47,4 +47,19 @@ public sealed class HotPatchRequirementTests : IDisposable
             n.GetProperty("id").GetString() == "PEL0100" && n.GetProperty("message").GetString()!.Contains("'yes' is not true or false for pelint_hotpatch_required", StringComparison.Ordinal));
         Assert.Equal("note", Assert.Single(document.GetProperty("results").EnumerateArray(), r => r.GetProperty("ruleId").GetString() == "PE2002").GetProperty("level").GetString());
     }
+
+    [Theory]
+    [InlineData("warning", "warning")]
+    [InlineData("error", "error")]
+    [InlineData("default", "note")]
+    public void A_level_configured_for_the_rule_wins_over_the_note_and_default_leaves_it(string severity, string expected)
+    {
+        _folder.CopySample("nohotpatch.x64.exe", "bin/nohotpatch.x64.exe");
+        File.WriteAllText(_folder.PathOf(".editorconfig"), $"root = true\n\n[*.exe]\ndotnet_diagnostic.PE2002.severity = {severity}\n");
+
+        var run = CliRun.Of("scan", _folder.Root, "--format", "json", "--fail-level", "none");
+
+        var result = Assert.Single(JsonDocument.Parse(run.Output).RootElement.GetProperty("results").EnumerateArray(), r => r.GetProperty("ruleId").GetString() == "PE2002");
+        Assert.Equal(expected, result.GetProperty("level").GetString());
+    }
 }

@@ -126,6 +126,7 @@ public sealed class SuppressionTests : IDisposable
     [InlineData("{ \"suppressions\": [ 1 ] }", "must be an object")]
     [InlineData("{ \"suppressions\": [ [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ ] }", "not valid JSON")]
     [InlineData("\u0000\u0001\u00ff garbage", "not valid JSON")]
+    [InlineData("{ \"suppressions\": [ { \"rule\": \"PE1001\", \"files\": \"**\", \"justification\": \"\\ud800\" } ] }", "unpaired UTF-16 surrogate")]
     public void A_broken_suppressions_file_is_a_configuration_notification_and_suppresses_nothing(string text, string expected)
     {
         _folder.CopySample("aslr-off.x64.exe", "bin/aslr-off.x64.exe");

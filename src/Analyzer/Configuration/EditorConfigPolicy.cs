@@ -71,8 +71,13 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
     {
         ArgumentNullException.ThrowIfNull(rule);
         var settings = _settingsByPath.GetOrAdd(Path.GetFullPath(path), Resolve);
-        return settings.ByRule.ContainsKey(rule.Id)
-            || (rule.EnabledByDefault && (settings.ByCategory.ContainsKey(rule.Category) || settings.Global is not null));
+        Severity? severity = settings.ByRule.TryGetValue(rule.Id, out var byRule) ? byRule
+            : !rule.EnabledByDefault ? null
+            : settings.ByCategory.TryGetValue(rule.Category, out var byCategory) ? byCategory
+            : settings.Global;
+
+        // "default" asks for the page's level, which leaves the rule its own choice per finding.
+        return severity is { } s && s != Severity.Default;
     }
 
     public ImageRequirements RequirementsFor(string path) =>

@@ -100,6 +100,13 @@ public sealed record SuppressionFile(string Path, string BaseDirectory, IReadOnl
                 $"not valid JSON ({e.Message.Split(" LineNumber", StringSplitOptions.None)[0].TrimEnd('.', ' ')}); no suppression from this file is used"));
             entries.Clear();
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader.GetString throws this, not a JsonException, for a string whose
+            // escapes leave a UTF-16 surrogate unpaired ("\ud800").
+            problems.Add(new EditorConfigProblem(0, "not valid JSON (a string escapes an unpaired UTF-16 surrogate); no suppression from this file is used"));
+            entries.Clear();
+        }
 
         return file;
     }
