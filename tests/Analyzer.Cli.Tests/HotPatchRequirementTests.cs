@@ -62,4 +62,13 @@ public sealed class HotPatchRequirementTests : IDisposable
         var result = Assert.Single(JsonDocument.Parse(run.Output).RootElement.GetProperty("results").EnumerateArray(), r => r.GetProperty("ruleId").GetString() == "PE2002");
         Assert.Equal(expected, result.GetProperty("level").GetString());
     }
+
+    [Fact]
+    public void Rules_for_a_path_says_when_hot_patchability_is_required()
+    {
+        File.WriteAllText(_folder.PathOf(".editorconfig"), "root = true\n\n[drivers/**]\npelint_hotpatch_required = true\n");
+
+        Assert.Contains("hot-patchability required", CliRun.Of("rules", "--path", _folder.PathOf("drivers/a.sys")).Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hot-patchability required", CliRun.Of("rules", "--path", _folder.PathOf("tools/a.exe")).Output, StringComparison.Ordinal);
+    }
 }
