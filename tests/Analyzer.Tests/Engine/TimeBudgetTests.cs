@@ -1,5 +1,5 @@
 using Pelint.Analysis;
-using Pelint.Analysis.Epilogs;
+using Pelint.Analysis.StackWalk;
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Rules;
@@ -67,6 +67,6 @@ public sealed class TimeBudgetTests
         using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
         var analysis = new AnalysisContext(image, new AnalysisSettings { Cancellation = cancelled.Token });
 
-        Assert.ThrowsAny<OperationCanceledException>(() => EpilogAnalysis.Of(analysis));
+        Assert.ThrowsAny<OperationCanceledException>(() => StackWalkAnalysis.Of(analysis));
     }
 }
