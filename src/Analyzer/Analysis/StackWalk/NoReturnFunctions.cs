@@ -29,7 +29,10 @@ public sealed class NoReturnFunctions(PeImage image)
         "_CxxThrowException", "__CxxThrowException", "_invoke_watson", "__report_gsfailure", "__fastfail", "longjmp", "_longjmp",
     };
 
-    private readonly ConcurrentDictionary<uint, bool> _known = new();
+    // Keyed by target and depth: an answer cut off at MaxDepth is only true at that depth, and
+    // with the depth bound the recursion ends without a cycle guard, so every answer is a pure
+    // function of its key and the order in which threads ask never changes it.
+    private readonly ConcurrentDictionary<ulong, bool> _known = new();
 
     /// <summary>Whether a call of <paramref name="call"/> never comes back.</summary>
     public bool NeverReturns(in Instruction call, CodeCursor cursor)
@@ -46,14 +49,14 @@ public sealed class NoReturnFunctions(PeImage image)
 
     private bool NeverReturns(uint target, CodeCursor cursor, int depth)
     {
-        if (_known.TryGetValue(target, out var known))
+        var key = ((ulong)(uint)depth << 32) | target;
+        if (_known.TryGetValue(key, out var known))
         {
             return known;
         }
 
-        _known[target] = false; // a call cycle returns, as far as this analysis goes
         var result = Compute(target, cursor, depth);
-        _known[target] = result;
+        _known[key] = result;
         return result;
     }
 
