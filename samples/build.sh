@@ -73,6 +73,17 @@ build_all() { # output directory
     "${LINK[@]}" /DLL /ENTRY:DllMainCRTStartup /MACHINE:X86 /DYNAMICBASE \
         "$obj/nohotpatch.x86.obj" "$obj/loadcfg.x86.obj" "$obj/kernel32.x86.lib" /IMPLIB:"$obj/nohotpatch.x86.lib" /OUT:"$bin/nohotpatch.x86.dll"
 
+    # Built hot-patchable with one function missed, and its PDB.  Linked inside $obj with
+    # relative names and /PDBSOURCEPATH, so no scratch path reaches the PDB (whose hash, under
+    # /Brepro, is the GUID in the image); /PDBALTPATH:%_PDB% records the PDB's bare file name.
+    "${CC64[@]}" "${HOTPATCH[@]}" -c "$src/hotpatch-one.c" -o "$obj/hotpatch-one.obj"
+    "${CC64[@]}" -fms-hotpatch -c "$src/hotpatch-one-tail.c" -o "$obj/hotpatch-one-tail.obj"
+    (cd "$obj" && "${LINK[@]}" "${EXE64[@]}" "${HARDENED64[@]}" /FUNCTIONPADMIN:6 \
+        /DEBUG /PDB:hotpatch-one.x64.pdb /PDBALTPATH:%_PDB% /PDBSOURCEPATH:/samples \
+        hotpatch-one.obj hotpatch-one-tail.obj loadcfg.x64.obj kernel32.lib \
+        /IMPLIB:hotpatch-one.x64.lib /OUT:hotpatch-one.x64.exe)
+    mv "$obj/hotpatch-one.x64.exe" "$obj/hotpatch-one.x64.pdb" "$bin/"
+
     # No ASLR: /FIXED drops the relocations.  lld-link keeps its default HIGH_ENTROPY_VA bit.
     "${CC64[@]}" "${HOTPATCH[@]}" -c "$src/aslr-off.c" -o "$obj/aslr-off.obj"
     "${LINK[@]}" "${EXE64[@]}" /DYNAMICBASE:NO /FIXED /FUNCTIONPADMIN:6 \
@@ -86,7 +97,7 @@ build_all() { # output directory
     rm -rf "$obj"
 }
 
-images() { (cd "$1" && ls -1 *.exe *.dll | LC_ALL=C sort); }
+images() { (cd "$1" && ls -1 *.exe *.dll *.pdb | LC_ALL=C sort); }
 
 if [[ ${1:-} == --repro ]]; then
     a=$(mktemp -d); b=$(mktemp -d)

@@ -9,6 +9,7 @@ would raise next to the expected ones:
   PE1008                           CET_COMPAT in the debug directory's ex-DllCharacteristics entry
   PE2001/PE2002                    first instruction >= 2 bytes, >= 6 (x64) / 5 (x86) bytes of
                                    CC/90 before each entry not covered by another .pdata entry
+                                   (per function when the image shows hot-patch intent, else one note)
   PE3001..                         prolog instructions vs. unwind codes (offsets, ops, registers),
                                    chained / low-bit indirect entries, v2 EPILOG codes
   PE3005/PE3006/PE3009             every ret / tail jmp classified by the documented epilog form
@@ -273,17 +274,27 @@ def check(path):
     pad_need = 6 if x64 else 5
     entry_points = (set(funcs) - funclets) | set(exports)
     covered = [(b, e) for f in funcs.values() for b, e in f["ranges"]]
-    first_bad = pad_bad = 0
+    first_bad = pad_bad = compliant = 0
+    bad_first, bad_pad = [], []
     for ep in sorted(entry_points):
         n, t = insns.get(ep, (0, "?"))
-        if n < 2: first_bad += 1; notes.append("0x%X %s: first instruction '%s' is %d byte" % (ep, exports.get(ep, ""), t, n))
+        ok_first = n >= 2
+        if not ok_first: first_bad += 1; bad_first.append(ep); notes.append("0x%X %s: first instruction '%s' is %d byte" % (ep, exports.get(ep, ""), t, n))
         pad = pe.read(ep - pad_need, pad_need)
         owned = any(b < ep and e > ep - pad_need for b, e in covered if b != ep)
         sec_start = any(va <= ep < va + pad_need for _, va, _, _, _, _ in pe.sections)
-        if sec_start or owned or any(c not in (0xCC, 0x90) for c in pad):
-            pad_bad += 1; notes.append("0x%X %s: padding %s%s" % (ep, exports.get(ep, ""), pad.hex(), " (owned)" if owned else ""))
-    if first_bad: found.append("PE2001")
-    if pad_bad: found.append("PE2002")
+        ok_pad = not (sec_start or owned or any(c not in (0xCC, 0x90) for c in pad))
+        if not ok_pad:
+            pad_bad += 1; bad_pad.append(ep); notes.append("0x%X %s: padding %s%s" % (ep, exports.get(ep, ""), pad.hex(), " (owned)" if owned else ""))
+        compliant += ok_first and ok_pad
+    # Intent: at least 90% of the entries compliant, or all but one of 5 or more (rules/PE2001.md).
+    total = len(entry_points)
+    intent = total > 0 and (compliant >= 0.9 * total or (total >= 5 and total - compliant <= 1))
+    notes.append("hot-patch intent: %s (%d of %d entries compliant)" % (intent, compliant, total))
+    if intent:
+        found += ["PE2001"] * first_bad + ["PE2002"] * pad_bad   # one warning per function
+    elif total:
+        found.append("PE2002")                                  # one note: not built hot-patchable
 
     return sorted(found), notes
 

@@ -51,8 +51,9 @@ public static class FuzzTargets
     }
 
     /// <summary>
-    /// Configuration inputs: a first byte that is even sends the rest to the .editorconfig parser
-    /// and glob matcher, odd to the streaming SARIF reader as a baseline and as a merge input.
+    /// Configuration inputs: a first byte that is 0 modulo 4 sends the rest to the .editorconfig
+    /// parser and glob matcher, 2 modulo 4 to the suppressions file parser and its globs, odd to
+    /// the streaming SARIF reader as a baseline and as a merge input.
     /// </summary>
     public static void Configuration(byte[] bytes)
     {
@@ -62,6 +63,20 @@ public static class FuzzTargets
         }
 
         var body = bytes.AsSpan(1).ToArray();
+        if ((bytes[0] & 3) == 2)
+        {
+            var suppressions = SuppressionFile.Parse("/fuzz/.pelint/suppressions.json", body, Engine.Catalog);
+            foreach (var path in SamplePaths)
+            {
+                foreach (var entry in suppressions.Entries)
+                {
+                    _ = entry.Files.IsMatch(Path.GetRelativePath(suppressions.BaseDirectory, path));
+                }
+            }
+
+            return;
+        }
+
         if ((bytes[0] & 1) == 0)
         {
             var file = EditorConfigFile.Parse("/fuzz/.editorconfig", Encoding.UTF8.GetString(body));

@@ -42,6 +42,11 @@ internal static class RulesCommand
                 output.WriteLine($"{rule.Id}  {rule.Name,-30} {level,-8} {rule.Category,-12} {rule.Title}");
             }
 
+            if (target is not null && policy.RequirementsFor(file).HotPatchable)
+            {
+                output.WriteLine("hot-patchability required (pelint_hotpatch_required): PE2001 and PE2002 report each function that falls short as an error");
+            }
+
             if (policy is EditorConfigPolicy configured)
             {
                 foreach (var n in configured.Notifications)

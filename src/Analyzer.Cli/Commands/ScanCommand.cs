@@ -30,7 +30,7 @@ internal static class ScanCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write a SARIF 2.1.0 log to this file (atomically)." };
         var format = new Option<string>("--format", "-f")
         {
-            Description = "What to print on standard output: text (a report for people), sarif (the log itself) or json (one document: a 'results' array, one object per result with file, ruleId, level, message, function, rva, baselineState and fingerprint, and a 'notifications' array).",
+            Description = "What to print on standard output: text (a report for people), sarif (the log itself) or json (one document: a 'results' array, one object per result with file, ruleId, level, message, function, rva, baselineState and fingerprint, plus suppressed and justification for a suppressed result, and a 'notifications' array, one object per notification with id, level and message).",
             DefaultValueFactory = _ => "text",
         };
         format.AcceptOnlyFromAmong("text", "sarif", "json");
@@ -57,6 +57,10 @@ internal static class ScanCommand
         {
             Description = "A SARIF log of an earlier scan: results get baselineState new, unchanged, updated or absent.",
         };
+        var suppressionsFile = new Option<string?>("--suppressions")
+        {
+            Description = "A suppressions file (JSON: rule, files glob, optional function or fingerprint, required justification) applied to every scanned file, besides the .pelint/suppressions.json files found walking up from each file. Suppressed results stay in the SARIF log with their justification and do not fail the gate; an entry that matches nothing in the files it names is reported (PEL0101).",
+        };
         var failOnBaselineState = new Option<string>("--fail-on-baseline-state")
         {
             Description = "With --baseline: which results the gate counts, only new ones (default) or all.",
@@ -77,6 +81,11 @@ internal static class ScanCommand
         var maxResults = OptionValues.Count("--max-results",
             "Results kept in the SARIF log and the report (GitHub code scanning accepts 25,000 per run); past it the least severe are dropped with a PEL0006 notification. The exit code is decided from every result, before this cap.",
             1, int.MaxValue, 25_000);
+        var symbols = new Option<string[]>("--symbols")
+        {
+            Description = "A folder to search for each image's PDB after the image's own folder, as DIR/name.pdb or in symbol-store layout (DIR/name.pdb/GUIDAGE/name.pdb); may be given more than once. Functions are named from exports, then the public symbols of a PDB whose GUID and age match the image, then as sub_RVA.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar on standard error." };
         var allowEmpty = new Option<bool>("--allow-empty") { Description = "Exit with 0 when no PE image was found in the inputs (by default a scan that checked nothing exits with 3)." };
         // A file over --max-file-size is reported unreadable (PEL0001) and not read; a file whose
@@ -87,7 +96,7 @@ internal static class ScanCommand
             "Per-file time budget (seconds, or 500ms, 2m): a file's analysis still running past it is stopped, reported (PEL0004) and fails the gate (exit 3). 0: no budget.");
         var command = new Command("scan", "Lint PE images and report findings as text and SARIF.\n\n" + ExitCodes.HelpText)
         {
-            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, quiet, allowEmpty, maxFileSize, timeout,
+            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, suppressionsFile, failOnBaselineState, shard, maxResults, symbols, quiet, allowEmpty, maxFileSize, timeout,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -102,12 +111,14 @@ internal static class ScanCommand
                 Threads = parse.GetValue(threads),
                 Config = parse.GetValue(config),
                 Baseline = parse.GetValue(baseline),
+                Suppressions = parse.GetValue(suppressionsFile),
                 FailOnAllBaselineStates = parse.GetValue(failOnBaselineState) == "all",
                 Shard = Shard.TryParse(parse.GetValue(shard), out var selected, out _) ? selected : null,
                 MaxResults = parse.GetValue(maxResults),
                 Quiet = parse.GetValue(quiet),
                 AllowEmpty = parse.GetValue(allowEmpty),
                 MaxFileSize = parse.GetValue(maxFileSize),
+                SymbolDirectories = parse.GetValue(symbols) ?? [],
                 FileTimeBudget = parse.GetValue(timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
             };
             return Task.FromResult(Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellation));
@@ -119,9 +130,15 @@ internal static class ScanCommand
     public static int Run(ScanSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
     {
         // Files the user named must be usable before anything is scanned: a typo is a usage error, not a warning.
-        if ((UnusableFile(settings.Config, "--config") ?? UnusableFile(settings.Baseline, "--baseline")) is { } unusable)
+        if ((UnusableFile(settings.Config, "--config") ?? UnusableFile(settings.Baseline, "--baseline") ?? UnusableFile(settings.Suppressions, "--suppressions")) is { } unusable)
         {
             stderr.WriteLine($"pelint: {unusable}");
+            return ExitCodes.UsageError;
+        }
+
+        if (settings.SymbolDirectories.FirstOrDefault(d => HostFiles.KindOf(d) != FileKind.Directory) is { } notFolder)
+        {
+            stderr.WriteLine($"pelint: --symbols {ConsoleText.Escape(notFolder)}: not a folder");
             return ExitCodes.UsageError;
         }
 
@@ -155,6 +172,7 @@ internal static class ScanCommand
             Policy = policy,
             Open = new PeOpenOptions { MaxFileSize = settings.MaxFileSize },
             FileTimeBudget = settings.FileTimeBudget,
+            SymbolDirectories = settings.SymbolDirectories,
         };
         var terminal = Terminal.Detect(stdout, stderr);
         var writerReady = settings.Output is not null || settings.Format == "sarif"
@@ -186,6 +204,10 @@ internal static class ScanCommand
             ConfigurationNotifications = policy.Notifications,
         });
 
+        // Suppressions come before the baseline, so a suppressed result is matched and carried like any other.
+        var suppressions = new SuppressionSet(engine.Catalog, settings.Suppressions);
+        log = SuppressionApplier.Apply(log, suppressions, [.. reports.Where(r => r.Status == FileStatus.Analyzed).Select(r => r.Path)], settings.SourceRoot);
+
         var absentDropped = 0;
         if (settings.Baseline is { } baselinePath)
         {
@@ -199,8 +221,9 @@ internal static class ScanCommand
         }
 
         // The gate is decided on every result, before the cap: dropping results must never pass it.
+        // Suppressed results were decided on by someone, with a reason: they never fail it.
         var counted = log.Runs[0].Results
-            .Where(r => Baseline.CountsForGate(r, settings.FailOnAllBaselineStates))
+            .Where(r => !r.IsSuppressed && Baseline.CountsForGate(r, settings.FailOnAllBaselineStates))
             .Select(r => LevelNames.TryParse(r.Level, out var level) ? level : Level.Warning);
         var exit = ExitCodePolicy.Decide(summary, settings.FailLevel, counted, settings.AllowEmpty);
         log = ResultCap.Apply(log, settings.MaxResults, absentDropped);

@@ -26,6 +26,9 @@ internal sealed record ScanSettings
 
     public string? Baseline { get; init; }
 
+    /// <summary>A suppressions file applied to every scanned file, besides the .pelint/suppressions.json files found walking up.</summary>
+    public string? Suppressions { get; init; }
+
     /// <summary>false: the gate counts only results new since the baseline.</summary>
     public bool FailOnAllBaselineStates { get; init; }
 
@@ -40,6 +43,9 @@ internal sealed record ScanSettings
 
     /// <summary>Files larger than this are reported unreadable (PEL0001) and not read.</summary>
     public long MaxFileSize { get; init; } = int.MaxValue;
+
+    /// <summary>Folders searched for each image's PDB after the image's own folder (flat or symbol-store layout).</summary>
+    public IReadOnlyList<string> SymbolDirectories { get; init; } = [];
 
     /// <summary>Per-file time budget; past it the file's rules stop (PEL0004) and partial results are kept.</summary>
     public TimeSpan? FileTimeBudget { get; init; }

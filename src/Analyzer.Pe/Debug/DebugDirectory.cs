@@ -30,11 +30,12 @@ public sealed class DebugDirectory
     public const int EntrySize = 28;
     public const int MaxEntries = 1024;
 
-    private DebugDirectory(DataDirectory directory, IReadOnlyList<DebugEntry> entries, ExDllCharacteristics? ex, IReadOnlyList<PeProblem> problems)
+    private DebugDirectory(DataDirectory directory, IReadOnlyList<DebugEntry> entries, ExDllCharacteristics? ex, CodeViewRecord? codeView, IReadOnlyList<PeProblem> problems)
     {
         Directory = directory;
         Entries = entries;
         ExDllCharacteristics = ex;
+        CodeView = codeView;
         Problems = problems;
     }
 
@@ -45,6 +46,9 @@ public sealed class DebugDirectory
     /// <summary>Null when the image has no IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS entry.</summary>
     public ExDllCharacteristics? ExDllCharacteristics { get; }
 
+    /// <summary>The first RSDS CodeView record (the PDB this image was linked with); null when there is none.</summary>
+    public CodeViewRecord? CodeView { get; }
+
     public IReadOnlyList<PeProblem> Problems { get; }
 
     public static DebugDirectory Read(PeImage image)
@@ -53,9 +57,10 @@ public sealed class DebugDirectory
         var entries = new List<DebugEntry>();
         var problems = new List<PeProblem>();
         ExDllCharacteristics? ex = null;
+        CodeViewRecord? codeView = null;
         if (!dir.IsPresent)
         {
-            return new DebugDirectory(dir, entries, ex, problems);
+            return new DebugDirectory(dir, entries, ex, codeView, problems);
         }
 
         var count = (int)Math.Min(dir.Size / EntrySize, MaxEntries);
@@ -77,6 +82,13 @@ public sealed class DebugDirectory
             SpanRead.TryUInt32(e, 24, out var pointer);
             var entry = new DebugEntry(i, type, size, address, pointer, start + (i * EntrySize));
             entries.Add(entry);
+            if (type == DebugEntry.CodeView && codeView is null && size >= CodeViewRecord.HeaderSize && pointer != 0 && pointer < image.Bytes.Length)
+            {
+                // Found by file pointer, as debuggers do; the record may run to the end of the file at most.
+                var data = image.Bytes[(int)pointer..];
+                codeView = CodeViewRecord.TryParse(data[..(int)Math.Min(size, (uint)data.Length)]);
+            }
+
             if (type == DebugEntry.ExDllCharacteristics && size >= 4)
             {
                 // The data is found by file pointer, as the loader and link.exe do.
@@ -91,6 +103,6 @@ public sealed class DebugDirectory
             }
         }
 
-        return new DebugDirectory(dir, entries, ex, problems);
+        return new DebugDirectory(dir, entries, ex, codeView, problems);
     }
 }

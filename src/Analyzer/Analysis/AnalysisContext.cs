@@ -13,7 +13,18 @@ public sealed record AnalysisSettings
 
     /// <summary>Stops long analyses when cancelled (the per-file time budget, or the whole scan).</summary>
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Folders searched for an image's PDB after the image's own folder (the scan's <c>--symbols</c>).</summary>
+    public IReadOnlyList<string> SymbolDirectories { get; init; } = [];
 }
+
+/// <summary>
+/// Something an analysis wants the user to know about how the file was analyzed that is neither
+/// a finding nor a failure (a PDB that was found but not used, and why). The engine reports each
+/// as a note-level tool notification.
+/// </summary>
+/// <param name="Message">A sentence for people.</param>
+public sealed record AnalysisNote(string Message);
 
 /// <summary>
 /// One image under analysis, with the run's settings and the analyses computed for it so far.
@@ -23,6 +34,7 @@ public sealed record AnalysisSettings
 public sealed class AnalysisContext
 {
     private readonly ConcurrentDictionary<object, Lazy<object>> _analyses = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentQueue<AnalysisNote> _notes = new();
 
     public AnalysisContext(PeImage image, AnalysisSettings? settings = null)
     {
@@ -31,6 +43,7 @@ public sealed class AnalysisContext
         settings ??= AnalysisSettings.Default;
         Parallelism = Math.Max(1, settings.Parallelism);
         Cancellation = settings.Cancellation;
+        SymbolDirectories = settings.SymbolDirectories;
     }
 
     public PeImage Image { get; }
@@ -40,6 +53,19 @@ public sealed class AnalysisContext
 
     /// <summary>Observed by long analyses; they throw <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; }
+
+    /// <summary>Folders searched for the image's PDB after its own folder.</summary>
+    public IReadOnlyList<string> SymbolDirectories { get; }
+
+    /// <summary>Notes the analyses made so far, in the order they were made.</summary>
+    public IReadOnlyList<AnalysisNote> Notes => [.. _notes];
+
+    /// <summary>Records a note for the user (see <see cref="AnalysisNote"/>).</summary>
+    public void Note(AnalysisNote note)
+    {
+        ArgumentNullException.ThrowIfNull(note);
+        _notes.Enqueue(note);
+    }
 
     /// <summary>The analysis named by <paramref name="key"/>, computed on first request.</summary>
     public T Get<T>(AnalysisKey<T> key)

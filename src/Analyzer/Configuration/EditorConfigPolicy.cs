@@ -12,7 +12,9 @@ namespace Pelint.Configuration;
 /// (lowest precedence, like a .globalconfig). Per rule, <c>dotnet_diagnostic.&lt;ID or name&gt;.severity</c>
 /// beats <c>dotnet_analyzer_diagnostic.category-&lt;Category&gt;.severity</c> beats
 /// <c>dotnet_analyzer_diagnostic.severity</c>; within one kind the nearer file and the later line win.
-/// Parsed files are cached per folder so thousands of files cost one read per folder.
+/// Parsed files are cached per folder so thousands of files cost one read per folder. Besides
+/// levels, <c>pelint_hotpatch_required = true</c> requires the files it covers to be hot-patchable
+/// (<see cref="ImageRequirements"/>).
 /// </summary>
 public sealed class EditorConfigPolicy : ISeverityPolicy
 {
@@ -64,6 +66,22 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
 
         return settings.Global is { } global ? global.ToLevel(rule) : fallback;
     }
+
+    public bool IsLevelConfigured(RuleDescriptor rule, string path)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        var settings = _settingsByPath.GetOrAdd(Path.GetFullPath(path), Resolve);
+        Severity? severity = settings.ByRule.TryGetValue(rule.Id, out var byRule) ? byRule
+            : !rule.EnabledByDefault ? null
+            : settings.ByCategory.TryGetValue(rule.Category, out var byCategory) ? byCategory
+            : settings.Global;
+
+        // "default" asks for the page's level, which leaves the rule its own choice per finding.
+        return severity is { } s && s != Severity.Default;
+    }
+
+    public ImageRequirements RequirementsFor(string path) =>
+        _settingsByPath.GetOrAdd(Path.GetFullPath(path), Resolve).HotPatchRequired ? new ImageRequirements(HotPatchable: true) : ImageRequirements.None;
 
     private FileSettings Resolve(string fullPath)
     {
@@ -124,9 +142,15 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
 
     private void Apply(FileSettings settings, IEnumerable<EditorConfigEntry> entries)
     {
-        // Only entries that set a level are left (Validate): the others were reported when read.
+        // Only entries that set a level or a requirement are left (Validate): the others were reported when read.
         foreach (var entry in entries)
         {
+            if (IsHotPatchRequiredKey(entry.Key) && TryParseBoolean(entry.Value, out var required))
+            {
+                settings.HotPatchRequired = required;
+                continue;
+            }
+
             if (Classify(entry.Key) is not { } key || !Severity.TryParse(entry.Value, out var severity))
             {
                 continue;
@@ -150,7 +174,7 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
     /// <summary>
     /// Reports a file's problems once: the lines it could not read, then its bad entries in line
     /// order, at most <see cref="MaxNotificationsPerFile"/> in all, then one notification counting
-    /// the rest (a generated or hostile file can have millions of bad lines). Returns the file with only the entries that set a level, so each
+    /// the rest (a generated or hostile file can have millions of bad lines). Returns the file with only the entries it keeps (levels and requirements), so each
     /// scanned file's settings are resolved from those alone. A .editorconfig's keys before its
     /// first section apply nowhere and are neither checked nor kept.
     /// </summary>
@@ -177,7 +201,7 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
             foreach (var entry in section.Entries)
             {
                 var verdict = Judge(entry, explicitFile);
-                if (verdict == Verdict.SetsLevel)
+                if (verdict == Verdict.Kept)
                 {
                     entries.Add(entry);
                 }
@@ -204,6 +228,11 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
 
     private Verdict Judge(EditorConfigEntry entry, bool explicitFile)
     {
+        if (IsHotPatchRequiredKey(entry.Key))
+        {
+            return TryParseBoolean(entry.Value, out _) ? Verdict.Kept : Verdict.BadBoolean;
+        }
+
         if (Classify(entry.Key) is not { } key)
         {
             return Verdict.NotOurs;
@@ -222,7 +251,7 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
 
         return (key.Kind, known) switch
         {
-            (_, true) => Verdict.SetsLevel,
+            (_, true) => Verdict.Kept,
             (KeyKind.Rule, false) => LooksLikeOurs(key.Name, explicitFile) ? Verdict.UnknownRule : Verdict.NotOurs,
             _ => explicitFile ? Verdict.UnknownCategory : Verdict.NotOurs,
         };
@@ -233,6 +262,7 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
         var name = Classify(entry.Key)?.Name;
         return verdict switch
         {
+            Verdict.BadBoolean => $"{file.Path}({entry.Line}): '{entry.Value}' is not true or false for {entry.Key}; ignored",
             Verdict.BadValue => $"{file.Path}({entry.Line}): '{entry.Value}' is not a severity for {entry.Key} (error, warning, suggestion, silent, none or default); ignored",
             Verdict.UnknownRule => $"{file.Path}({entry.Line}): {entry.Key}: no pelint rule has the ID or name '{name}'; ignored",
             _ => $"{file.Path}({entry.Line}): {entry.Key}: no pelint rule is in category '{name}'; ignored",
@@ -276,12 +306,25 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
             : null;
     }
 
-    /// <summary>What an entry is to pelint: another analyzer's, a level it sets, or a problem to report.</summary>
+    /// <summary>The key that requires hot-patchability (<see cref="ImageRequirements.HotPatchable"/>).</summary>
+    public const string HotPatchRequiredKey = "pelint_hotpatch_required";
+
+    private static bool IsHotPatchRequiredKey(string key) => key.Equals(HotPatchRequiredKey, StringComparison.OrdinalIgnoreCase);
+
+    private static bool TryParseBoolean(string value, out bool result)
+    {
+        var trimmed = value.Trim();
+        result = trimmed.Equals("true", StringComparison.OrdinalIgnoreCase);
+        return result || trimmed.Equals("false", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>What an entry is to pelint: another analyzer's, a setting it keeps (a level or a requirement), or a problem to report.</summary>
     private enum Verdict
     {
         NotOurs,
-        SetsLevel,
+        Kept,
         BadValue,
+        BadBoolean,
         UnknownRule,
         UnknownCategory,
     }
@@ -300,5 +343,7 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
         public Dictionary<string, Severity> ByCategory { get; } = new(StringComparer.OrdinalIgnoreCase);
 
         public Severity? Global { get; set; }
+
+        public bool HotPatchRequired { get; set; }
     }
 }

@@ -15,5 +15,7 @@ public sealed record ToolNotification(string Id, Level Level, string Message, st
     public const string NotAPeFile = "PEL0005";
     public const string ResultsCapped = "PEL0006";
     public const string NothingScanned = "PEL0007";
+    public const string AnalysisNote = "PEL0008";
     public const string Configuration = "PEL0100";
+    public const string StaleSuppression = "PEL0101";
 }

@@ -44,6 +44,7 @@ public sealed class RuleEngine
         var results = new List<Result>();
         var notifications = new List<ToolNotification>();
         var skipped = new List<RuleSkip>();
+        var requirements = policy.RequirementsFor(image.Path);
         foreach (var (rule, descriptor) in _rules)
         {
             if (cancellation.IsCancellationRequested)
@@ -66,10 +67,11 @@ public sealed class RuleEngine
                     continue;
                 }
 
-                var context = new RuleContext(analysis, descriptor);
+                var context = new RuleContext(analysis, descriptor) { Requirements = requirements };
+                var configured = policy.IsLevelConfigured(descriptor, image.Path);
                 foreach (var finding in rule.Analyze(context))
                 {
-                    Collect(rule, context, finding, level, results);
+                    Collect(rule, context, finding, finding.Level is { } own && !configured ? own : level, results);
                 }
 
                 if (context.Dropped > 0)
@@ -87,6 +89,12 @@ public sealed class RuleEngine
                 notifications.Add(new ToolNotification(ToolNotification.RuleFailed, Level.Error,
                     $"{rule.Id} failed on {image.Path}: {e.GetType().Name}: {e.Message}", image.Path, rule.Id));
             }
+        }
+
+        // What the analyses noted on the way (a PDB found but not used) is said once per file.
+        foreach (var note in analysis.Notes.Distinct())
+        {
+            notifications.Add(new ToolNotification(ToolNotification.AnalysisNote, Level.Note, $"{image.Path}: {note.Message}", image.Path));
         }
 
         return new FileReport(image.Path, FileStatus.Analyzed, results, notifications, skipped)

@@ -18,6 +18,9 @@ public sealed record ScanOptions
     public TimeSpan? FileTimeBudget { get; init; }
 
     public ISeverityPolicy Policy { get; init; } = DefaultSeverityPolicy.Instance;
+
+    /// <summary>Folders searched for each image's PDB after the image's own folder.</summary>
+    public IReadOnlyList<string> SymbolDirectories { get; init; } = [];
 }
 
 /// <summary>
@@ -88,7 +91,12 @@ public sealed class Scanner(RuleEngine engine)
         }
 
         using var image = opened.Image!;
-        var analysis = new AnalysisContext(image, new AnalysisSettings { Parallelism = options.MaxDegreeOfParallelism, Cancellation = token });
+        var analysis = new AnalysisContext(image, new AnalysisSettings
+        {
+            Parallelism = options.MaxDegreeOfParallelism,
+            Cancellation = token,
+            SymbolDirectories = options.SymbolDirectories,
+        });
         var report = Engine.Analyze(analysis, options.Policy);
         if (image.HeaderProblems.Count > 0)
         {

@@ -27,7 +27,8 @@ public sealed record ConsoleStyle(bool Color, int Width = 0)
 /// <summary>
 /// The human report, rendered from the same SARIF log that -o writes and --format json prints
 /// (after the baseline and the result cap), so the three never disagree: per file, results by
-/// rule with their place (function, RVA, file offset) and related locations, then the file's
+/// rule with their place (function, RVA, file offset) and related locations (a suppressed one
+/// marked with its justification and counted apart), then the file's
 /// notifications; then the other notifications and a summary. A file with many results shows a
 /// count per rule and the first few of each; whatever is not shown is counted and left to the
 /// SARIF log. Every name and message is escaped (<see cref="ConsoleText"/>).
@@ -42,6 +43,9 @@ public static class ConsoleReport
     /// <summary>Related locations shown under a result; the rest are counted.</summary>
     public const int ShownRelated = 5;
 
+    private const string FilesHeader = "  files   scanned  skipped  failed  incomplete";
+    private const string ResultsHeader = "   results   error  warning  note  none  absent  suppressed";
+
     public static void Write(TextWriter writer, SarifLog log, ScanSummary summary, RuleCatalog catalog, ConsoleStyle style, string? outputPath = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -54,6 +58,7 @@ public static class ConsoleReport
         var notifications = (run.Invocations ?? []).SelectMany(i => (i.ToolExecutionNotifications ?? []).Concat(i.ToolConfigurationNotifications ?? [])).ToList();
         var byLevel = new Dictionary<string, int>(StringComparer.Ordinal);
         var absent = 0;
+        var suppressed = 0;
 
         var files = run.Results.GroupBy(r => ArtifactOf(r.Locations?.FirstOrDefault()?.PhysicalLocation?.ArtifactLocation), StringComparer.Ordinal)
             .Select(g => (Key: g.Key, Results: g.ToList())).ToList();
@@ -100,6 +105,10 @@ public static class ConsoleReport
                     {
                         absent++;
                     }
+                    else if (result.IsSuppressed)
+                    {
+                        suppressed++;
+                    }
                     else
                     {
                         var level = result.Level ?? "warning";
@@ -131,22 +140,42 @@ public static class ConsoleReport
 
         int Count(string level) => byLevel.GetValueOrDefault(level);
         writer.WriteLine();
-        writer.WriteLine(style.Bold("  files   scanned  skipped  failed  incomplete   results   error  warning  note  none  absent"));
-        writer.WriteLine(string.Format(CultureInfo.InvariantCulture, "          {0,7}  {1,7}  {2,6}  {3,10}             {4,5}  {5,7}  {6,4}  {7,4}  {8,6}",
-            summary.Analyzed, summary.Skipped, summary.Failed, summary.Incomplete, Count("error"), Count("warning"), Count("note"), Count("none"), absent));
-        writer.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "{0} file{1} scanned, {2} skipped (not PE), {3} failed{4}: {5} error{6}, {7} warning{8}, {9} note{10}.",
+        var fileCounts = string.Format(CultureInfo.InvariantCulture, "          {0,7}  {1,7}  {2,6}  {3,10}", summary.Analyzed, summary.Skipped, summary.Failed, summary.Incomplete);
+        var counts = string.Format(CultureInfo.InvariantCulture, "             {0,5}  {1,7}  {2,4}  {3,4}  {4,6}  {5,10}",
+            Count("error"), Count("warning"), Count("note"), Count("none"), absent, suppressed);
+        if (style.Width == 0 || style.Width >= FilesHeader.Length + ResultsHeader.Length)
+        {
+            writer.WriteLine(style.Bold(FilesHeader + ResultsHeader));
+            writer.WriteLine(fileCounts + counts);
+        }
+        else
+        {
+            // A terminal narrower than the table gets it in two parts rather than lines it would wrap.
+            writer.WriteLine(style.Bold(FilesHeader));
+            writer.WriteLine(fileCounts);
+            writer.WriteLine(style.Bold(ResultsHeader.TrimStart()));
+            writer.WriteLine(counts[(ResultsHeader.Length - ResultsHeader.TrimStart().Length)..]);
+        }
+
+        WriteWrapped(writer, style, string.Empty, 0, string.Format(CultureInfo.InvariantCulture,
+            "{0} file{1} scanned, {2} skipped (not PE), {3} failed{4}: {5} error{6}, {7} warning{8}, {9} note{10}{11}.",
             summary.Analyzed, summary.Analyzed == 1 ? string.Empty : "s", summary.Skipped, summary.Failed,
             summary.Incomplete > 0 ? $", {summary.Incomplete} incomplete" : string.Empty,
             Count("error"), Count("error") == 1 ? string.Empty : "s", Count("warning"), Count("warning") == 1 ? string.Empty : "s",
-            Count("note"), Count("note") == 1 ? string.Empty : "s"));
+            Count("note"), Count("note") == 1 ? string.Empty : "s",
+            suppressed > 0 ? $" ({suppressed} suppressed, not counted)" : string.Empty));
     }
 
     private static void WriteResult(TextWriter writer, ConsoleStyle style, SarifResult result, string ruleName, int indent, string sarifHint)
     {
         var location = result.Locations?.FirstOrDefault();
         var state = result.BaselineState is { } s and not "new" ? $" ({s})" : string.Empty;
-        var prefix = new string(' ', indent) + style.Level(result.BaselineState == "absent" ? "none" : result.Level) + " ";
+        if (result.IsSuppressed)
+        {
+            state += $" (suppressed: {ConsoleText.Escape(result.Suppressions![0].Justification ?? "no justification")})";
+        }
+
+        var prefix = new string(' ', indent) + style.Level(result.BaselineState == "absent" || result.IsSuppressed ? "none" : result.Level) + " ";
         WriteWrapped(writer, style, prefix, indent + 8,
             $"{ConsoleText.Escape(result.RuleId)} {ruleName}: {ConsoleText.Escape(result.Message.Text)}{Place(location, result)}{state}");
         var related = result.RelatedLocations ?? [];

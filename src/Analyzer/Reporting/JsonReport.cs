@@ -5,7 +5,8 @@ namespace Pelint.Reporting;
 
 /// <summary>
 /// `--format json`: a flat document for scripts that do not want to walk SARIF: one object per
-/// result (file, rule, level, message, function, RVA, baseline state) and the notifications.
+/// result (file, rule, level, message, function, RVA, baseline state, fingerprint, and for a
+/// suppressed result <c>suppressed</c> and its justification) and the notifications.
 /// </summary>
 public static class JsonReport
 {
@@ -29,6 +30,12 @@ public static class JsonReport
                 WriteIfPresent(json, "rva", result.Properties?["rva"]?.GetValue<string>());
                 WriteIfPresent(json, "baselineState", result.BaselineState);
                 WriteIfPresent(json, "fingerprint", result.PartialFingerprints?.GetValueOrDefault(Fingerprints.PelintKey));
+                if (result.IsSuppressed)
+                {
+                    json.WriteBoolean("suppressed", true);
+                    WriteIfPresent(json, "justification", result.Suppressions![0].Justification);
+                }
+
                 json.WriteEndObject();
             }
 

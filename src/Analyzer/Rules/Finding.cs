@@ -54,6 +54,13 @@ public sealed record Finding
 
     public IReadOnlyList<FindingLocation> RelatedLocations { get; init; } = [];
 
+    /// <summary>
+    /// The level this finding's circumstances call for, in place of the rule's default level (a
+    /// hot-patch result on an image never built hot-patchable is a note); null: the rule's level.
+    /// A level configured for the rule wins over it.
+    /// </summary>
+    public Level? Level { get; init; }
+
     /// <summary>Extra facts for machines (SARIF result.properties), e.g. functionsChecked.</summary>
     public IReadOnlyDictionary<string, object> Properties { get; init; } = EmptyProperties;
 }

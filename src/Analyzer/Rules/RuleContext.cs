@@ -18,6 +18,9 @@ public sealed class RuleContext(AnalysisContext analysis, RuleDescriptor descrip
 
     public RuleDescriptor Descriptor { get; } = descriptor;
 
+    /// <summary>What the configuration requires of this image (e.g. that it be hot-patchable).</summary>
+    public ImageRequirements Requirements { get; init; } = ImageRequirements.None;
+
     public CancellationToken Cancellation => Analysis.Cancellation;
 
     /// <summary>The image's file name, the first argument of most messages.</summary>

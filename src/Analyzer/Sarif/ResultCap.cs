@@ -6,7 +6,7 @@ namespace Pelint.Sarif;
 /// Keeps a run within a number of results (GitHub code scanning accepts 25,000 per run). It runs
 /// last, after the baseline and after the exit code was decided from every result, so the cap
 /// changes what is shown, never whether the gate passes. The most severe results are kept, results
-/// of this scan before absent ones from the baseline, each in its original order; a PEL0006
+/// of this scan before absent ones from the baseline and live ones before suppressed ones, each in its original order; a PEL0006
 /// notification says how many were dropped.
 /// </summary>
 public static class ResultCap
@@ -26,8 +26,8 @@ public static class ResultCap
         var kept = results;
         if (results.Count > max)
         {
-            var keep = results.Select((r, i) => (Absent: r.BaselineState == "absent", Rank: SeverityRank(r.Level), i))
-                .OrderBy(p => p.Absent).ThenByDescending(p => p.Rank).ThenBy(p => p.i)
+            var keep = results.Select((r, i) => (Absent: r.BaselineState == "absent", Suppressed: r.IsSuppressed, Rank: SeverityRank(r.Level), i))
+                .OrderBy(p => p.Absent).ThenBy(p => p.Suppressed).ThenByDescending(p => p.Rank).ThenBy(p => p.i)
                 .Take(max).Select(p => p.i).ToHashSet();
             kept = [.. results.Where((_, i) => keep.Contains(i))];
         }

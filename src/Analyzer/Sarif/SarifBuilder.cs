@@ -280,7 +280,9 @@ public static class SarifBuilder
             (ToolNotification.NotAPeFile, "NotAPeFile", "A file named on the command line is not a PE image."),
             (ToolNotification.ResultsCapped, "ResultsCapped", "Results were dropped to respect the per-run limit."),
             (ToolNotification.NothingScanned, "NothingScanned", "No PE image was found in the inputs, so nothing was checked."),
+            (ToolNotification.AnalysisNote, "AnalysisNote", "A note on how a file was analyzed, e.g. a PDB found for the image but not used because it does not match or cannot be read."),
             (ToolNotification.Configuration, "ConfigurationProblem", "A configuration entry is invalid and was ignored."),
+            (ToolNotification.StaleSuppression, "StaleSuppression", "A suppression matched no result in the files it names that were scanned."),
         ];
         return all.Select(n => new ReportingDescriptor
         {

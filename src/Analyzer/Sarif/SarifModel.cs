@@ -179,7 +179,29 @@ public sealed record SarifResult
 
     public string? BaselineState { get; init; }
 
+    public List<Suppression>? Suppressions { get; init; }
+
     public JsonObject? Properties { get; init; }
+
+    /// <summary>
+    /// SARIF's rule (§3.27.23): a result is suppressed when it has suppressions and every one of
+    /// them is accepted (a missing status counts as accepted); one under review or rejected keeps it live.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsSuppressed => Suppressions is { Count: > 0 } list && list.TrueForAll(s => s.Status is null or "accepted");
+}
+
+/// <summary>A reason not to act on a result, and where it was given (SARIF §3.35).</summary>
+public sealed record Suppression
+{
+    /// <summary>inSource (a comment in the analyzed file) or external (a file beside it): pelint's are external.</summary>
+    public required string Kind { get; init; }
+
+    public string? Status { get; init; }
+
+    public string? Justification { get; init; }
+
+    public Location? Location { get; init; }
 }
 
 public sealed record Location

@@ -1,11 +1,17 @@
 using System.Globalization;
 using System.Reflection.PortableExecutable;
+using Pelint.Analysis.Functions;
+using Pelint.Analysis.HotPatch;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
 
 namespace Pelint.Rules;
 
-/// <summary>The per-image result shape of the hot-patch rules: counts, share, and capped related locations.</summary>
+/// <summary>
+/// What the hot-patch rules share: which images they speak about, when they judge each function
+/// (the image was built hot-patchable, or the configuration requires it), and how a function and
+/// the reason it is judged are named.
+/// </summary>
 internal static class HotPatchReport
 {
     /// <summary>The hot-patch rules speak about x86 and x64 native code.</summary>
@@ -14,37 +20,42 @@ internal static class HotPatchReport
             ? Rules.Applicability.ForNativeCode(image)
             : Rules.Applicability.NotApplicable($"machine is {MachineNames.Of(image.Machine)}: hot-patching is checked for x86 and x64");
 
-    /// <summary>What every hot-patch result says: where (the first offender), how many of how many, and which.</summary>
-    public static HotPatchSummary Summarize(RuleContext context, int checkedCount, OffenderList offenders)
-    {
-        var image = context.Image;
-        var first = offenders.Listed[0].Entry;
-        var share = checkedCount == 0 ? 0 : 100.0 * offenders.Count / checkedCount;
-        return new HotPatchSummary(
-            new FindingLocation(image.FileOffsetOf(first.Rva), 1, first.Rva, first.Name, first.Rva, "first non-compliant function"),
-            context.FileName,
-            offenders.Count,
-            checkedCount,
-            share.ToString("0.#", CultureInfo.InvariantCulture),
-            offenders.Count > offenders.MaxListed ? $"; the first {offenders.MaxListed.ToString(CultureInfo.InvariantCulture)} are listed" : string.Empty,
-            [.. offenders.Listed.Select(o => new FindingLocation(image.FileOffsetOf(o.Entry.Rva), 1, o.Entry.Rva, o.Entry.Name, o.Entry.Rva, o.Detail))]);
-    }
-}
+    /// <summary>Whether each entry is judged: the image shows intent, or hot-patchability is required of it.</summary>
+    public static bool JudgesEachEntry(RuleContext context, HotPatchCompliance compliance) =>
+        context.Requirements.HotPatchable || compliance.HasIntent;
 
-/// <summary>
-/// The arguments the hot-patch messages share ({0} file, {1} non-compliant, {2} checked, {3} share
-/// in percent, {4} the note that the list is cut), and the related locations and counts every
-/// such result carries (<see cref="Complete"/>).
-/// </summary>
-internal sealed record HotPatchSummary(FindingLocation Where, string File, int NonCompliant, int Checked, string Share, string CapNote, IReadOnlyList<FindingLocation> Related)
-{
-    public Finding Complete(Finding finding) => finding with
+    /// <summary>Why the entries are judged, the end of every per-function message.</summary>
+    public static string Why(RuleContext context, HotPatchCompliance compliance) =>
+        context.Requirements.HotPatchable
+            ? "hot-patchability is required of this image (pelint_hotpatch_required)"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"the image is built hot-patchable ({compliance.Compliant:N0} of {compliance.Entries.Count:N0} entries comply)");
+
+    /// <summary>The level of a per-function finding: error when required, else the rule's own.</summary>
+    public static Finding Leveled(RuleContext context, Finding finding) =>
+        context.Requirements.HotPatchable ? finding with { Level = Level.Error } : finding;
+
+    public static FindingLocation Where(RuleContext context, PatchableEntry entry, string description)
     {
-        RelatedLocations = Related,
-        Properties = new Dictionary<string, object>
-        {
-            ["functionsChecked"] = Checked,
-            ["functionsNonCompliant"] = NonCompliant,
-        },
-    };
+        var names = FunctionIdentity.Of(context.Analysis);
+        return new FindingLocation(context.Image.FileOffsetOf(entry.Rva), 1, entry.Rva, names.DisplayName(entry.Rva), entry.Rva, description);
+    }
+
+    /// <summary>"function 0x1130 (name)" for messages.</summary>
+    public static string Describe(RuleContext context, PatchableEntry entry) =>
+        (FunctionIdentity.Of(context.Analysis).NameOf(entry.Rva) ?? entry.Name) is { } name
+            ? string.Create(CultureInfo.InvariantCulture, $"function 0x{entry.Rva:X} ({name})")
+            : string.Create(CultureInfo.InvariantCulture, $"function 0x{entry.Rva:X}");
+
+    /// <summary>
+    /// The entry's key for fingerprints, one that survives a rebuild: its export name, else its
+    /// .pdata entry's section#ordinal, else what the entry list calls it (the x86 entry point).
+    /// A PDB name is not used: a PDB present on one machine and not another must not change an
+    /// alert's identity.
+    /// </summary>
+    public static string KeyOf(RuleContext context, PatchableEntry entry) =>
+        context.Image.Exports.NameOf(entry.Rva)
+        ?? (entry.Function is { } f && f.BeginAddress == entry.Rva ? FunctionIdentity.Of(context.Analysis).KeyOf(f) : null)
+        ?? entry.Name
+        ?? "entry";
 }

@@ -1,11 +1,13 @@
-using System.Reflection.PortableExecutable;
 using Pelint.Analysis.HotPatch;
 using Pelint.Pe;
-using Pelint.Pe.Code;
 
 namespace Pelint.Rules;
 
-/// <summary>PE2001: every function starts with an instruction of at least 2 bytes (one result per image).</summary>
+/// <summary>
+/// PE2001: every function of an image built hot-patchable (or required to be) starts with an
+/// instruction of at least 2 bytes; one result per function that does not. An image without
+/// intent gets no result here: PE2002 says once that it was not built hot-patchable.
+/// </summary>
 [Rule("PE2001")]
 public sealed partial class HotpatchFirstInstruction : IRule
 {
@@ -13,42 +15,33 @@ public sealed partial class HotpatchFirstInstruction : IRule
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
-        var image = context.Image;
-        var entries = HotPatchEntries.Of(context.Analysis);
-        var code = image.Code.OpenCursor();
-        var offenders = new OffenderList(context.Descriptor.MaxRelatedLocations);
-        var movEdiEdi = 0;
-        foreach (var entry in entries)
-        {
-            context.Cancellation.ThrowIfCancellationRequested();
-            if (!code.TryDecodeAt(entry.Rva, out var first) || first.IsInvalid)
-            {
-                offenders.Add(entry, "first instruction cannot be decoded");
-            }
-            else if (first.Length < 2)
-            {
-                offenders.Add(entry, "1-byte first instruction");
-            }
-
-            if (image.TryGetSpan(entry.Rva, 2, out var bytes) && bytes[0] == 0x8B && bytes[1] == 0xFF)
-            {
-                movEdiEdi++;
-            }
-        }
-
-        if (offenders.Count == 0)
+        var compliance = HotPatchCompliance.Of(context.Analysis);
+        if (!HotPatchReport.JudgesEachEntry(context, compliance))
         {
             yield break;
         }
 
-        var s = HotPatchReport.Summarize(context, entries.Count, offenders);
-        if (image.Machine != Machine.I386)
+        var why = HotPatchReport.Why(context, compliance);
+        foreach (var e in compliance.Entries)
         {
-            yield return s.Complete(Messages.ShortFirstInstruction(s.Where, "image", s.File, s.NonCompliant, s.Checked, s.Share, s.CapNote));
-            yield break;
-        }
+            if (e.FirstInstruction == FirstInstructionProblem.None)
+            {
+                continue;
+            }
 
-        var finding = s.Complete(Messages.ShortFirstInstructionX86(s.Where, "image", s.File, s.NonCompliant, s.Checked, s.Share, s.CapNote, movEdiEdi));
-        yield return finding with { Properties = new Dictionary<string, object>(finding.Properties) { ["functionsWithMovEdiEdi"] = movEdiEdi } };
+            if (context.IsPastCap)
+            {
+                yield return Finding.PastCap;
+                continue;
+            }
+
+            var entry = e.Entry;
+            var first = e.FirstInstruction == FirstInstructionProblem.OneByte && context.Image.TryGetSpan(entry.Rva, 1, out var b)
+                ? $"starts with a 1-byte instruction ({b[0]:X2})"
+                : "starts with an instruction that cannot be decoded";
+            var finding = Messages.ShortFirstInstruction(HotPatchReport.Where(context, entry, "function entry"), HotPatchReport.KeyOf(context, entry),
+                context.FileName, HotPatchReport.Describe(context, entry), first, why);
+            yield return HotPatchReport.Leveled(context, finding);
+        }
     }
 }

@@ -1,10 +1,14 @@
+using System.Globalization;
 using Pelint.Analysis.HotPatch;
 using Pelint.Pe;
-using Pelint.Pe.Exceptions;
 
 namespace Pelint.Rules;
 
-/// <summary>PE2002: at least 6 (x64) / 5 (x86) bytes of int3/nop that no other function owns precede every entry.</summary>
+/// <summary>
+/// PE2002: at least 6 (x64) / 5 (x86) bytes of int3/nop that no other function owns precede every
+/// entry of an image built hot-patchable (or required to be); one result per function that lacks
+/// them. An image without intent gets one note saying it was not built hot-patchable.
+/// </summary>
 [Rule("PE2002")]
 public sealed partial class HotpatchPadding : IRule
 {
@@ -13,58 +17,66 @@ public sealed partial class HotpatchPadding : IRule
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
+        var compliance = HotPatchCompliance.Of(context.Analysis);
         var needed = HotPatchEntries.PaddingNeeded(image);
-        var entries = HotPatchEntries.Of(context.Analysis);
-        var directory = image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 ? image.ExceptionDirectory : null;
-        var offenders = new OffenderList(context.Descriptor.MaxRelatedLocations);
-        foreach (var entry in entries)
+        if (!HotPatchReport.JudgesEachEntry(context, compliance))
         {
-            context.Cancellation.ThrowIfCancellationRequested();
-            if (Problem(image, directory, entry.Rva, needed, offenders.Listing) is { } detail)
+            if (compliance.Entries.Count > 0)
             {
-                offenders.Add(entry, detail);
+                yield return NotHotPatchable(context, compliance, needed);
             }
+
+            yield break;
         }
 
-        if (offenders.Count > 0)
+        var why = HotPatchReport.Why(context, compliance);
+        foreach (var e in compliance.Entries)
         {
-            var s = HotPatchReport.Summarize(context, entries.Count, offenders);
-            yield return s.Complete(Messages.MissingPadding(s.Where, "image", s.File, s.NonCompliant, s.Checked, s.Share, s.CapNote, needed));
+            if (e.Padding == PaddingProblem.None)
+            {
+                continue;
+            }
+
+            if (context.IsPastCap)
+            {
+                yield return Finding.PastCap;
+                continue;
+            }
+
+            var entry = e.Entry;
+            var finding = Messages.MissingPadding(HotPatchReport.Where(context, entry, "function entry"), HotPatchReport.KeyOf(context, entry),
+                context.FileName, HotPatchReport.Describe(context, entry), Problem(image, entry.Rva, e.Padding, needed), why);
+            yield return HotPatchReport.Leveled(context, finding);
         }
     }
 
-    // Null when the padding is there; else what is wrong, spelled out only when `describe`.
-    private static string? Problem(PeImage image, ExceptionDirectory? directory, uint entry, int needed, bool describe)
+    private static Finding NotHotPatchable(RuleContext context, HotPatchCompliance compliance, int needed)
     {
-        var section = image.Map.FindSection(entry);
-        if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
+        var count = compliance.Entries.Count;
+        string Share(int n) => (100.0 * n / count).ToString("0.#", CultureInfo.InvariantCulture);
+        var finding = Messages.NotHotPatchable(FindingLocation.Image, "not-hot-patchable",
+            context.FileName, Share(compliance.Padded), count.ToString("N0", CultureInfo.InvariantCulture), needed, Share(compliance.LongFirstInstruction));
+        return finding with
         {
-            return "starts at the beginning of its section";
-        }
-
-        var start = entry - (uint)needed;
-        if (!image.TryGetSpan(start, needed, out var padding))
-        {
-            return "padding bytes are not in the file";
-        }
-
-        foreach (var b in padding)
-        {
-            if (b is not (0xCC or 0x90))
+            Level = Level.Note,
+            Properties = new Dictionary<string, object>
             {
-                return describe ? $"preceded by {Convert.ToHexString(padding)}, not int3/nop" : string.Empty;
-            }
-        }
-
-        // Padding that lies inside another function's range belongs to that function.
-        for (var rva = start; rva < entry; rva++)
-        {
-            if (directory?.FindContaining(rva) is { } owner)
-            {
-                return describe ? $"padding belongs to the function at 0x{owner.BeginAddress:X}" : string.Empty;
-            }
-        }
-
-        return null;
+                ["functionsChecked"] = count,
+                ["functionsPadded"] = compliance.Padded,
+                ["functionsWithLongFirstInstruction"] = compliance.LongFirstInstruction,
+                ["functionsCompliant"] = compliance.Compliant,
+                ["functionsWithMovEdiEdi"] = compliance.MovEdiEdi,
+            },
+        };
     }
+
+    private static string Problem(PeImage image, uint entry, PaddingProblem problem, int needed) => problem switch
+    {
+        PaddingProblem.AtSectionStart => "starts at the beginning of its section",
+        PaddingProblem.NotInFile => "has its padding bytes outside the file's data",
+        PaddingProblem.NotInt3OrNop => $"is preceded by {Convert.ToHexString(HotPatchCompliance.PaddingBytes(image, entry))}, not {needed} bytes of int3/nop",
+        _ => HotPatchCompliance.PaddingOwner(image, entry) is { } owner
+            ? string.Create(CultureInfo.InvariantCulture, $"has its padding inside the function at 0x{owner.BeginAddress:X}")
+            : "has its padding inside another function",
+    };
 }
