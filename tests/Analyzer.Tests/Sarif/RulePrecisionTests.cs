@@ -23,14 +23,6 @@ public sealed partial class RulePrecisionTests
         Assert.Equal(stated.Groups[1].Value, (string?)descriptor.Properties!["precision"]);
     }
 
-    [Fact]
-    public void Hot_patch_rules_are_not_claimed_precise()
-    {
-        // On the labelled corpus nearly every hot-patch warning was on an image never built hot-patchable.
-        Assert.Equal("low", RuleCatalog.Embedded.Find("PE2001")!.Precision);
-        Assert.Equal("low", RuleCatalog.Embedded.Find("PE2002")!.Precision);
-    }
-
     [GeneratedRegex(@"^precision: (very-high|high|medium|low)$", RegexOptions.Multiline)]
     private static partial Regex PrecisionLine();
 }
