@@ -39,11 +39,12 @@ internal sealed class ChpeCodeMap
         // IMAGE_ARM64EC_METADATA: Version, CodeMap (RVA), CodeMapCount, ...
         Span<byte> scratch = stackalloc byte[12];
         var ranges = new List<(uint, uint, int)>();
-        if (image.TryRead(metadata, 12, scratch, out var header))
+        using var reader = image.OpenReader();
+        if (reader.TryRead(metadata, 12, scratch, out var header))
         {
             var map = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
             var count = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(header[8..]), MaxRanges);
-            var entries = image.Map.GetAvailableSpan(image.Bytes, map, count * 8);
+            var entries = reader.GetAvailableSpan(map, count * 8);
             for (var i = 0; i + 8 <= entries.Length; i += 8)
             {
                 var startOffset = BinaryPrimitives.ReadUInt32LittleEndian(entries[i..]);

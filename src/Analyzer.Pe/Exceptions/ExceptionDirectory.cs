@@ -20,9 +20,9 @@ public sealed class ExceptionDirectory
     private readonly RuntimeFunction[] _functions;
     private readonly ConcurrentDictionary<uint, UnwindInfo> _infos = new();
 
-    // Per-entry memos, filled lazily by whichever thread gets there first (the values are
-    // immutable and deterministic, so a race only computes one twice): every rule asks these
-    // for every entry, so they must cost an array read, not a lookup.
+    // Per-entry memos: every rule asks these for every entry, so they must cost an array read,
+    // not a lookup. Unwind infos are decoded with the directory; primaries are filled lazily by
+    // whichever thread gets there first (immutable, deterministic: a race only computes one twice).
     private readonly UnwindInfo?[] _entryInfos;
     private readonly int[] _primaries; // 0 = not yet known, -1 = no primary, else index + 1
     private readonly ChpeCodeMap? _chpe;
@@ -104,17 +104,9 @@ public sealed class ExceptionDirectory
     public UnwindInfo GetUnwindInfo(uint rva) =>
         _infos.TryGetValue(rva, out var cached) ? cached : _infos.GetOrAdd(rva, UnwindInfo.Read(_image, rva));
 
-    /// <summary>The UNWIND_INFO at a direct entry's own UnwindData, memoised per entry.</summary>
-    private UnwindInfo InfoAt(RuntimeFunction direct)
-    {
-        if (!IsOwnEntry(direct))
-        {
-            return GetUnwindInfo(direct.UnwindData);
-        }
-
-        // Not through the shared dictionary: its writes take a lock, and every entry comes here.
-        return Volatile.Read(ref _entryInfos[direct.Index]) ?? (_entryInfos[direct.Index] = UnwindInfo.Read(_image, direct.UnwindData));
-    }
+    /// <summary>The UNWIND_INFO at a direct entry's own UnwindData, decoded with the directory.</summary>
+    private UnwindInfo InfoAt(RuntimeFunction direct) =>
+        IsOwnEntry(direct) && _entryInfos[direct.Index] is { } info ? info : GetUnwindInfo(direct.UnwindData);
 
     // Entries come from this directory, but a caller may build one (tests, chained links).
     private bool IsOwnEntry(RuntimeFunction entry) => (uint)entry.Index < (uint)_functions.Length && _functions[entry.Index] == entry;
@@ -267,7 +259,8 @@ public sealed class ExceptionDirectory
         }
 
         var wanted = (int)Math.Min(dir.Size / RuntimeFunction.Size, int.MaxValue / RuntimeFunction.Size) * RuntimeFunction.Size;
-        var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, wanted);
+        using var reader = image.OpenReader();
+        var span = reader.GetAvailableSpan(dir.Rva, wanted);
         if (span.Length < wanted)
         {
             problems.Add(new PeProblem(PeStructure.ExceptionDirectory, ProblemCode.ExceptionDirectoryTruncated,
@@ -285,6 +278,17 @@ public sealed class ExceptionDirectory
                 BinaryPrimitives.ReadUInt32LittleEndian(e[8..]), start + (i * RuntimeFunction.Size));
         }
 
-        return new ExceptionDirectory(image, dir, functions, problems, chpe);
+        // Every direct entry's UNWIND_INFO, decoded once here in directory order (the records
+        // mostly follow it, so the reader moves forward), then shared by every reader of the table.
+        var directory = new ExceptionDirectory(image, dir, functions, problems, chpe);
+        foreach (var f in functions)
+        {
+            if (!f.IsIndirect)
+            {
+                directory._entryInfos[f.Index] = UnwindInfo.Read(reader, f.UnwindData);
+            }
+        }
+
+        return directory;
     }
 }

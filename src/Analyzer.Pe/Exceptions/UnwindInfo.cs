@@ -56,10 +56,20 @@ public sealed record UnwindInfo(
 
     public static UnwindInfo Read(PeImage image, uint rva)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        using var reader = image.OpenReader();
+        return Read(reader, rva);
+    }
+
+    /// <summary>The record at <paramref name="rva"/>, read through a reader the caller keeps for many records.</summary>
+    public static UnwindInfo Read(IO.ImageReader reader, uint rva)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+
         // Most records are sound: the problem list is only allocated for one that is not.
         var problems = new ProblemList(rva);
         Span<byte> header = stackalloc byte[HeaderSize];
-        if (!image.TryRead(rva, HeaderSize, header, out var h))
+        if (!reader.TryRead(rva, HeaderSize, header, out var h))
         {
             return Unreadable(rva, ProblemCode.UnwindHeaderUnmapped, $"UNWIND_INFO at RVA 0x{rva:X} is outside the image's sections");
         }
@@ -88,7 +98,7 @@ public sealed record UnwindInfo(
 
         var arrayBytes = ((count + 1) & ~1) * 2;
         Span<byte> array = stackalloc byte[512];
-        if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var codes))
+        if (!reader.TryRead(rva + HeaderSize, arrayBytes, array, out var codes))
         {
             problems.Add(ProblemCode.UnwindCodesOutsideSection, $"its {count} unwind codes run past the end of their section");
             return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
@@ -102,10 +112,10 @@ public sealed record UnwindInfo(
         if ((flags & UnwindFlags.ChainInfo) != 0)
         {
             Span<byte> entry = stackalloc byte[RuntimeFunction.Size];
-            if (image.TryRead(tail, RuntimeFunction.Size, entry, out var e))
+            if (reader.TryRead(tail, RuntimeFunction.Size, entry, out var e))
             {
                 chained = new RuntimeFunction(-1, BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e[4..]),
-                    BinaryPrimitives.ReadUInt32LittleEndian(e[8..]), image.FileOffsetOf(tail) ?? -1);
+                    BinaryPrimitives.ReadUInt32LittleEndian(e[8..]), reader.Map.TryGetFileOffset(tail, out var tailOffset, out _) ? tailOffset : -1);
             }
             else
             {
@@ -115,7 +125,7 @@ public sealed record UnwindInfo(
         else if ((flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
         {
             Span<byte> word = stackalloc byte[4];
-            if (image.TryRead(tail, 4, word, out var w))
+            if (reader.TryRead(tail, 4, word, out var w))
             {
                 handler = BinaryPrimitives.ReadUInt32LittleEndian(w);
                 languageData = tail + 4;

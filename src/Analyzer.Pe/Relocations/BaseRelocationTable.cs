@@ -28,33 +28,30 @@ public readonly record struct BaseRelocationEntry(ushort Raw)
 }
 
 /// <summary>
-/// One block of the base relocation directory, as written. Its entries are read from the file
-/// on demand; <see cref="EntryCount"/> is bounded by the block size and the directory's end.
+/// One block of the base relocation directory, as written. Its entries are read through
+/// <see cref="BaseRelocationTable.GetEntry"/>; <see cref="EntryCount"/> is bounded by the block
+/// size and the directory's end.
 /// </summary>
 public sealed record BaseRelocationBlock(int Index, uint PageRva, uint SizeOfBlock, long FileOffset, int EntryCount)
 {
     public const int HeaderSize = 8;
-
-    public BaseRelocationEntry GetEntry(ReadOnlySpan<byte> file, int index)
-    {
-        if ((uint)index >= (uint)EntryCount || !SpanRead.TryUInt16(file, (int)(FileOffset + HeaderSize + (index * 2)), out var raw))
-        {
-            throw new ArgumentOutOfRangeException(nameof(index));
-        }
-
-        return new BaseRelocationEntry(raw);
-    }
 }
 
 /// <summary>
-/// The base relocation directory split into blocks. Framing problems (a block that cannot be
+/// The base relocation directory, read once, split into blocks. Framing problems (a block that cannot be
 /// read, a size that would not advance, an overrun of the directory) end the walk and are
 /// recorded; the semantic checks of each block belong to the rules.
 /// </summary>
 public sealed class BaseRelocationTable
 {
-    private BaseRelocationTable(DataDirectory directory, IReadOnlyList<BaseRelocationBlock> blocks, IReadOnlyList<PeProblem> problems)
+    // The directory's bytes as read, from file offset _start.
+    private readonly byte[] _data;
+    private readonly long _start;
+
+    private BaseRelocationTable(DataDirectory directory, IReadOnlyList<BaseRelocationBlock> blocks, IReadOnlyList<PeProblem> problems, byte[]? data = null, long start = 0)
     {
+        _data = data ?? [];
+        _start = start;
         Directory = directory;
         Blocks = blocks;
         Problems = problems;
@@ -67,6 +64,18 @@ public sealed class BaseRelocationTable
     public IReadOnlyList<BaseRelocationBlock> Blocks { get; }
 
     public IReadOnlyList<PeProblem> Problems { get; }
+
+    /// <summary>The entry at <paramref name="index"/> of one of this table's blocks.</summary>
+    public BaseRelocationEntry GetEntry(BaseRelocationBlock block, int index)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if ((uint)index >= (uint)block.EntryCount || !SpanRead.TryUInt16(_data, (int)(block.FileOffset - _start + BaseRelocationBlock.HeaderSize + (index * 2)), out var raw))
+        {
+            throw new ArgumentOutOfRangeException(nameof(index));
+        }
+
+        return new BaseRelocationEntry(raw);
+    }
 
     public static BaseRelocationTable Read(PeImage image)
     {
@@ -94,7 +103,14 @@ public sealed class BaseRelocationTable
             size = available;
         }
 
-        var file = image.Bytes;
+        byte[] file;
+        using (var reader = image.OpenReader())
+        {
+            file = reader.ReadAt(start, (int)size).ToArray();
+        }
+
+        // A file truncated since it was opened holds less (the image reports the change).
+        size = Math.Min(size, file.Length);
         long position = 0;
         while (position < size)
         {
@@ -107,8 +123,8 @@ public sealed class BaseRelocationTable
                 break;
             }
 
-            SpanRead.TryUInt32(file, (int)blockOffset, out var pageRva);
-            SpanRead.TryUInt32(file, (int)blockOffset + 4, out var sizeOfBlock);
+            SpanRead.TryUInt32(file, (int)position, out var pageRva);
+            SpanRead.TryUInt32(file, (int)position + 4, out var sizeOfBlock);
             if (sizeOfBlock < BaseRelocationBlock.HeaderSize)
             {
                 // A size that cannot advance the walk: report it and stop rather than loop.
@@ -130,6 +146,6 @@ public sealed class BaseRelocationTable
             position += sizeOfBlock;
         }
 
-        return new BaseRelocationTable(dir, blocks, problems);
+        return new BaseRelocationTable(dir, blocks, problems, file, start);
     }
 }

@@ -24,9 +24,10 @@ public sealed class InstructionLengthTests
                 continue;
             }
 
+            using var reader = image.OpenReader();
             foreach (var f in image.ExceptionDirectory.Functions)
             {
-                var code = image.Map.GetAvailableSpan(image.Bytes, f.BeginAddress, (int)Math.Min(f.Length, ImageCode.MaxDecodeBytes)).ToArray();
+                var code = reader.GetAvailableSpan(f.BeginAddress, (int)Math.Min(f.Length, ImageCode.MaxDecodeBytes)).ToArray();
                 var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), f.BeginAddress);
                 while (decoder.IP < f.BeginAddress + (ulong)code.Length)
                 {

@@ -3,6 +3,7 @@ using Pelint.Analysis.Functions;
 using Pelint.Pe;
 using Pelint.Pe.Code;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.Epilogs;
 
@@ -105,7 +106,7 @@ public sealed class EpilogAnalysis
                     chunks[chunk] = scan.Run(chunk * ChunkEntries, Math.Min(count, (chunk + 1) * ChunkEntries));
                     return scan;
                 },
-                _ => { });
+                scan => scan.Dispose());
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
         {
@@ -146,7 +147,7 @@ public sealed class EpilogAnalysis
 /// One worker's scan of a run of .pdata entries: its decoder and boundary buffers are reused from
 /// fragment to fragment, so a scan allocates for what it finds, not for what it reads.
 /// </summary>
-internal sealed class FragmentScan
+internal sealed class FragmentScan : IDisposable
 {
     /// <summary>Entries before a chunk decoded only for their switch-table references (a table follows the code that indexes it).</summary>
     public const int ReferenceLookBack = 16;
@@ -161,6 +162,7 @@ internal sealed class FragmentScan
     // array per worker instead of a dictionary that would grow to every function of the run.
     private readonly int[] _epilogCounts;
     private readonly List<int> _counted = [];
+    private readonly ImageReader _reader;
     private readonly CodeCursor _cursor;
     private readonly DecodedBlock _block;
     private readonly List<int> _exits = []; // indexes in _block of what may be a ret or jmp: the only places an epilog can end
@@ -187,8 +189,9 @@ internal sealed class FragmentScan
         _keepLegal = keepLegal;
         _primaries = primaries;
         _epilogCounts = new int[_directory.Functions.Count];
+        _reader = image.OpenReader();
         _cursor = image.Code.OpenCursor();
-        _block = new DecodedBlock(_cursor);
+        _block = new DecodedBlock(_cursor, _reader);
         _inside = Inside;
     }
 
@@ -201,6 +204,12 @@ internal sealed class FragmentScan
         int Fragments,
         int Skipped,
         int V2Compared);
+
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _cursor.Dispose();
+    }
 
     public Result Run(int from, int to)
     {
@@ -270,7 +279,7 @@ internal sealed class FragmentScan
         AddReferences();
         if (HasReferences(decodeFrom, entry.EndAddress))
         {
-            var tables = JumpTables.Ranges(_image, InRange(decodeFrom, entry.EndAddress), decodeFrom, entry.EndAddress);
+            var tables = JumpTables.Ranges(_reader, InRange(decodeFrom, entry.EndAddress), decodeFrom, entry.EndAddress);
             if (tables.Count > 0 && !DecodeAround(decodeFrom, (uint)length, tables))
             {
                 return true; // nothing but table data
@@ -449,23 +458,34 @@ internal sealed class FragmentScan
             return;
         }
 
-        var count = (int)Math.Min(available, length);
-        var bytes = _image.Bytes.Slice((int)offset, count);
+        // The fragment's bytes stay valid through the loop: nothing in it reads through _reader.
+        var bytes = _reader.ReadAt(offset, (int)Math.Min(available, length));
+        var count = bytes.Length;
         var position = 0;
         while (position < count)
         {
             var measured = InstructionLength.Of(bytes[position..], out var hints);
             if (measured > 0)
             {
-                var index = _block.Add(rva + (uint)position, offset + position, measured);
+                int index;
+                if (collectReferences && (hints & LengthHints.IndexedMemory) != 0)
+                {
+                    // Decoded here, from the bytes in hand, to see the table it may index.
+                    _cursor.Decode(bytes.Slice(position, measured), rva + (uint)position, out var indexed);
+                    index = _block.Add(rva + (uint)position, offset + position, measured, indexed);
+                    if (JumpTables.Reference(indexed, _sectionStart, _sectionEnd) is { } reference)
+                    {
+                        _found.Add(reference);
+                    }
+                }
+                else
+                {
+                    index = _block.Add(rva + (uint)position, offset + position, measured);
+                }
+
                 if ((hints & LengthHints.ExitCandidate) != 0)
                 {
                     _exits.Add(index);
-                }
-
-                if (collectReferences && (hints & LengthHints.IndexedMemory) != 0 && JumpTables.Reference(_block[index], _sectionStart, _sectionEnd) is { } reference)
-                {
-                    _found.Add(reference);
                 }
 
                 position += measured;
@@ -473,8 +493,8 @@ internal sealed class FragmentScan
             }
 
             // Decoded as the linear decode of this range would: never past its end.
-            _cursor.TryDecodeAtOffset(offset + position, count - position, rva + (uint)position, out var instruction);
-            var at = _block.Add(rva + (uint)position, offset + position, instruction);
+            _cursor.Decode(bytes[position..], rva + (uint)position, out var instruction);
+            var at = _block.Add(rva + (uint)position, offset + position, instruction.Length, instruction);
             if (instruction.Code is Code.Retnq or Code.Retnq_imm16 or Code.Jmp_rel8_64 or Code.Jmp_rel32_64 or Code.Jmp_rm64)
             {
                 _exits.Add(at);
@@ -574,16 +594,7 @@ internal sealed class FragmentScan
         }
     }
 
-    private CodeBytes ReadBytes(uint rva)
-    {
-        var length = (int)Math.Min(_block.End - rva, ImageCode.MaxDecodeBytes);
-        if (!_image.Map.TryGetFileOffset(rva, out var offset, out var available))
-        {
-            return new CodeBytes(ReadOnlyMemory<byte>.Empty, rva);
-        }
-
-        return new CodeBytes(_image.Memory.Slice((int)offset, (int)Math.Min(available, length)), rva);
-    }
+    private CodeBytes ReadBytes(uint rva) => new(_reader, rva, (int)Math.Min(_block.End - rva, ImageCode.MaxDecodeBytes));
 }
 
 /// <summary>
@@ -642,7 +653,7 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
 /// kept in a small cache, so the matcher reads them as a list without the block ever being
 /// decoded whole.
 /// </summary>
-internal sealed class DecodedBlock(CodeCursor cursor) : IReadOnlyList<Instruction>
+internal sealed class DecodedBlock(CodeCursor cursor, ImageReader reader) : IReadOnlyList<Instruction>
 {
     private const int CacheSize = 64; // > the longest walk back from an exit (pops, release, look-back)
 
@@ -666,7 +677,7 @@ internal sealed class DecodedBlock(CodeCursor cursor) : IReadOnlyList<Instructio
             if (_cached[slot] != index)
             {
                 // Exactly the bytes the linear decode gave it, so a truncated one decodes the same.
-                cursor.TryDecodeAtOffset(_offsets[index], _lengths[index], _starts[index], out _cache[slot]);
+                cursor.Decode(reader.ReadAt(_offsets[index], _lengths[index]), _starts[index], out _cache[slot]);
                 _cached[slot] = index;
             }
 
@@ -696,10 +707,10 @@ internal sealed class DecodedBlock(CodeCursor cursor) : IReadOnlyList<Instructio
         return Count++;
     }
 
-    /// <summary>An instruction Iced already decoded (kept in the cache); returns its index.</summary>
-    public int Add(uint start, long offset, in Instruction instruction)
+    /// <summary>An instruction Iced already decoded from its <paramref name="length"/> bytes (kept in the cache); returns its index.</summary>
+    public int Add(uint start, long offset, int length, in Instruction instruction)
     {
-        var index = Add(start, offset, instruction.Length);
+        var index = Add(start, offset, length);
         _cache[index & (CacheSize - 1)] = instruction;
         _cached[index & (CacheSize - 1)] = index;
         return index;

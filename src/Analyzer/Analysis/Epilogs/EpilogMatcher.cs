@@ -1,4 +1,5 @@
 using Iced.Intel;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.Epilogs;
 
@@ -148,24 +149,38 @@ public static class EpilogMatcher
 }
 
 /// <summary>
-/// The raw bytes a block of instructions was decoded from (a slice of the image, not a copy), for
-/// the few facts Iced does not expose (REX.W).
+/// The raw bytes a block of instructions was decoded from, for the few facts Iced does not expose
+/// (REX.W): an array, or a range of the image read again through the scan's reader when asked.
 /// </summary>
-public sealed class CodeBytes(ReadOnlyMemory<byte> bytes, ulong baseIp)
+public sealed class CodeBytes
 {
-    public ulong BaseIp => baseIp;
+    private readonly ReadOnlyMemory<byte> _bytes;
+    private readonly ImageReader? _reader;
 
-    public int Length => bytes.Length;
+    public CodeBytes(ReadOnlyMemory<byte> bytes, ulong baseIp)
+    {
+        _bytes = bytes;
+        BaseIp = baseIp;
+        Length = bytes.Length;
+    }
+
+    /// <summary>[baseIp, baseIp+length) of the image, read through <paramref name="reader"/> on each question.</summary>
+    public CodeBytes(ImageReader reader, uint baseIp, int length)
+    {
+        _reader = reader;
+        BaseIp = baseIp;
+        Length = reader.GetAvailableSpan(baseIp, length).Length;
+    }
+
+    public ulong BaseIp { get; }
+
+    public int Length { get; }
 
     /// <summary>Whether the instruction carries REX.W (after any legacy prefixes).</summary>
     public bool HasRexW(in Instruction instruction)
     {
-        var offset = instruction.IP - baseIp;
-        var span = bytes.Span;
-        var end = Math.Min((ulong)span.Length, offset + (ulong)instruction.Length);
-        for (var k = offset; k < end; k++)
+        foreach (var b in Slice(instruction.IP, instruction.NextIP))
         {
-            var b = span[(int)k];
             if (b is 0x66 or 0x67 or 0xF2 or 0xF3 or 0x2E or 0x3E or 0x26 or 0x36 or 0x64 or 0x65 or 0xF0)
             {
                 continue;
@@ -177,10 +192,18 @@ public sealed class CodeBytes(ReadOnlyMemory<byte> bytes, ulong baseIp)
         return false;
     }
 
-    public string Hex(ulong fromIp, ulong toIp)
+    public string Hex(ulong fromIp, ulong toIp) => Convert.ToHexString(Slice(fromIp, toIp));
+
+    // The bytes of [fromIp, toIp) that lie in the block.
+    private ReadOnlySpan<byte> Slice(ulong fromIp, ulong toIp)
     {
-        var from = (int)Math.Min(fromIp - baseIp, (ulong)bytes.Length);
-        var to = (int)Math.Min(toIp - baseIp, (ulong)bytes.Length);
-        return to > from ? Convert.ToHexString(bytes.Span[from..to]) : string.Empty;
+        var from = (int)Math.Min(fromIp - BaseIp, (ulong)Length);
+        var to = (int)Math.Min(toIp - BaseIp, (ulong)Length);
+        if (to <= from)
+        {
+            return default;
+        }
+
+        return _reader is null ? _bytes.Span[from..to] : _reader.GetAvailableSpan((uint)(BaseIp + (ulong)from), to - from);
     }
 }

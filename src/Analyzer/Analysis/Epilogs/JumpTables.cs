@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using Iced.Intel;
-using Pelint.Pe;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.Epilogs;
 
@@ -28,7 +28,7 @@ public static class JumpTables
     }
 
     /// <summary>Data ranges [Start, End) inside [begin, end) for the table references given, sorted and merged.</summary>
-    public static IReadOnlyList<(uint Start, uint End)> Ranges(PeImage image, IEnumerable<(uint Start, int Scale)> references, uint begin, uint end)
+    public static IReadOnlyList<(uint Start, uint End)> Ranges(ImageReader image, IEnumerable<(uint Start, int Scale)> references, uint begin, uint end)
     {
         var ranges = new List<(uint Start, uint End)>();
         var dwordEntries = 0;

@@ -65,14 +65,14 @@ public sealed class RelocationBlocks : IRule
 
     private static void CheckEntries(RuleContext context, PeImage image, BaseRelocationBlock block, FindingLocation where, string key, string machine, List<Finding> findings)
     {
-        var file = image.Bytes;
+        var table = image.BaseRelocations;
         Span<int> badTypeCount = stackalloc int[16];
         Span<int> firstBadOffset = stackalloc int[16];
         var outside = 0;
         uint firstOutside = 0;
         for (var i = 0; i < block.EntryCount; i++)
         {
-            var entry = block.GetEntry(file, i);
+            var entry = table.GetEntry(block, i);
             var type = (int)entry.Type;
             if (!IsLegal(image.Machine, entry.Type))
             {

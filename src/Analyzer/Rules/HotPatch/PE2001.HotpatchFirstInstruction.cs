@@ -16,7 +16,8 @@ public sealed class HotpatchFirstInstruction : IRule
     {
         var image = context.Image;
         var entries = HotPatchEntries.Of(context.Analysis);
-        var code = image.Code.OpenCursor();
+        using var code = image.Code.OpenCursor();
+        using var reader = image.OpenReader();
         var offenders = new OffenderList();
         var movEdiEdi = 0;
         foreach (var entry in entries)
@@ -31,7 +32,7 @@ public sealed class HotpatchFirstInstruction : IRule
                 offenders.Add(entry, "1-byte first instruction");
             }
 
-            if (image.TryGetSpan(entry.Rva, 2, out var bytes) && bytes[0] == 0x8B && bytes[1] == 0xFF)
+            if (reader.TryGetSpan(entry.Rva, 2, out var bytes) && bytes[0] == 0x8B && bytes[1] == 0xFF)
             {
                 movEdiEdi++;
             }

@@ -1,6 +1,7 @@
 using Pelint.Analysis.HotPatch;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.IO;
 
 namespace Pelint.Rules;
 
@@ -18,10 +19,11 @@ public sealed class HotpatchPadding : IRule
         var entries = HotPatchEntries.Of(context.Analysis);
         var directory = image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 ? image.ExceptionDirectory : null;
         var offenders = new OffenderList();
+        using var reader = image.OpenReader();
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (Problem(image, directory, entry.Rva, needed, offenders.Listing) is { } detail)
+            if (Problem(image, reader, directory, entry.Rva, needed, offenders.Listing) is { } detail)
             {
                 offenders.Add(entry, detail);
             }
@@ -34,7 +36,7 @@ public sealed class HotpatchPadding : IRule
     }
 
     // Null when the padding is there; else what is wrong, spelled out only when `describe`.
-    private static string? Problem(PeImage image, ExceptionDirectory? directory, uint entry, int needed, bool describe)
+    private static string? Problem(PeImage image, ImageReader reader, ExceptionDirectory? directory, uint entry, int needed, bool describe)
     {
         var section = image.Map.FindSection(entry);
         if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
@@ -43,7 +45,7 @@ public sealed class HotpatchPadding : IRule
         }
 
         var start = entry - (uint)needed;
-        if (!image.TryGetSpan(start, needed, out var padding))
+        if (!reader.TryGetSpan(start, needed, out var padding))
         {
             return "padding bytes are not in the file";
         }
