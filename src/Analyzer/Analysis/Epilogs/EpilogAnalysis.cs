@@ -94,25 +94,12 @@ public sealed class EpilogAnalysis
         var count = directory.Functions.Count;
         var chunks = new FragmentScan.Result[(count + ChunkEntries - 1) / ChunkEntries];
         var primaries = new bool[count];
-        try
-        {
-            Parallel.For(
-                0,
-                chunks.Length,
-                new ParallelOptions { MaxDegreeOfParallelism = context.Parallelism, CancellationToken = context.Cancellation },
-                () => new FragmentScan(image, FunctionIdentity.Of(context), keepLegal, primaries),
-                (chunk, _, scan) =>
-                {
-                    chunks[chunk] = scan.Run(chunk * ChunkEntries, Math.Min(count, (chunk + 1) * ChunkEntries));
-                    return scan;
-                },
-                scan => scan.Dispose());
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-        {
-            // The engine reports a rule failure by its exception: show the real one.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
+        var identity = FunctionIdentity.Of(context);
+        ChunkedWork.Run(
+            context,
+            chunks.Length,
+            () => new FragmentScan(image, identity, keepLegal, primaries),
+            (scan, chunk) => chunks[chunk] = scan.Run(chunk * ChunkEntries, Math.Min(count, (chunk + 1) * ChunkEntries)));
 
         // Ordinals count a function's epilogs in directory order: offset each chunk's by the
         // epilogs of the same function in the chunks before it.
@@ -120,6 +107,16 @@ public sealed class EpilogAnalysis
         var disagreements = new List<EpilogWitnessDisagreement>();
         var before = new Dictionary<uint, int>();
         int checkedCount = 0, fragments = 0, skipped = 0, v2Compared = 0;
+        // Only the functions of kept epilogs need their counts: the others are never renumbered.
+        var kept = new HashSet<uint>();
+        foreach (var chunk in chunks)
+        {
+            foreach (var site in chunk.Kept)
+            {
+                kept.Add(site.Primary.BeginAddress);
+            }
+        }
+
         foreach (var chunk in chunks)
         {
             foreach (var site in chunk.Kept)
@@ -129,7 +126,10 @@ public sealed class EpilogAnalysis
 
             foreach (var (primary, n) in chunk.EpilogsPerFunction)
             {
-                before[primary] = before.GetValueOrDefault(primary) + n;
+                if (kept.Contains(primary))
+                {
+                    before[primary] = before.GetValueOrDefault(primary) + n;
+                }
             }
 
             disagreements.AddRange(chunk.Disagreements);
@@ -172,8 +172,13 @@ internal sealed class FragmentScan : IDisposable
     private readonly List<(uint Start, uint Exit)> _spans = [];
     private readonly List<UnwindInfo> _infos = [];
     private readonly Dictionary<uint, FrameModel> _chainedModels = [];
+
+    // A frame model per unwind record (most entries have a record of their own), shared by
+    // records of the same shape: the record's slot is an array read, the shape a lookup once.
+    private readonly FrameModel?[] _modelByRecord;
     private readonly Dictionary<UnwindInfo, FrameModel> _models = new(FrameShape.Comparer);
     private readonly Func<ulong, bool> _inside;
+    private readonly CodeBytes _bytes;
 
     // Switch-table references seen so far in this run, sorted by table RVA. Entries are in
     // address order and a table follows the code that indexes it, often in a later fragment.
@@ -192,6 +197,8 @@ internal sealed class FragmentScan : IDisposable
         _reader = image.OpenReader();
         _cursor = image.Code.OpenCursor();
         _block = new DecodedBlock(_cursor, _reader);
+        _bytes = new CodeBytes(_reader);
+        _modelByRecord = new FrameModel?[_directory.UnwindTable.Count];
         _inside = Inside;
     }
 
@@ -216,14 +223,14 @@ internal sealed class FragmentScan : IDisposable
         _references.Clear();
         for (var k = Math.Max(0, from - ReferenceLookBack); k < from; k++)
         {
-            CollectReferences(_directory.Functions[k]);
+            CollectReferences(_directory.FunctionSpan[k]);
         }
 
         var result = new Result([], [], [], 0, 0, 0, 0);
         int epilogs = 0, fragments = 0, skipped = 0, v2Compared = 0;
         for (var k = from; k < to; k++)
         {
-            if (ScanEntry(_directory.Functions[k], result, ref epilogs, ref v2Compared))
+            if (ScanEntry(_directory.FunctionSpan[k], result, ref epilogs, ref v2Compared))
             {
                 fragments++;
             }
@@ -261,7 +268,7 @@ internal sealed class FragmentScan : IDisposable
         // fragment of its own, right after the fragment holding the release and the pops:
         // decode that adjacent fragment of the same function too, so the walk back sees them.
         var decodeFrom = entry.BeginAddress;
-        if (chainLength > 1 && entry.Index > 0 && _directory.Functions[entry.Index - 1] is var before
+        if (chainLength > 1 && entry.Index > 0 && _directory.FunctionSpan[entry.Index - 1] is var before
             && before.EndAddress == entry.BeginAddress && before.Length > 0 && _directory.PrimaryOf(before)?.BeginAddress == primary.BeginAddress)
         {
             decodeFrom = before.BeginAddress;
@@ -286,7 +293,7 @@ internal sealed class FragmentScan : IDisposable
             }
         }
 
-        var bytes = ReadBytes(decodeFrom);
+        var bytes = _bytes.Reset(decodeFrom, (int)Math.Min(_block.End - decodeFrom, ImageCode.MaxDecodeBytes));
         _spans.Clear();
         string? name = null, key = null;
         foreach (var i in _exits)
@@ -317,7 +324,7 @@ internal sealed class FragmentScan : IDisposable
             string? mismatch = null;
             if (shape.Verdict != EpilogVerdict.Broken && model.NotModelled is null)
             {
-                mismatch = model.Replay(Range(shape.StartIndex, i), frameRegister);
+                mismatch = model.Replay(_block, shape.StartIndex, i, frameRegister);
             }
 
             epilogCount++;
@@ -352,7 +359,7 @@ internal sealed class FragmentScan : IDisposable
                 v2Compared++;
                 // A v2 epilog may be described from its pops on (after the frame release), so it
                 // agrees when it starts anywhere in an epilog the scan found.
-                if (!_spans.Exists(span => v2Start >= span.Start && v2Start <= span.Exit))
+                if (!FoundAt(v2Start))
                 {
                     result.Disagreements.Add(new EpilogWitnessDisagreement(entry, name ??= NameOf(primary), key ??= _identity.KeyOf(primary), v2Start));
                 }
@@ -374,7 +381,7 @@ internal sealed class FragmentScan : IDisposable
         {
             // Nearly every entry: no chain to walk.
             _infos.Add(single);
-            return single.Problems.Count > 0 ? null : (entry, single, single, 1, single.FrameRegister);
+            return single.Problems.Length > 0 ? null : (entry, single, single, 1, single.FrameRegister);
         }
 
         var walk = _directory.WalkChain(entry);
@@ -391,7 +398,7 @@ internal sealed class FragmentScan : IDisposable
             }
         }
 
-        if (_infos.Count != walk.Path.Count || _infos.Exists(i => i.Problems.Count > 0))
+        if (_infos.Count != walk.Path.Count || _infos.Exists(i => i.Problems.Length > 0))
         {
             return null;
         }
@@ -410,9 +417,21 @@ internal sealed class FragmentScan : IDisposable
     {
         if (chainLength == 1)
         {
-            if (!_models.TryGetValue(_infos[0], out var model))
+            var info = _infos[0];
+            var own = info.Table == _directory.UnwindTable;
+            if (own && _modelByRecord[info.Index] is { } known)
             {
-                _models[_infos[0]] = model = FrameModel.FromChain(_infos);
+                return known;
+            }
+
+            if (!_models.TryGetValue(info, out var model))
+            {
+                _models[info] = model = FrameModel.FromChain(_infos);
+            }
+
+            if (own)
+            {
+                _modelByRecord[info.Index] = model;
             }
 
             return model;
@@ -462,17 +481,19 @@ internal sealed class FragmentScan : IDisposable
         var bytes = _reader.ReadAt(offset, (int)Math.Min(available, length));
         var count = bytes.Length;
         var position = 0;
+        _block.BeginSegment(rva, offset);
         while (position < count)
         {
             var measured = InstructionLength.Of(bytes[position..], out var hints);
             if (measured > 0)
             {
                 int index;
-                if (collectReferences && (hints & LengthHints.IndexedMemory) != 0)
+                // Only a disp32 form can reach a table at an RVA past 127 (nearly every section).
+                if (collectReferences && (hints & LengthHints.IndexedMemory) != 0 && ((hints & LengthHints.IndexedDisplacement32) != 0 || _sectionStart < 128))
                 {
                     // Decoded here, from the bytes in hand, to see the table it may index.
                     _cursor.Decode(bytes.Slice(position, measured), rva + (uint)position, out var indexed);
-                    index = _block.Add(rva + (uint)position, offset + position, measured, indexed);
+                    index = _block.Add(rva + (uint)position, measured, indexed);
                     if (JumpTables.Reference(indexed, _sectionStart, _sectionEnd) is { } reference)
                     {
                         _found.Add(reference);
@@ -480,7 +501,7 @@ internal sealed class FragmentScan : IDisposable
                 }
                 else
                 {
-                    index = _block.Add(rva + (uint)position, offset + position, measured);
+                    index = _block.Add(rva + (uint)position, measured);
                 }
 
                 if ((hints & LengthHints.ExitCandidate) != 0)
@@ -494,7 +515,7 @@ internal sealed class FragmentScan : IDisposable
 
             // Decoded as the linear decode of this range would: never past its end.
             _cursor.Decode(bytes[position..], rva + (uint)position, out var instruction);
-            var at = _block.Add(rva + (uint)position, offset + position, instruction.Length, instruction);
+            var at = _block.Add(rva + (uint)position, instruction.Length, instruction);
             if (instruction.Code is Code.Retnq or Code.Retnq_imm16 or Code.Jmp_rel8_64 or Code.Jmp_rel32_64 or Code.Jmp_rm64)
             {
                 _exits.Add(at);
@@ -586,15 +607,19 @@ internal sealed class FragmentScan : IDisposable
         }
     }
 
-    private IEnumerable<Instruction> Range(int from, int to)
+    // Whether a v2 epilog start lies in an epilog the scan found (from its start to its exit).
+    private bool FoundAt(uint rva)
     {
-        for (var k = from; k < to; k++)
+        foreach (var (start, exit) in _spans)
         {
-            yield return _block[k];
+            if (rva >= start && rva <= exit)
+            {
+                return true;
+            }
         }
-    }
 
-    private CodeBytes ReadBytes(uint rva) => new(_reader, rva, (int)Math.Min(_block.End - rva, ImageCode.MaxDecodeBytes));
+        return false;
+    }
 }
 
 /// <summary>
@@ -605,20 +630,20 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
 {
     public static readonly FrameShape Comparer = new();
 
-    public bool Equals(UnwindInfo? x, UnwindInfo? y)
+    public bool Equals(UnwindInfo x, UnwindInfo y)
     {
-        if (ReferenceEquals(x, y))
+        if (x == y)
         {
             return true;
         }
 
-        if (x is null || y is null || x.FrameOffset != y.FrameOffset || x.Codes.Count != y.Codes.Count)
+        var left = x.Codes;
+        var right = y.Codes;
+        if (x.FrameOffset != y.FrameOffset || left.Length != right.Length)
         {
             return false;
         }
 
-        var left = Codes(x);
-        var right = Codes(y);
         for (var k = 0; k < left.Length; k++)
         {
             if (left[k].Op != right[k].Op || left[k].OpInfo != right[k].OpInfo || left[k].Value != right[k].Value)
@@ -630,14 +655,11 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
         return true;
     }
 
-    // The decoder stores codes in an array; read it as a span rather than through the interface.
-    private static ReadOnlySpan<UnwindCode> Codes(UnwindInfo info) => info.Codes as UnwindCode[] ?? [.. info.Codes];
-
     public int GetHashCode(UnwindInfo info)
     {
         var hash = new HashCode();
         hash.Add(info.FrameOffset);
-        foreach (var code in Codes(info))
+        foreach (var code in info.Codes)
         {
             hash.Add((int)code.Op | (code.OpInfo << 8));
             hash.Add(code.Value);
@@ -648,10 +670,10 @@ internal sealed class FrameShape : IEqualityComparer<UnwindInfo>
 }
 
 /// <summary>
-/// The instructions of a fragment as boundaries (start, file offset, length) in reusable arrays;
-/// an instruction itself is decoded by Iced only when asked for, and the few around an exit are
-/// kept in a small cache, so the matcher reads them as a list without the block ever being
-/// decoded whole.
+/// The instructions of a fragment as boundaries (start, length) in reusable arrays, in segments
+/// of contiguous file bytes; an instruction itself is decoded by Iced only when asked for, and
+/// the few around an exit are kept in a small cache, so the matcher reads them as a list without
+/// the block ever being decoded whole.
 /// </summary>
 internal sealed class DecodedBlock(CodeCursor cursor, ImageReader reader) : IReadOnlyList<Instruction>
 {
@@ -659,8 +681,8 @@ internal sealed class DecodedBlock(CodeCursor cursor, ImageReader reader) : IRea
 
     private readonly Instruction[] _cache = new Instruction[CacheSize];
     private readonly int[] _cached = Enumerable.Repeat(-1, CacheSize).ToArray();
+    private readonly List<(int First, uint Rva, long Offset)> _segments = [];
     private uint[] _starts = new uint[1024];
-    private long[] _offsets = new long[1024];
     private byte[] _lengths = new byte[1024];
 
     public int Count { get; private set; }
@@ -677,7 +699,7 @@ internal sealed class DecodedBlock(CodeCursor cursor, ImageReader reader) : IRea
             if (_cached[slot] != index)
             {
                 // Exactly the bytes the linear decode gave it, so a truncated one decodes the same.
-                cursor.Decode(reader.ReadAt(_offsets[index], _lengths[index]), _starts[index], out _cache[slot]);
+                cursor.Decode(reader.ReadAt(OffsetOf(index), _lengths[index]), _starts[index], out _cache[slot]);
                 _cached[slot] = index;
             }
 
@@ -688,29 +710,31 @@ internal sealed class DecodedBlock(CodeCursor cursor, ImageReader reader) : IRea
     public void Clear()
     {
         Count = 0;
+        _segments.Clear();
         Array.Fill(_cached, -1);
     }
 
+    /// <summary>The next instructions are read from the file at <paramref name="offset"/> on, for RVA <paramref name="rva"/> on.</summary>
+    public void BeginSegment(uint rva, long offset) => _segments.Add((Count, rva, offset));
+
     /// <summary>An instruction only measured; returns its index.</summary>
-    public int Add(uint start, long offset, int length)
+    public int Add(uint start, int length)
     {
         if (Count == _starts.Length)
         {
             Array.Resize(ref _starts, Count * 2);
-            Array.Resize(ref _offsets, Count * 2);
             Array.Resize(ref _lengths, Count * 2);
         }
 
         _starts[Count] = start;
-        _offsets[Count] = offset;
         _lengths[Count] = (byte)length;
         return Count++;
     }
 
     /// <summary>An instruction Iced already decoded from its <paramref name="length"/> bytes (kept in the cache); returns its index.</summary>
-    public int Add(uint start, long offset, int length, in Instruction instruction)
+    public int Add(uint start, int length, in Instruction instruction)
     {
-        var index = Add(start, offset, length);
+        var index = Add(start, length);
         _cache[index & (CacheSize - 1)] = instruction;
         _cached[index & (CacheSize - 1)] = index;
         return index;
@@ -725,4 +749,19 @@ internal sealed class DecodedBlock(CodeCursor cursor, ImageReader reader) : IRea
     }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    // Segments are in order of their first instruction: the last one that starts at or before it.
+    private long OffsetOf(int index)
+    {
+        for (var k = _segments.Count - 1; k >= 0; k--)
+        {
+            var (first, rva, offset) = _segments[k];
+            if (first <= index)
+            {
+                return offset + (_starts[index] - rva);
+            }
+        }
+
+        throw new InvalidOperationException("an instruction outside every segment");
+    }
 }

@@ -150,31 +150,47 @@ public static class EpilogMatcher
 
 /// <summary>
 /// The raw bytes a block of instructions was decoded from, for the few facts Iced does not expose
-/// (REX.W): an array, or a range of the image read again through the scan's reader when asked.
+/// (REX.W): an array, or a range of the image read again through a scan's reader when asked (a
+/// scan keeps one and moves it from fragment to fragment with <see cref="Reset"/>).
 /// </summary>
 public sealed class CodeBytes
 {
     private readonly ReadOnlyMemory<byte> _bytes;
     private readonly ImageReader? _reader;
+    private int _maxLength;
+    private int _length;
 
     public CodeBytes(ReadOnlyMemory<byte> bytes, ulong baseIp)
     {
         _bytes = bytes;
         BaseIp = baseIp;
-        Length = bytes.Length;
+        _length = bytes.Length;
     }
 
-    /// <summary>[baseIp, baseIp+length) of the image, read through <paramref name="reader"/> on each question.</summary>
-    public CodeBytes(ImageReader reader, uint baseIp, int length)
+    /// <summary>Bytes of the image read through <paramref name="reader"/>; empty until <see cref="Reset"/>.</summary>
+    public CodeBytes(ImageReader reader)
     {
         _reader = reader;
-        BaseIp = baseIp;
-        Length = reader.GetAvailableSpan(baseIp, length).Length;
     }
 
-    public ulong BaseIp { get; }
+    public ulong BaseIp { get; private set; }
 
-    public int Length { get; }
+    /// <summary>How many of the bytes are in the file.</summary>
+    public int Length => _length >= 0 ? _length : _length = _reader!.GetAvailableSpan((uint)BaseIp, _maxLength).Length;
+
+    /// <summary>Points a reader's bytes at [baseIp, baseIp+maxLength) of the image (what of it is in the file).</summary>
+    public CodeBytes Reset(uint baseIp, int maxLength)
+    {
+        if (_reader is null)
+        {
+            throw new InvalidOperationException("an array's bytes cannot move");
+        }
+
+        BaseIp = baseIp;
+        _maxLength = maxLength;
+        _length = -1; // found on first use: most blocks are never asked
+        return this;
+    }
 
     /// <summary>Whether the instruction carries REX.W (after any legacy prefixes).</summary>
     public bool HasRexW(in Instruction instruction)

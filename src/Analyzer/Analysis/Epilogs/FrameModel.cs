@@ -45,9 +45,10 @@ public sealed class FrameModel
         var model = new FrameModel();
         foreach (var info in primaryFirst)
         {
-            for (var k = info.Codes.Count - 1; k >= 0; k--)
+            var codes = info.Codes;
+            for (var k = codes.Length - 1; k >= 0; k--)
             {
-                model.Apply(info.Codes[k], info.FrameOffset);
+                model.Apply(codes[k], info.FrameOffset);
             }
         }
 
@@ -117,12 +118,21 @@ public sealed class FrameModel
     /// </summary>
     public string? Replay(IEnumerable<Instruction> epilog, int frameRegister)
     {
+        var instructions = epilog as IReadOnlyList<Instruction> ?? [.. epilog];
+        return Replay(instructions, 0, instructions.Count, frameRegister);
+    }
+
+    /// <summary>As <see cref="Replay(IEnumerable{Instruction}, int)"/>, for the epilog at [<paramref name="from"/>, <paramref name="to"/>) of a block.</summary>
+    public string? Replay(IReadOnlyList<Instruction> block, int from, int to, int frameRegister)
+    {
+        ArgumentNullException.ThrowIfNull(block);
         var depth = Depth;
         var restored = 0;
         int? released = null;
         var afterRelease = depth;
-        foreach (var instruction in epilog)
+        for (var k = from; k < to; k++)
         {
+            var instruction = block[k];
             if (EpilogMatcher.IsPop64(instruction))
             {
                 var register = EpilogMatcher.RegisterNumber(instruction.Op0Register);
@@ -219,7 +229,12 @@ public sealed class FrameModel
 
     private bool InAllocation(int depth)
     {
-        foreach (var (from, to) in _allocations ?? [])
+        if (_allocations is null)
+        {
+            return false;
+        }
+
+        foreach (var (from, to) in _allocations)
         {
             if (depth > from && depth <= to)
             {
@@ -248,7 +263,13 @@ public sealed class FrameModel
 
     private static bool TryGet(List<(int Depth, int Register)>? slots, int depth, out int register)
     {
-        foreach (var slot in slots ?? [])
+        if (slots is null)
+        {
+            register = -1;
+            return false;
+        }
+
+        foreach (var slot in slots)
         {
             if (slot.Depth == depth)
             {

@@ -16,23 +16,21 @@ public sealed class HotpatchFirstInstruction : IRule
     {
         var image = context.Image;
         var entries = HotPatchEntries.Of(context.Analysis);
-        using var code = image.Code.OpenCursor();
-        using var reader = image.OpenReader();
         var offenders = new OffenderList();
         var movEdiEdi = 0;
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (!code.TryDecodeAt(entry.Rva, out var first) || first.IsInvalid)
+            if (entry.FirstInstructionLength == 0)
             {
                 offenders.Add(entry, "first instruction cannot be decoded");
             }
-            else if (first.Length < 2)
+            else if (entry.FirstInstructionLength < 2)
             {
                 offenders.Add(entry, "1-byte first instruction");
             }
 
-            if (reader.TryGetSpan(entry.Rva, 2, out var bytes) && bytes[0] == 0x8B && bytes[1] == 0xFF)
+            if (entry.StartsWithMovEdiEdi)
             {
                 movEdiEdi++;
             }

@@ -1,7 +1,6 @@
 using Pelint.Analysis.HotPatch;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
-using Pelint.Pe.IO;
 
 namespace Pelint.Rules;
 
@@ -19,11 +18,10 @@ public sealed class HotpatchPadding : IRule
         var entries = HotPatchEntries.Of(context.Analysis);
         var directory = image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 ? image.ExceptionDirectory : null;
         var offenders = new OffenderList();
-        using var reader = image.OpenReader();
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            if (Problem(image, reader, directory, entry.Rva, needed, offenders.Listing) is { } detail)
+            if (Problem(image, directory, entry, needed, offenders.Listing) is { } detail)
             {
                 offenders.Add(entry, detail);
             }
@@ -36,8 +34,9 @@ public sealed class HotpatchPadding : IRule
     }
 
     // Null when the padding is there; else what is wrong, spelled out only when `describe`.
-    private static string? Problem(PeImage image, ImageReader reader, ExceptionDirectory? directory, uint entry, int needed, bool describe)
+    private static string? Problem(PeImage image, ExceptionDirectory? directory, PatchableEntry patchable, int needed, bool describe)
     {
+        var entry = patchable.Rva;
         var section = image.Map.FindSection(entry);
         if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
         {
@@ -45,10 +44,14 @@ public sealed class HotpatchPadding : IRule
         }
 
         var start = entry - (uint)needed;
-        if (!reader.TryGetSpan(start, needed, out var padding))
+        if (!patchable.PaddingInFile)
         {
             return "padding bytes are not in the file";
         }
+
+        Span<byte> bytes = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, patchable.Padding);
+        var padding = bytes[..needed];
 
         foreach (var b in padding)
         {
