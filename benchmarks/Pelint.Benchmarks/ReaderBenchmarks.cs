@@ -63,6 +63,6 @@ public class ReaderBenchmarks
     public int Directories()
     {
         using var image = PeImage.Load(_bytes, File).Image!;
-        return image.BaseRelocations.Blocks.Count + image.Imports.Functions.Count + image.Exports.Functions.Count + (int)image.LoadConfig.Size;
+        return image.BaseRelocations.BlockCount + image.Imports.Functions.Count + image.Exports.Functions.Count + (int)image.LoadConfig.Size;
     }
 }

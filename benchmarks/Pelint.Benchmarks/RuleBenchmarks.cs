@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Pelint.Analysis;
-using Pelint.Analysis.Epilogs;
+using Pelint.Analysis.StackWalk;
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Rules;
@@ -58,12 +58,12 @@ public class ImageBenchmarks
         return RuleEngine.CreateDefault().Analyze(image, DefaultSeverityPolicy.Instance).Results.Count;
     }
 
-    [Benchmark(Description = "epilog scan")]
+    [Benchmark(Description = "stack-walk verification")]
     [Arguments(1)]
     [Arguments(2)]
     public int EpilogScan(int threads)
     {
         using var image = PeImage.Load(_bytes, File).Image!;
-        return EpilogAnalysis.Of(new AnalysisContext(image, new AnalysisSettings { Parallelism = threads })).EpilogsChecked;
+        return StackWalkAnalysis.Of(new AnalysisContext(image, new AnalysisSettings { Parallelism = threads })).FunctionsVerified;
     }
 }

@@ -23,22 +23,33 @@ public static class PelintCli
         return root;
     }
 
+    private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new Stack<string>();
+        for (var r = result; r is not null && r.Parent is System.CommandLine.Parsing.CommandResult; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Push(r.Command.Name);
+        }
+
+        return names;
+    }
+
     /// <summary>Parses and runs a command line; usage errors exit with 2, not System.CommandLine's 1.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation = default)
     {
         var root = BuildRoot();
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors)
-            {
-                error.WriteLine($"pelint: {e.Message}");
-            }
-
-            error.WriteLine("Run 'pelint --help' for usage.");
+            // One line: the first problem and where to read more.
+            var command = parse.CommandResult.Command;
+            var name = command == root ? "pelint" : $"pelint {string.Join(' ', CommandPath(parse.CommandResult))}";
+            error.WriteLine($"pelint: {ConsoleText.Escape(parse.Errors[0].Message)} (see '{name} --help')");
             return ExitCodes.UsageError;
         }
 
-        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        // Signals are handled by the caller (Program), which cancels the token; System.CommandLine's own handler is off.
+        return parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellation)
+            .GetAwaiter().GetResult();
     }
 }

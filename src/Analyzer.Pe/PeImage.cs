@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
 using System.Reflection.PortableExecutable;
+using Pelint.Pe.Chpe;
 using Pelint.Pe.Code;
 using Pelint.Pe.Debug;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.Exceptions.Arm64;
 using Pelint.Pe.Headers;
 using Pelint.Pe.Imports;
 using Pelint.Pe.IO;
@@ -30,18 +32,22 @@ public sealed class PeImage : IDisposable
     private readonly Lazy<ExportTable> _exports;
     private readonly Lazy<DebugDirectory> _debug;
     private readonly Lazy<ExceptionDirectory> _exceptions;
+    private readonly Lazy<ChpeCodeMap?> _chpe;
+    private readonly Lazy<Arm64Exceptions> _arm64;
     private readonly Lazy<LanguageHandlers> _handlers;
     private readonly Lazy<ImageCode> _code;
     private bool _disposed;
+    private readonly List<PeProblem> _headerProblems;
 
-    private PeImage(string path, ImageFile file, PEHeaders headers)
+    private PeImage(string path, ImageFile file, PEHeaders headers, List<PeProblem> headerProblems)
     {
+        _headerProblems = headerProblems;
         Path = path;
         _file = file;
         Headers = headers;
 
         var pe = headers.PEHeader!;
-        Sections = ReadSections(headers);
+        Sections = ReadSections(headers, file, _headerProblems);
         Map = new RvaMap(Sections, (uint)pe.SizeOfHeaders, (uint)pe.SizeOfImage, (uint)pe.FileAlignment, file.Length);
         _relocations = new(() => BaseRelocationTable.Read(this));
         _loadConfig = new(() => LoadConfigDirectory.Read(this));
@@ -49,6 +55,8 @@ public sealed class PeImage : IDisposable
         _exports = new(() => ExportTable.Read(this));
         _debug = new(() => DebugDirectory.Read(this));
         _exceptions = new(() => ExceptionDirectory.Read(this));
+        _chpe = new(() => ChpeCodeMap.Read(this));
+        _arm64 = new(() => Arm64Exceptions.Read(this));
         _handlers = new(() => LanguageHandlers.Build(this));
         _code = new(() => new ImageCode(this));
     }
@@ -59,8 +67,8 @@ public sealed class PeImage : IDisposable
     /// <summary>The file's length when it was opened.</summary>
     public long FileLength => _file.Length;
 
-    /// <summary>What the header reader had to work around (a section count it cannot take whole); empty for most files.</summary>
-    public IReadOnlyList<PeProblem> HeaderProblems { get; private init; } = [];
+    /// <summary>What the header reader had to work around (a section count it cannot take whole, a table cut off by the file's end); empty for most files.</summary>
+    public IReadOnlyList<PeProblem> HeaderProblems => _headerProblems;
 
     public PEHeaders Headers { get; }
 
@@ -113,6 +121,12 @@ public sealed class PeImage : IDisposable
 
     /// <summary>The x64 exception directory (.pdata) with its unwind data, read on first use.</summary>
     public ExceptionDirectory ExceptionDirectory => _exceptions.Value;
+
+    /// <summary>The CHPE metadata (code range map, extra function table) of an ARM64EC or ARM64X image; null otherwise.</summary>
+    public ChpeCodeMap? Chpe => _chpe.Value;
+
+    /// <summary>The ARM64-format function table (ARM64, ARM64X native view, ARM64EC extra table); empty otherwise.</summary>
+    public Arm64Exceptions Arm64Exceptions => _arm64.Value;
 
     /// <summary>The language-specific handlers the unwind data names, identified on first use.</summary>
     public LanguageHandlers LanguageHandlers => _handlers.Value;
@@ -173,7 +187,8 @@ public sealed class PeImage : IDisposable
         ImageFile file;
         try
         {
-            file = ImageFile.Open(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete));
+            // Only a regular file is read: a FIFO or a device would block or never end.
+            file = ImageFile.Open(HostFiles.OpenRegular(path, bufferSize: 1));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -244,7 +259,7 @@ public sealed class PeImage : IDisposable
             return PeOpenResult.Fail(PeOpenFailure.Malformed, "no optional header (a COFF object, not an image)");
         }
 
-        return PeOpenResult.Ok(new PeImage(path, file, headers) { HeaderProblems = problems });
+        return PeOpenResult.Ok(new PeImage(path, file, headers, problems));
     }
 
     // The MZ and PE signatures, with e_lfanew inside the file.
@@ -295,22 +310,43 @@ public sealed class PeImage : IDisposable
         return new PEHeaders(patched, length, isLoadedImage: false);
     }
 
-    private static List<SectionInfo> ReadSections(PEHeaders headers)
+    /// <summary>
+    /// The section headers where the loader finds them: right after SizeOfOptionalHeader bytes of
+    /// optional header. <see cref="PEHeaders"/> places the table after a full optional header
+    /// instead, which is wrong for images with fewer data directories (hand-made EFI headers).
+    /// Only headers wholly in the file are read; a table cut short is recorded as a problem.
+    /// </summary>
+    private static List<SectionInfo> ReadSections(PEHeaders headers, ImageFile file, List<PeProblem> problems)
     {
-        var list = new List<SectionInfo>(headers.SectionHeaders.Length);
-        var tableStart = (long)headers.CoffHeaderStartOffset + 20 + headers.CoffHeader.SizeOfOptionalHeader;
-        for (var i = 0; i < headers.SectionHeaders.Length; i++)
+        var count = headers.SectionHeaders.Length;
+        var tableStart = (long)headers.CoffHeaderStartOffset + 20 + (ushort)headers.CoffHeader.SizeOfOptionalHeader;
+        var inFile = tableStart >= file.Length ? 0 : (int)Math.Min(count, (file.Length - tableStart) / SectionInfo.HeaderSize);
+
+        // At most 65,535 headers of 40 bytes, read once; a file that shrank since it was opened reads fewer.
+        var table = new byte[inFile * SectionInfo.HeaderSize];
+        inFile = inFile == 0 ? 0 : file.Read(tableStart, table) / SectionInfo.HeaderSize;
+        if (inFile < count)
         {
-            var h = headers.SectionHeaders[i];
+            problems.Add(new PeProblem(PeStructure.Sections, ProblemCode.SectionTableTruncated,
+                $"the file ends after {inFile} of its {count} section headers; only those are analyzed", null, tableStart, SectionInfo.HeaderSize * count));
+        }
+
+        var list = new List<SectionInfo>(inFile);
+        for (var i = 0; i < inFile; i++)
+        {
+            var at = tableStart + ((long)i * SectionInfo.HeaderSize);
+            var header = table.AsSpan(i * SectionInfo.HeaderSize, SectionInfo.HeaderSize);
+            var name = header[..8];
+            var nul = name.IndexOf((byte)0);
             list.Add(new SectionInfo(
                 i,
-                h.Name,
-                (uint)h.VirtualAddress,
-                (uint)h.VirtualSize,
-                (uint)h.PointerToRawData,
-                (uint)h.SizeOfRawData,
-                h.SectionCharacteristics,
-                tableStart + ((long)i * SectionInfo.HeaderSize)));
+                System.Text.Encoding.UTF8.GetString(nul < 0 ? name : name[..nul]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[12..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[8..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[20..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[16..]),
+                (SectionCharacteristics)BinaryPrimitives.ReadUInt32LittleEndian(header[36..]),
+                at));
         }
 
         return list;

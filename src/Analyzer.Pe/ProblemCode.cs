@@ -9,6 +9,7 @@ public enum ProblemCode
 {
     // Headers
     SectionsOver32767,
+    SectionTableTruncated,
 
     // Base relocations
     RelocationDirectoryUnmapped,
@@ -66,6 +67,12 @@ public enum ProblemCode
     ScopeTableUnmapped,
     ScopeTableAbsurdCount,
     ScopeTableOutsideSection,
+
+    // ARM64 .pdata and .xdata
+    Arm64PdataSizeNotMultiple,
+    Arm64PdataTruncated,
+    Arm64XdataUnmapped,
+    Arm64XdataTruncated,
 }
 
 /// <summary>Stable names of <see cref="ProblemCode"/>s.</summary>
@@ -75,6 +82,7 @@ public static class ProblemCodes
     public static string Id(this ProblemCode code) => code switch
     {
         ProblemCode.SectionsOver32767 => "sections-over-32767",
+        ProblemCode.SectionTableTruncated => "section-table-truncated",
         ProblemCode.RelocationDirectoryUnmapped => "directory-unmapped",
         ProblemCode.RelocationDirectoryTruncated => "directory-truncated",
         ProblemCode.RelocationBlockHeaderTruncated => "block-header-truncated",
@@ -116,6 +124,10 @@ public static class ProblemCodes
         ProblemCode.ScopeTableUnmapped => "unmapped",
         ProblemCode.ScopeTableAbsurdCount => "absurd-count",
         ProblemCode.ScopeTableOutsideSection => "outside-section",
+        ProblemCode.Arm64PdataSizeNotMultiple => "arm64-pdata-size-not-multiple",
+        ProblemCode.Arm64PdataTruncated => "arm64-pdata-truncated",
+        ProblemCode.Arm64XdataUnmapped => "arm64-xdata-unmapped",
+        ProblemCode.Arm64XdataTruncated => "arm64-xdata-truncated",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "a problem code without a name"),
     };
 }

@@ -3,19 +3,25 @@ namespace Pelint.Testing;
 /// <summary>
 /// A synthetic x64 image of any size: <c>.text</c> cut into 4 KiB functions, each
 /// <c>sub rsp, 0x28</c>, nops, <c>add rsp, 0x28; ret</c>, all sharing one UNWIND_INFO (ALLOC_SMALL
-/// 0x28 at prolog offset 4) and each with its RUNTIME_FUNCTION: every byte of it is code the epilog
-/// scan reads, and no rule has anything to report.
+/// 0x28 at prolog offset 4) and each (or the first N) with its RUNTIME_FUNCTION: every byte of a
+/// described function is code the stack-walk verifier reads, and no rule has anything to report.
 /// </summary>
 public static class LargeImage
 {
     public const int FunctionSize = 4096;
 
-    public static byte[] Build(int codeBytes)
+    /// <summary>
+    /// <paramref name="codeBytes"/> of code in functions of <see cref="FunctionSize"/> bytes; the first
+    /// <paramref name="describedFunctions"/> of them (all by default) have a .pdata entry, so the
+    /// per-function analyses (the stack-walk verifier judges every instruction) can be kept short in a large file.
+    /// </summary>
+    public static byte[] Build(int codeBytes, int describedFunctions = int.MaxValue)
     {
         var functions = codeBytes / FunctionSize;
         var builder = new PeBuilder();
         var text = builder.AddCode(functions * FunctionSize);
         var xdata = builder.AddReadOnlyData(".rdata", 8);
+        functions = Math.Min(functions, describedFunctions);
         var pdata = builder.AddReadOnlyData(".pdata", functions * 12);
         ReadOnlySpan<byte> prolog = [0x48, 0x83, 0xEC, 0x28];
         ReadOnlySpan<byte> epilog = [0x48, 0x83, 0xC4, 0x28, 0xC3];

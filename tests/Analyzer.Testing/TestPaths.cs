@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace Pelint.Testing;
 
-/// <summary>Where the test inputs are: the repository, its samples, the shared corpus, the runtime pack.</summary>
+/// <summary>Where the test inputs are: the repository, its samples, the vendored corkami corpus, the runtime pack.</summary>
 public static class TestPaths
 {
     public const string RuntimePackVersion = "10.0.11";
@@ -11,8 +11,8 @@ public static class TestPaths
 
     public static string SamplesBin => Path.Combine(RepositoryRoot, "samples", "bin");
 
-    /// <summary>../shared/corpus/corkami beside the repository (CI clones main with shared/ beside it).</summary>
-    public static string CorkamiCorpus => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "corpus", "corkami"));
+    /// <summary>The corkami corpus vendored in the repository (BSD, see its NOTICE.md): a fresh clone carries it.</summary>
+    public static string CorkamiCorpus => Path.Combine(RepositoryRoot, "tests", "fixtures", "corkami");
 
     public static string NuGetPackageRoot { get; } =
         typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value

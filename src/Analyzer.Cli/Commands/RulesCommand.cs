@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pelint.Configuration;
 using Pelint.Engine;
+using Pelint.Reporting;
 using Pelint.Rules;
 
 namespace Pelint.Cli.Commands;
@@ -19,6 +20,12 @@ internal static class RulesCommand
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
+            if (ScanCommand.UnusableFile(parse.GetValue(config), "--config") is { } unusable)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"pelint: {unusable}");
+                return ExitCodes.UsageError;
+            }
+
             var target = parse.GetValue(path);
             ISeverityPolicy policy = target is null && parse.GetValue(config) is null
                 ? DefaultSeverityPolicy.Instance
@@ -39,7 +46,7 @@ internal static class RulesCommand
             {
                 foreach (var n in configured.Notifications)
                 {
-                    parse.InvocationConfiguration.Error.WriteLine($"pelint: {n.Id} {n.Message}");
+                    parse.InvocationConfiguration.Error.WriteLine($"pelint: {n.Id} {ConsoleText.Escape(n.Message)}");
                 }
             }
 

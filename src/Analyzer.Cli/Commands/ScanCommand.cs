@@ -2,6 +2,7 @@ using System.CommandLine;
 using Pelint.Configuration;
 using Pelint.Engine;
 using Pelint.Pe;
+using Pelint.Pe.IO;
 using Pelint.Reporting;
 using Pelint.Rules;
 using Pelint.Sarif;
@@ -29,7 +30,7 @@ internal static class ScanCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write a SARIF 2.1.0 log to this file (atomically)." };
         var format = new Option<string>("--format", "-f")
         {
-            Description = "What to print on standard output: text (a report for people), sarif (the log itself) or json (one object per result).",
+            Description = "What to print on standard output: text (a report for people), sarif (the log itself) or json (one document: a 'results' array, one object per result with file, ruleId, level, message, function, rva, baselineState and fingerprint, and a 'notifications' array).",
             DefaultValueFactory = _ => "text",
         };
         format.AcceptOnlyFromAmong("text", "sarif", "json");
@@ -47,11 +48,7 @@ internal static class ScanCommand
         {
             Description = "SARIF automationDetails.id, so GitHub code scanning keeps this analysis apart from others (e.g. pelint/x64).",
         };
-        var threads = new Option<int>("--threads")
-        {
-            Description = "Files scanned in parallel (default: the number of processors).",
-            DefaultValueFactory = _ => Environment.ProcessorCount,
-        };
+        var threads = OptionValues.Count("--threads", "Files scanned in parallel (default: the number of processors).", 1, 1024, Environment.ProcessorCount);
         var config = new Option<string?>("--config")
         {
             Description = "An .editorconfig-format file of rule severities applied to every file, below the .editorconfig files found next to the scanned files.",
@@ -77,31 +74,22 @@ internal static class ScanCommand
                 result.AddError(error!);
             }
         });
-        var maxResults = new Option<int>("--max-results")
-        {
-            Description = "Results kept per SARIF run (GitHub code scanning accepts 25,000); the least severe past it are dropped with a notification.",
-            DefaultValueFactory = _ => 25_000,
-        };
+        var maxResults = OptionValues.Count("--max-results",
+            "Results kept in the SARIF log and the report (GitHub code scanning accepts 25,000 per run); past it the least severe are dropped with a PEL0006 notification. The exit code is decided from every result, before this cap.",
+            1, int.MaxValue, 25_000);
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar on standard error." };
-        // Limits (issue 6): a file over --max-file-size is reported unreadable (PEL0001) and not read;
-        // a file whose rules run past --timeout seconds is reported with PEL0004 and its partial results kept.
-        var maxFileSize = new Option<long>("--max-file-size")
-        {
-            Description = "Skip (and report, PEL0001) files larger than this many bytes (default: 2 GiB - 1).",
-            DefaultValueFactory = _ => int.MaxValue,
-        };
-        maxFileSize.Validators.Add(r => { if (r.GetValueOrDefault<long>() <= 0) { r.AddError("--max-file-size must be positive"); } });
-        var timeout = new Option<double>("--timeout")
-        {
-            Description = "Per-file time budget in seconds; rules still running past it are stopped (PEL0004). 0: no budget.",
-            DefaultValueFactory = _ => 0,
-        };
-        timeout.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or > 86400 or double.NaN) { r.AddError("--timeout must be between 0 and 86400 seconds"); } });
+        var allowEmpty = new Option<bool>("--allow-empty") { Description = "Exit with 0 when no PE image was found in the inputs (by default a scan that checked nothing exits with 3)." };
+        // A file over --max-file-size is reported unreadable (PEL0001) and not read; a file whose
+        // analysis runs past --timeout stops there (PEL0004) and the scan exits with 3.
+        var maxFileSize = OptionValues.ByteSize("--max-file-size",
+            "Skip (and report, PEL0001) files larger than this: bytes, or with a unit (1MB = 10^6, 64MiB = 2^26; default 2GiB - 1).", int.MaxValue);
+        var timeout = OptionValues.Seconds("--timeout",
+            "Per-file time budget (seconds, or 500ms, 2m): a file's analysis still running past it is stopped, reported (PEL0004) and fails the gate (exit 3). 0: no budget.");
         var command = new Command("scan", "Lint PE images and report findings as text and SARIF.\n\n" + ExitCodes.HelpText)
         {
-            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, quiet, maxFileSize, timeout,
+            paths, output, format, failLevel, sourceRoot, category, threads, config, baseline, failOnBaselineState, shard, maxResults, quiet, allowEmpty, maxFileSize, timeout,
         };
-        command.SetAction(parse =>
+        command.SetAction((parse, cancellation) =>
         {
             var settings = new ScanSettings
             {
@@ -111,22 +99,50 @@ internal static class ScanCommand
                 FailLevel = LevelNames.TryParse(parse.GetValue(failLevel), out var l) && l != Level.None ? l : null,
                 SourceRoot = parse.GetValue(sourceRoot) ?? Directory.GetCurrentDirectory(),
                 Category = parse.GetValue(category),
-                Threads = Math.Max(1, parse.GetValue(threads)),
+                Threads = parse.GetValue(threads),
                 Config = parse.GetValue(config),
                 Baseline = parse.GetValue(baseline),
                 FailOnAllBaselineStates = parse.GetValue(failOnBaselineState) == "all",
                 Shard = Shard.TryParse(parse.GetValue(shard), out var selected, out _) ? selected : null,
-                MaxResults = Math.Max(0, parse.GetValue(maxResults)),
+                MaxResults = parse.GetValue(maxResults),
                 Quiet = parse.GetValue(quiet),
+                AllowEmpty = parse.GetValue(allowEmpty),
                 MaxFileSize = parse.GetValue(maxFileSize),
                 FileTimeBudget = parse.GetValue(timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
             };
-            return Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            return Task.FromResult(Run(settings, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellation));
         });
         return command;
     }
 
-    public static int Run(ScanSettings settings, TextWriter stdout, TextWriter stderr)
+
+    public static int Run(ScanSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
+    {
+        // Files the user named must be usable before anything is scanned: a typo is a usage error, not a warning.
+        if ((UnusableFile(settings.Config, "--config") ?? UnusableFile(settings.Baseline, "--baseline")) is { } unusable)
+        {
+            stderr.WriteLine($"pelint: {unusable}");
+            return ExitCodes.UsageError;
+        }
+
+        if (settings.Output is { } requested && SarifFile.ResolveTarget(requested, out var refusal) is null)
+        {
+            stderr.WriteLine($"pelint: {ConsoleText.Escape(refusal)}");
+            return ExitCodes.UsageError;
+        }
+
+        try
+        {
+            return Scan(settings, stdout, stderr, cancellation);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            stderr.WriteLine("pelint: interrupted; nothing was written");
+            return ExitCodes.Interrupted;
+        }
+    }
+
+    private static int Scan(ScanSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         var started = DateTimeOffset.UtcNow;
         var enumeration = InputEnumerator.Enumerate(settings.Paths);
@@ -142,60 +158,65 @@ internal static class ScanCommand
         };
         var terminal = Terminal.Detect(stdout, stderr);
         var writerReady = settings.Output is not null || settings.Format == "sarif"
-            ? Task.Run(() => SarifFile.WarmUp(engine.Catalog))
+            ? Task.Run(() => SarifFile.WarmUp(engine.Catalog), CancellationToken.None)
             : Task.CompletedTask;
         IReadOnlyList<FileReport> reports;
         using (var progress = terminal.StderrIsTerminal && !settings.Quiet ? new ProgressBar(stderr, inputs.Count) : null)
         {
-            reports = new Scanner(engine).Scan(inputs, options, progress);
+            reports = new Scanner(engine).Scan(inputs, options, progress, cancellation);
         }
 
-        var configurationNotifications = new List<ToolNotification>(policy.Notifications);
-        SarifLog? baseline = null;
-        if (settings.Baseline is { } baselinePath)
+        var summary = ScanSummary.Of(reports, enumeration.Notifications);
+        var executionNotifications = new List<ToolNotification>(enumeration.Notifications);
+        if (summary.Analyzed == 0)
         {
-            try
-            {
-                baseline = SarifFile.Read(baselinePath);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidDataException)
-            {
-                configurationNotifications.Add(new ToolNotification(ToolNotification.Configuration, Level.Error,
-                    $"{baselinePath}: cannot read the baseline ({e.Message}); every result counts as new", baselinePath));
-            }
+            executionNotifications.Add(new ToolNotification(ToolNotification.NothingScanned, settings.AllowEmpty ? Level.Note : Level.Error,
+                settings.AllowEmpty
+                    ? "no PE image was found in the inputs; nothing was checked (--allow-empty)"
+                    : "no PE image was found in the inputs, so nothing was checked; the gate fails (exit 3) unless --allow-empty"));
         }
 
-        writerReady.Wait();
+        writerReady.Wait(CancellationToken.None);
         var log = SarifBuilder.Build(engine.Catalog, reports, new SarifRunOptions
         {
             SourceRoot = settings.SourceRoot,
             Category = settings.Category,
             StartTime = started,
-            MaxResults = settings.MaxResults,
-            ExecutionNotifications = enumeration.Notifications,
-            ConfigurationNotifications = configurationNotifications,
+            ExecutionNotifications = executionNotifications,
+            ConfigurationNotifications = policy.Notifications,
         });
-        if (baseline is not null)
+
+        var absentDropped = 0;
+        if (settings.Baseline is { } baselinePath)
         {
-            log = Baseline.Apply(log, baseline);
+            var outcome = Baseline.Apply(log, () => HostFiles.OpenRegular(baselinePath, 1 << 16), Math.Max(0, settings.MaxResults - log.Runs[0].Results.Count));
+            log = outcome.Log;
+            absentDropped = outcome.AbsentDropped;
+            if (outcome.Problems.Count > 0)
+            {
+                log = WithConfigurationNotice(log, $"{baselinePath}: parts of the baseline cannot be read ({string.Join("; ", outcome.Problems)}); the results they held count as new", baselinePath);
+            }
         }
 
+        // The gate is decided on every result, before the cap: dropping results must never pass it.
         var counted = log.Runs[0].Results
             .Where(r => Baseline.CountsForGate(r, settings.FailOnAllBaselineStates))
             .Select(r => LevelNames.TryParse(r.Level, out var level) ? level : Level.Warning);
-        var exit = ExitCodePolicy.Decide(reports, enumeration.Notifications, settings.FailLevel, counted);
+        var exit = ExitCodePolicy.Decide(summary, settings.FailLevel, counted, settings.AllowEmpty);
+        log = ResultCap.Apply(log, settings.MaxResults, absentDropped);
         log = WithInvocationEnd(log, exit);
 
         if (settings.Output is { } outputPath)
         {
             try
             {
-                SarifFile.Write(log, outputPath);
+                SarifFile.Write(log, outputPath, cancellation);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                stderr.WriteLine($"pelint: cannot write {outputPath}: {e.Message}");
-                return ExitCodes.InputNotAnalyzed;
+                // The report below is still printed: the results were found, only the log is missing.
+                stderr.WriteLine($"pelint: cannot write {ConsoleText.Escape(outputPath)}: {ConsoleText.Escape(e.Message)}");
+                exit = ExitCodes.InputNotAnalyzed;
             }
         }
 
@@ -208,12 +229,45 @@ internal static class ScanCommand
                 JsonReport.Write(stdout, log);
                 break;
             default:
-                var style = terminal.Color ? new ConsoleStyle(true) : ConsoleStyle.Plain;
-                ConsoleReport.Write(stdout, reports, [.. configurationNotifications, .. enumeration.Notifications], style, Directory.GetCurrentDirectory());
+                var style = new ConsoleStyle(terminal.Color, terminal.StdoutIsTerminal ? terminal.Width : 0);
+                ConsoleReport.Write(stdout, log, summary, engine.Catalog, style, settings.Output);
                 break;
         }
 
         return exit;
+    }
+
+    // A file named by an option must exist, be a regular file and be readable.
+    internal static string? UnusableFile(string? path, string option)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var stream = HostFiles.OpenRegular(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"{option} {ConsoleText.Escape(path)}: {ConsoleText.Escape(e is FileNotFoundException ? "no such file" : e.Message)}";
+        }
+    }
+
+    private static SarifLog WithConfigurationNotice(SarifLog log, string message, string path)
+    {
+        var run = log.Runs[0];
+        var notice = new Notification
+        {
+            Descriptor = new ReportingDescriptorReference { Id = ToolNotification.Configuration },
+            Level = "warning",
+            Message = new Message { Text = message },
+            Locations = [new Location { PhysicalLocation = new PhysicalLocation { ArtifactLocation = new ArtifactUris(Directory.GetCurrentDirectory()).LocationOf(path) } }],
+        };
+        var invocations = run.Invocations?.Select((i, k) => k == 0 ? i with { ToolConfigurationNotifications = [.. i.ToolConfigurationNotifications ?? [], notice] } : i).ToList();
+        return log with { Runs = [run with { Invocations = invocations }, .. log.Runs.Skip(1)] };
     }
 
     // The exit code is only known once the baseline has been applied, after the log is built.
@@ -223,6 +277,7 @@ internal static class ScanCommand
         var invocations = run.Invocations?.Select(i => i with
         {
             ExitCode = exit,
+            ExecutionSuccessful = i.ExecutionSuccessful && exit != ExitCodes.InputNotAnalyzed,
             EndTimeUtc = DateTimeOffset.UtcNow.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
         }).ToList();
         return log with { Runs = [run with { Invocations = invocations }, .. log.Runs.Skip(1)] };

@@ -35,6 +35,9 @@ internal sealed record ScanSettings
 
     public bool Quiet { get; init; }
 
+    /// <summary>A scan that found no PE image passes (by default it exits with 3).</summary>
+    public bool AllowEmpty { get; init; }
+
     /// <summary>Files larger than this are reported unreadable (PEL0001) and not read.</summary>
     public long MaxFileSize { get; init; } = int.MaxValue;
 

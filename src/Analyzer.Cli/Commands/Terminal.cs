@@ -10,4 +10,20 @@ internal sealed record Terminal(bool StdoutIsTerminal, bool StderrIsTerminal, bo
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
 
     public bool Color => StdoutIsTerminal && !NoColor;
+
+    /// <summary>Columns of the terminal (0 when unknown): the report wraps to it.</summary>
+    public int Width
+    {
+        get
+        {
+            try
+            {
+                return StdoutIsTerminal ? Console.WindowWidth : 0;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+    }
 }

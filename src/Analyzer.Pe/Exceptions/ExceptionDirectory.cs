@@ -57,12 +57,15 @@ public sealed class ExceptionDirectory
 
     public bool IsPresent => Directory.IsPresent;
 
-    /// <summary>True for an ARM64EC/ARM64X image: some entries describe ARM64 code (not analyzed).</summary>
+    /// <summary>True for an ARM64EC/ARM64X image: its ARM64 entries are in <see cref="PeImage.Arm64Exceptions"/>.</summary>
     public bool HasArm64Code => _chpe is not null;
 
-    /// <summary>Whether an entry's code is x64 (and so its unwind data is in the x64 format).</summary>
+    /// <summary>
+    /// Whether an entry's code is x64 (and so its unwind data is in the x64 format): every entry
+    /// of an x64 image; in an ARM64EC or ARM64X image, entries in the code map's x64 ranges.
+    /// </summary>
     public bool IsX64(RuntimeFunction function) =>
-        _image.Machine == Machine.Amd64 && (_chpe is null || _chpe.IsAmd64(function.BeginAddress));
+        _chpe is null ? _image.Machine == Machine.Amd64 : _chpe.IsAmd64(function.BeginAddress);
 
     /// <summary>The entry whose range contains <paramref name="rva"/> (binary search; entries assumed sorted).</summary>
     public RuntimeFunction? FindContaining(uint rva)
@@ -186,8 +189,9 @@ public sealed class ExceptionDirectory
             return new ChainWalk([entry], entry, null); // nearly every entry: no chain to follow
         }
 
-        var path = new List<RuntimeFunction> { entry };
-        var visited = new HashSet<uint> { source.UnwindData };
+        var path = new List<RuntimeFunction>(4) { entry };
+        // At most ChainLimit + 1 records are visited: a list searched linearly beats a set here.
+        var visited = new List<uint>(4) { source.UnwindData };
         var current = entry;
         while (info.IsChained)
         {
@@ -217,11 +221,12 @@ public sealed class ExceptionDirectory
                 return ChainWalk.Broken(path, ProblemCode.ChainIndirectUnresolved, $"the chained entry at 0x{parent.BeginAddress:X} has a low-bit pointer that does not resolve");
             }
 
-            if (!visited.Add(parentSource.UnwindData))
+            if (visited.Contains(parentSource.UnwindData))
             {
                 return ChainWalk.Broken(path, ProblemCode.ChainCycle, $"the chain loops back to UNWIND_INFO 0x{parentSource.UnwindData:X}");
             }
 
+            visited.Add(parentSource.UnwindData);
             current = parent;
             info = InfoAt(parentSource);
         }
@@ -269,8 +274,20 @@ public sealed class ExceptionDirectory
     {
         var dir = image.GetDirectory(DataDirectoryIndex.Exception);
         var problems = new List<PeProblem>();
-        var chpe = ChpeCodeMap.Read(image);
-        if (!dir.IsPresent || image.Machine != Machine.Amd64)
+        var chpe = image.Chpe;
+        if (image.Machine == Machine.Arm64 && chpe is not null)
+        {
+            // ARM64X: the header's directory is the native view's ARM64 table; the x64 entries
+            // are the CHPE metadata's extra table.
+            var declaredAt = image.FileOffsetOf(chpe.MetadataRva) is { } m ? m + 64 : dir.FileOffset;
+            dir = new DataDirectory(DataDirectoryIndex.Exception, chpe.ExtraTableRva, chpe.ExtraTableSize, chpe.ExtraTableSize != 0, declaredAt);
+        }
+        else if (image.Machine != Machine.Amd64)
+        {
+            return new ExceptionDirectory(image, dir, [], problems, chpe, new UnwindTable(image.Map), []);
+        }
+
+        if (!dir.IsPresent)
         {
             return new ExceptionDirectory(image, dir, [], problems, chpe, new UnwindTable(image.Map), []);
         }

@@ -147,9 +147,13 @@ public readonly struct UnwindInfo : IEquatable<UnwindInfo>
     /// <summary>What the decoder could not accept; empty for a sound record.</summary>
     public ReadOnlySpan<PeProblem> Problems => _table.ProblemsOf(Record);
 
-    public bool HasHandler => (Flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0 && (Flags & UnwindFlags.ChainInfo) == 0;
+    /// <summary>Whether the record's codes, handler and chain were decoded: versions 1 and 2 (version 3, APX, is valid but not decoded).</summary>
+    public bool IsDecoded => Version is 1 or 2;
 
-    public bool IsChained => (Flags & UnwindFlags.ChainInfo) != 0;
+    public bool HasHandler => IsDecoded && (Flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0 && (Flags & UnwindFlags.ChainInfo) == 0;
+
+    /// <summary>A chained record (CHAININFO) of a decoded version; version 3 lays its chain out in a payload not decoded here.</summary>
+    public bool IsChained => IsDecoded && (Flags & UnwindFlags.ChainInfo) != 0;
 
     /// <summary>Bytes from the header to the end of the code array (padded to an even count).</summary>
     public int CodeArrayEnd => HeaderSize + (((CountOfCodes + 1) & ~1) * 2);

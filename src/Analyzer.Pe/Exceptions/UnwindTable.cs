@@ -91,9 +91,15 @@ public sealed class UnwindTable
         var version = (byte)(h[0] & 7);
         var flags = (UnwindFlags)(h[0] >> 3);
         var count = r.CountOfCodes;
+        if (version == 3)
+        {
+            // Version 3 (APX) has a payload of its own after the header; it is valid, only not decoded here.
+            return;
+        }
+
         if (version is not (1 or 2))
         {
-            Problem(rva, ProblemCode.UnwindBadVersion, $"version {version} (only 1 and 2 exist); the rest cannot be decoded");
+            Problem(rva, ProblemCode.UnwindBadVersion, $"version {version} (only 1, 2 and 3 exist); the rest cannot be decoded");
             return;
         }
 
@@ -109,7 +115,10 @@ public sealed class UnwindTable
 
         var arrayBytes = ((count + 1) & ~1) * 2;
         Span<byte> array = stackalloc byte[512];
-        if (!reader.TryRead(rva + UnwindInfo.HeaderSize, arrayBytes, array, out var codes))
+
+        // A record with no codes may end exactly where its section ends (mingw emits these).
+        ReadOnlySpan<byte> codes = array[..0];
+        if (arrayBytes > 0 && !reader.TryRead(rva + UnwindInfo.HeaderSize, arrayBytes, array, out codes))
         {
             Problem(rva, ProblemCode.UnwindCodesOutsideSection, $"its {count} unwind codes run past the end of their section");
             return;

@@ -11,12 +11,14 @@ namespace Pelint.Pe.IO;
 internal sealed class ImageFile : IDisposable
 {
     private readonly SafeFileHandle? _handle;
+    private readonly FileStream? _owner;
     private readonly DateTime _lastWrite;
     private int _shortReads;
 
-    private ImageFile(SafeFileHandle? handle, byte[]? memory, long length, DateTime lastWrite)
+    private ImageFile(FileStream? owner, byte[]? memory, long length, DateTime lastWrite)
     {
-        _handle = handle;
+        _owner = owner;
+        _handle = owner?.SafeFileHandle;
         Memory = memory;
         Length = length;
         _lastWrite = lastWrite;
@@ -28,8 +30,9 @@ internal sealed class ImageFile : IDisposable
     /// <summary>The bytes, for an in-memory image (readers slice them instead of copying).</summary>
     public byte[]? Memory { get; }
 
-    public static ImageFile Open(SafeFileHandle handle) =>
-        new(handle, null, RandomAccess.GetLength(handle), File.GetLastWriteTimeUtc(handle));
+    /// <summary>Reads through the stream's handle (never through the stream), and closes it on disposal.</summary>
+    public static ImageFile Open(FileStream stream) =>
+        new(stream, null, RandomAccess.GetLength(stream.SafeFileHandle), File.GetLastWriteTimeUtc(stream.SafeFileHandle));
 
     public static ImageFile InMemory(byte[] bytes) => new(null, bytes, bytes.Length, default);
 
@@ -117,5 +120,5 @@ internal sealed class ImageFile : IDisposable
         return null;
     }
 
-    public void Dispose() => _handle?.Dispose();
+    public void Dispose() => _owner?.Dispose();
 }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Pelint.Engine;
+using Pelint.Pe.IO;
 using Pelint.Rules;
 
 namespace Pelint.Configuration;
@@ -14,9 +16,13 @@ namespace Pelint.Configuration;
 /// </summary>
 public sealed class EditorConfigPolicy : ISeverityPolicy
 {
+    /// <summary>Configuration notifications per file; past them, one notification says how many more there were.</summary>
+    public const int MaxNotificationsPerFile = 100;
+
     private readonly RuleCatalog _catalog;
     private readonly EditorConfigFile? _explicit;
-    private readonly ConcurrentDictionary<string, EditorConfigFile?> _fileByDirectory = new(StringComparer.Ordinal);
+    // Lazy: GetOrAdd may run its factory on two threads at once, and a file is read (and its problems reported) once.
+    private readonly ConcurrentDictionary<string, Lazy<EditorConfigFile?>> _fileByDirectory = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyList<EditorConfigFile>> _chainByDirectory = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FileSettings> _settingsByPath = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Path, int Line, string Message), ToolNotification> _notifications = new();
@@ -64,12 +70,12 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
         var settings = new FileSettings();
         if (_explicit is not null)
         {
-            Apply(settings, _explicit, _explicit.EntriesFor(fullPath, preambleApplies: true, anywhere: true), explicitFile: true);
+            Apply(settings, _explicit.EntriesFor(fullPath, preambleApplies: true, anywhere: true));
         }
 
         foreach (var file in ChainFor(Path.GetDirectoryName(fullPath) ?? "/"))
         {
-            Apply(settings, file, file.EntriesFor(fullPath, preambleApplies: false), explicitFile: false);
+            Apply(settings, file.EntriesFor(fullPath, preambleApplies: false));
         }
 
         return settings;
@@ -78,7 +84,7 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
     /// <summary>The .editorconfig files that apply in a folder, outermost first.</summary>
     private IReadOnlyList<EditorConfigFile> ChainFor(string directory) => _chainByDirectory.GetOrAdd(directory, dir =>
     {
-        var own = _fileByDirectory.GetOrAdd(dir, d => Read(Path.Combine(d, ".editorconfig"), explicitFile: false));
+        var own = _fileByDirectory.GetOrAdd(dir, d => new(() => Read(Path.Combine(d, ".editorconfig"), explicitFile: false))).Value;
         var parent = Path.GetDirectoryName(dir);
         IReadOnlyList<EditorConfigFile> outer = own is { IsRoot: true } || parent is null ? [] : ChainFor(parent);
         return own is null ? outer : [.. outer, own];
@@ -88,7 +94,16 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
     {
         try
         {
-            return File.Exists(path) ? EditorConfigFile.Parse(path, File.ReadAllText(path)) : Missing(path, explicitFile);
+            var kind = HostFiles.KindOf(path);
+            if (kind == FileKind.Missing)
+            {
+                return Missing(path, explicitFile);
+            }
+
+            // Only a regular file is read: an .editorconfig that is a FIFO would block the scan.
+            using var stream = HostFiles.OpenRegular(path);
+            using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            return Validate(EditorConfigFile.Parse(path, reader.ReadToEnd()), explicitFile);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -107,23 +122,13 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
         return null;
     }
 
-    private void Apply(FileSettings settings, EditorConfigFile file, IEnumerable<EditorConfigEntry> entries, bool explicitFile)
+    private void Apply(FileSettings settings, IEnumerable<EditorConfigEntry> entries)
     {
+        // Only entries that set a level are left (Validate): the others were reported when read.
         foreach (var entry in entries)
         {
-            if (Classify(entry.Key) is not { } key)
+            if (Classify(entry.Key) is not { } key || !Severity.TryParse(entry.Value, out var severity))
             {
-                continue;
-            }
-
-            if (!Severity.TryParse(entry.Value, out var severity))
-            {
-                if (key.Kind == KeyKind.Rule && _catalog.Find(key.Name) is null && !LooksLikeOurs(key.Name, explicitFile))
-                {
-                    continue;
-                }
-
-                Report(file.Path, entry.Line, $"{file.Path}({entry.Line}): '{entry.Value}' is not a severity for {entry.Key} (error, warning, suggestion, silent, none or default); ignored");
                 continue;
             }
 
@@ -132,28 +137,106 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
                 case KeyKind.Rule when _catalog.Find(key.Name) is { } rule:
                     settings.ByRule[rule.Id] = severity;
                     break;
-                case KeyKind.Rule:
-                    if (LooksLikeOurs(key.Name, explicitFile))
-                    {
-                        Report(file.Path, entry.Line, $"{file.Path}({entry.Line}): {entry.Key}: no pelint rule has the ID or name '{key.Name}'; ignored");
-                    }
-
-                    break;
-                case KeyKind.Category when _catalog.Rules.Any(r => r.Category.Equals(key.Name, StringComparison.OrdinalIgnoreCase)):
+                case KeyKind.Category:
                     settings.ByCategory[key.Name] = severity;
                     break;
-                case KeyKind.Category:
-                    if (explicitFile)
-                    {
-                        Report(file.Path, entry.Line, $"{file.Path}({entry.Line}): {entry.Key}: no pelint rule is in category '{key.Name}'; ignored");
-                    }
-
-                    break;
-                default:
+                case KeyKind.Global:
                     settings.Global = severity;
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Reports a file's problems once: the lines it could not read, then its bad entries in line
+    /// order, at most <see cref="MaxNotificationsPerFile"/> in all, then one notification counting
+    /// the rest (a generated or hostile file can have millions of bad lines). Returns the file with only the entries that set a level, so each
+    /// scanned file's settings are resolved from those alone. A .editorconfig's keys before its
+    /// first section apply nowhere and are neither checked nor kept.
+    /// </summary>
+    private EditorConfigFile Validate(EditorConfigFile file, bool explicitFile)
+    {
+        var problems = 0;
+        foreach (var problem in file.Problems)
+        {
+            if (++problems <= MaxNotificationsPerFile)
+            {
+                Report(file.Path, problem.Line, problem.Line > 0 ? $"{file.Path}({problem.Line}): {problem.Message}" : $"{file.Path}: {problem.Message}");
+            }
+        }
+
+        var kept = new List<EditorConfigSection>();
+        foreach (var section in file.Sections)
+        {
+            if (section.Glob is null && !explicitFile)
+            {
+                continue;
+            }
+
+            var entries = new List<EditorConfigEntry>();
+            foreach (var entry in section.Entries)
+            {
+                var verdict = Judge(entry, explicitFile);
+                if (verdict == Verdict.SetsLevel)
+                {
+                    entries.Add(entry);
+                }
+                else if (verdict != Verdict.NotOurs && ++problems <= MaxNotificationsPerFile)
+                {
+                    Report(file.Path, entry.Line, Describe(file, entry, verdict));
+                }
+            }
+
+            if (entries.Count > 0)
+            {
+                kept.Add(section with { Entries = entries });
+            }
+        }
+
+        if (problems > MaxNotificationsPerFile)
+        {
+            Report(file.Path, int.MaxValue,
+                $"{file.Path}: {(problems - MaxNotificationsPerFile).ToString(CultureInfo.InvariantCulture)} more configuration problems were not reported (the first {MaxNotificationsPerFile.ToString(CultureInfo.InvariantCulture)} are)");
+        }
+
+        return file with { Sections = kept };
+    }
+
+    private Verdict Judge(EditorConfigEntry entry, bool explicitFile)
+    {
+        if (Classify(entry.Key) is not { } key)
+        {
+            return Verdict.NotOurs;
+        }
+
+        var known = key.Kind switch
+        {
+            KeyKind.Rule => _catalog.Find(key.Name) is not null,
+            KeyKind.Category => _catalog.Rules.Any(r => r.Category.Equals(key.Name, StringComparison.OrdinalIgnoreCase)),
+            _ => true,
+        };
+        if (!Severity.TryParse(entry.Value, out _))
+        {
+            return key.Kind == KeyKind.Rule && !known && !LooksLikeOurs(key.Name, explicitFile) ? Verdict.NotOurs : Verdict.BadValue;
+        }
+
+        return (key.Kind, known) switch
+        {
+            (_, true) => Verdict.SetsLevel,
+            (KeyKind.Rule, false) => LooksLikeOurs(key.Name, explicitFile) ? Verdict.UnknownRule : Verdict.NotOurs,
+            _ => explicitFile ? Verdict.UnknownCategory : Verdict.NotOurs,
+        };
+    }
+
+    private static string Describe(EditorConfigFile file, EditorConfigEntry entry, Verdict verdict)
+    {
+        var name = Classify(entry.Key)?.Name;
+        return verdict switch
+        {
+            Verdict.BadValue => $"{file.Path}({entry.Line}): '{entry.Value}' is not a severity for {entry.Key} (error, warning, suggestion, silent, none or default); ignored",
+            Verdict.UnknownRule => $"{file.Path}({entry.Line}): {entry.Key}: no pelint rule has the ID or name '{name}'; ignored",
+            _ => $"{file.Path}({entry.Line}): {entry.Key}: no pelint rule is in category '{name}'; ignored",
+        };
     }
 
     // A repository's .editorconfig also configures the C# compiler's analyzers (CA1000, IDE0005...);
@@ -191,6 +274,16 @@ public sealed class EditorConfigPolicy : ISeverityPolicy
         return lower.StartsWith(rulePrefix, StringComparison.Ordinal) && key.Length > rulePrefix.Length + suffix.Length
             ? (KeyKind.Rule, key[rulePrefix.Length..^suffix.Length])
             : null;
+    }
+
+    /// <summary>What an entry is to pelint: another analyzer's, a level it sets, or a problem to report.</summary>
+    private enum Verdict
+    {
+        NotOurs,
+        SetsLevel,
+        BadValue,
+        UnknownRule,
+        UnknownCategory,
     }
 
     private enum KeyKind

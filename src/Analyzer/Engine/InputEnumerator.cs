@@ -1,3 +1,5 @@
+using System.IO.Enumeration;
+using Pelint.Pe.IO;
 using Pelint.Rules;
 
 namespace Pelint.Engine;
@@ -5,8 +7,10 @@ namespace Pelint.Engine;
 /// <summary>
 /// Turns the paths a user gave into scan inputs: files as they are (explicit), folders walked
 /// recursively in ordinal order (implicit: non-PE files are skipped quietly), simple globs in the
-/// last path segment (<c>bin/*.dll</c>) or <c>**</c> for any depth. Symbolic links to folders are
-/// followed once: a loop is cut at the first folder seen again.
+/// last path segment (<c>bin/*.dll</c>) or <c>**</c> for any depth. Only regular files become
+/// inputs: a FIFO, device or socket in a folder is skipped, one named on the command line is
+/// reported. Each folder is walked once, whatever links lead to it, so link loops end. Names that
+/// are not UTF-8 are kept byte for byte (<see cref="HostFiles"/>).
 /// </summary>
 public static class InputEnumerator
 {
@@ -19,7 +23,8 @@ public static class InputEnumerator
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var path in paths)
         {
-            if (path.Contains('*', StringComparison.Ordinal) || path.Contains('?', StringComparison.Ordinal))
+            var kind = HostFiles.KindOf(path);
+            if (kind == FileKind.Missing && (path.Contains('*', StringComparison.Ordinal) || path.Contains('?', StringComparison.Ordinal)))
             {
                 var before = inputs.Count;
                 ExpandGlob(path, inputs, seen, notifications);
@@ -28,20 +33,24 @@ public static class InputEnumerator
                     notifications.Add(new ToolNotification(ToolNotification.FileUnreadable, Level.Error, $"{path}: no file matches", path));
                 }
             }
-            else if (Directory.Exists(path))
+            else if (kind == FileKind.Directory)
             {
-                Walk(path, inputs, seen, new HashSet<string>(StringComparer.Ordinal), notifications, "*");
+                Walk(path, inputs, seen, notifications, "*", explicitMatches: false);
             }
-            else if (File.Exists(path))
+            else if (kind == FileKind.Regular)
             {
                 if (seen.Add(Path.GetFullPath(path)))
                 {
                     inputs.Add(new ScanInput(path, Explicit: true));
                 }
             }
-            else
+            else if (kind == FileKind.Missing)
             {
                 notifications.Add(new ToolNotification(ToolNotification.FileUnreadable, Level.Error, $"{path}: no such file or directory", path));
+            }
+            else
+            {
+                notifications.Add(new ToolNotification(ToolNotification.FileUnreadable, Level.Error, $"{path} is {HostFiles.Describe(kind)}, not a regular file; not read", path));
             }
         }
 
@@ -60,82 +69,79 @@ public static class InputEnumerator
         }
 
         var filePattern = normalized[(normalized.LastIndexOf('/') + 1)..];
-        if (!Directory.Exists(root))
+        if (HostFiles.KindOf(root) != FileKind.Directory)
         {
             return;
         }
 
         if (recursive)
         {
-            // Matches found while walking are explicit: the user asked for files of that name.
-            Walk(root, inputs, seen, new HashSet<string>(StringComparer.Ordinal), notifications, filePattern);
+            Walk(root, inputs, seen, notifications, filePattern, explicitMatches: false);
             return;
         }
 
-        foreach (var file in SafeFiles(root, filePattern, notifications).Order(StringComparer.Ordinal))
+        foreach (var (file, kind) in SafeList(root, notifications).OrderBy(e => e.Path, StringComparer.Ordinal))
         {
-            if (seen.Add(Path.GetFullPath(file)))
+            if (kind == FileKind.Regular && Matches(file, filePattern) && seen.Add(Path.GetFullPath(file)))
             {
                 inputs.Add(new ScanInput(file, Explicit: false));
             }
         }
     }
 
-    private static void Walk(string root, List<ScanInput> inputs, HashSet<string> seen, HashSet<string> visitedDirs, List<ToolNotification> notifications, string filePattern)
+    private static void Walk(string root, List<ScanInput> inputs, HashSet<string> seen, List<ToolNotification> notifications, string filePattern, bool explicitMatches)
     {
+        var visited = new HashSet<(ulong, ulong)>();
+        var visitedPaths = new HashSet<string>(StringComparer.Ordinal);
         var stack = new Stack<string>();
         stack.Push(root);
         while (stack.Count > 0)
         {
             var dir = stack.Pop();
-            string real;
-            try
-            {
-                real = new DirectoryInfo(dir).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(dir);
-            }
-            catch (IOException)
-            {
-                notifications.Add(new ToolNotification(ToolNotification.FileUnreadable, Level.Warning, $"{dir}: cannot resolve the link (loop?); skipped", dir));
-                continue;
-            }
-
-            if (!visitedDirs.Add(real))
+            var fresh = HostFiles.IdentityOf(dir) is { } id ? visited.Add(id) : visitedPaths.Add(RealPath(dir));
+            if (!fresh)
             {
                 continue;
             }
 
-            foreach (var file in SafeFiles(dir, filePattern, notifications).Order(StringComparer.Ordinal))
+            var entries = SafeList(dir, notifications).OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
+            foreach (var (file, kind) in entries)
             {
-                if (seen.Add(Path.GetFullPath(file)))
+                // FIFOs, devices and sockets found in a folder are not inputs; dangling links neither.
+                if (kind == FileKind.Regular && Matches(file, filePattern) && seen.Add(Path.GetFullPath(file)))
                 {
-                    inputs.Add(new ScanInput(file, Explicit: false));
+                    inputs.Add(new ScanInput(file, explicitMatches));
                 }
             }
 
-            string[] subdirs;
-            try
-            {
-                subdirs = Directory.GetDirectories(dir);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                notifications.Add(new ToolNotification(ToolNotification.FileUnreadable, Level.Warning, $"{dir}: cannot list the folder: {e.Message}", dir));
-                continue;
-            }
-
             // Reverse order on the stack so folders are visited in ordinal order.
-            foreach (var sub in subdirs.Order(StringComparer.Ordinal).Reverse())
+            foreach (var (sub, _) in entries.Where(e => e.Kind == FileKind.Directory).Reverse())
             {
                 stack.Push(sub);
             }
         }
     }
 
-    private static string[] SafeFiles(string dir, string pattern, List<ToolNotification> notifications)
+    private static bool Matches(string path, string pattern) =>
+        pattern == "*" || FileSystemName.MatchesSimpleExpression(pattern, Path.GetFileName(path), ignoreCase: !OperatingSystem.IsLinux());
+
+    private static string RealPath(string dir)
     {
         try
         {
-            return Directory.GetFiles(dir, pattern, new EnumerationOptions { MatchCasing = MatchCasing.PlatformDefault, IgnoreInaccessible = false, AttributesToSkip = 0 });
+            return new DirectoryInfo(dir).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(dir);
+        }
+        catch (IOException)
+        {
+            return Path.GetFullPath(dir);
+        }
+    }
+
+    private static IReadOnlyList<(string Path, FileKind Kind)> SafeList(string dir, List<ToolNotification> notifications)
+    {
+        try
+        {
+            return HostFiles.List(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

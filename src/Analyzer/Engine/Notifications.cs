@@ -14,5 +14,6 @@ public sealed record ToolNotification(string Id, Level Level, string Message, st
     public const string TimeBudgetExceeded = "PEL0004";
     public const string NotAPeFile = "PEL0005";
     public const string ResultsCapped = "PEL0006";
+    public const string NothingScanned = "PEL0007";
     public const string Configuration = "PEL0100";
 }

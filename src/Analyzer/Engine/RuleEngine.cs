@@ -1,3 +1,4 @@
+using System.Globalization;
 using Pelint.Analysis;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
@@ -68,7 +69,12 @@ public sealed class RuleEngine
                 var context = new RuleContext(analysis, descriptor);
                 foreach (var finding in rule.Analyze(context))
                 {
-                    results.Add(new Result(finding, level, descriptor, image.Path));
+                    Collect(rule, context, finding, level, results);
+                }
+
+                if (context.Dropped > 0)
+                {
+                    results.Add(new Result(CappedSummary(context), level, descriptor, image.Path));
                 }
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -89,4 +95,34 @@ public sealed class RuleEngine
             FileLength = image.FileLength,
         };
     }
+
+    // Keeps a rule's first max-results findings and counts the rest while the rule runs, so a
+    // broken image with millions of bad entries costs a counter, not a list of findings.
+    private static void Collect(IRule rule, RuleContext context, Finding finding, Level level, List<Result> results)
+    {
+        if (context.IsPastCap)
+        {
+            context.Dropped++;
+            return;
+        }
+
+        if (ReferenceEquals(finding, Finding.PastCap))
+        {
+            throw new InvalidOperationException($"{rule.Id} yielded Finding.PastCap with {context.Kept} of {context.Descriptor.MaxResults} results kept");
+        }
+
+        if (finding.RuleId != rule.Id)
+        {
+            throw new InvalidOperationException($"{rule.Id} yielded a finding of {finding.RuleId}");
+        }
+
+        results.Add(new Result(finding, level, context.Descriptor, context.Image.Path));
+        context.Kept++;
+    }
+
+    /// <summary>The one result that ends a capped rule's results on an image: how many more there were.</summary>
+    private static Finding CappedSummary(RuleContext context) =>
+        new(context.Descriptor.Id, RuleDescriptor.CappedMessageId,
+            [context.FileName, context.Dropped.ToString(CultureInfo.InvariantCulture), context.Descriptor.MaxResults.ToString(CultureInfo.InvariantCulture)],
+            FindingLocation.Image, RuleDescriptor.CappedMessageId);
 }

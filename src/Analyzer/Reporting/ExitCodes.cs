@@ -12,23 +12,54 @@ public static class ExitCodes
     /// <summary>At least one result at or above the fail level.</summary>
     public const int ResultsAtFailLevel = 1;
 
-    /// <summary>The command line could not be understood.</summary>
+    /// <summary>The command line could not be understood, or a file it names (--config, --baseline, -o) cannot be used.</summary>
     public const int UsageError = 2;
 
-    /// <summary>Some named input could not be analyzed; the other files' results were still written.</summary>
+    /// <summary>Something was not analyzed, or not completely: the gate cannot vouch for it.</summary>
     public const int InputNotAnalyzed = 3;
 
+    /// <summary>Stopped by SIGINT (Ctrl-C), as shells report it.</summary>
+    public const int Interrupted = 130;
+
     public const string HelpText =
-        "Exit codes: 0 = no result at or above --fail-level; 1 = at least one; 2 = usage error; " +
-        "3 = some named input could not be analyzed (the other files' results are still written; 3 wins over 1).";
+        "Exit codes: 0 = no result at or above --fail-level; 1 = at least one; 2 = usage error (an option value, " +
+        "or a file named by --config, --baseline or -o that cannot be used); 3 = the analysis is incomplete: an input " +
+        "could not be analyzed, a file's analysis stopped (time budget, rule failure), or no PE image was scanned " +
+        "(unless --allow-empty). The results found are still written; 3 wins over 1.";
+}
+
+/// <summary>How many files a scan analyzed, skipped, failed on or analyzed only in part.</summary>
+public sealed record ScanSummary(int Analyzed, int Skipped, int Failed, int Incomplete)
+{
+    /// <summary>Counts the reports; a file is incomplete when an error-level notification (PEL0003, PEL0004) says so.</summary>
+    public static ScanSummary Of(IReadOnlyList<FileReport> reports, IReadOnlyList<ToolNotification> inputProblems)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        ArgumentNullException.ThrowIfNull(inputProblems);
+        return new ScanSummary(
+            reports.Count(r => r.Status == FileStatus.Analyzed),
+            reports.Count(r => r.Status == FileStatus.Skipped),
+            reports.Count(r => r.Status == FileStatus.Failed) + inputProblems.Count(n => n.Level == Level.Error),
+            reports.Count(IsIncomplete));
+    }
+
+    public static bool IsIncomplete(FileReport report) =>
+        report.Status == FileStatus.Analyzed && report.Notifications.Any(n => n.Level == Level.Error);
 }
 
 /// <summary>Maps a scan's outcome to an exit code.</summary>
 public static class ExitCodePolicy
 {
-    public static int Decide(IReadOnlyList<FileReport> reports, IReadOnlyList<ToolNotification> inputProblems, Level? failLevel, Func<Result, bool>? counts = null)
+    /// <summary>
+    /// The gate: 3 when anything was not analyzed, not completely, or nothing was (unless
+    /// <paramref name="allowEmpty"/>); else 1 when a counted result (every result, before any cap;
+    /// with a baseline, those the gate counts) is at or above the fail level; else 0.
+    /// </summary>
+    public static int Decide(ScanSummary summary, Level? failLevel, IEnumerable<Level> countedLevels, bool allowEmpty = false)
     {
-        if (inputProblems.Any(n => n.Level == Level.Error) || reports.Any(r => r.Status == FileStatus.Failed))
+        ArgumentNullException.ThrowIfNull(summary);
+        ArgumentNullException.ThrowIfNull(countedLevels);
+        if (summary.Failed > 0 || summary.Incomplete > 0 || (summary.Analyzed == 0 && !allowEmpty))
         {
             return ExitCodes.InputNotAnalyzed;
         }
@@ -36,21 +67,6 @@ public static class ExitCodePolicy
         if (failLevel is not { } threshold)
         {
             return ExitCodes.Success;
-        }
-
-        counts ??= _ => true;
-        var failing = reports.SelectMany(r => r.Results).Any(r => r.Level != Level.None && r.Level >= threshold && counts(r));
-        return failing ? ExitCodes.ResultsAtFailLevel : ExitCodes.Success;
-    }
-
-    /// <summary>As <see cref="Decide(IReadOnlyList{FileReport}, IReadOnlyList{ToolNotification}, Level?, Func{Result, bool}?)"/>,
-    /// judging the levels of the results that count (e.g. only those new since a baseline).</summary>
-    public static int Decide(IReadOnlyList<FileReport> reports, IReadOnlyList<ToolNotification> inputProblems, Level? failLevel, IEnumerable<Level> countedLevels)
-    {
-        var withoutResults = Decide(reports, inputProblems, failLevel, _ => false);
-        if (withoutResults != ExitCodes.Success || failLevel is not { } threshold)
-        {
-            return withoutResults;
         }
 
         return countedLevels.Any(l => l != Level.None && l >= threshold) ? ExitCodes.ResultsAtFailLevel : ExitCodes.Success;

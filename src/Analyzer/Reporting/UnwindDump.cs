@@ -34,11 +34,23 @@ public static class UnwindDump
         foreach (var f in directory.Functions)
         {
             WriteFunction(json, image, directory, handlers, f);
+            // Streamed: the writer holds at most one chunk, whatever the number of entries.
+            if (json.BytesPending > FlushThreshold)
+            {
+                json.Flush();
+            }
         }
 
         json.WriteEndArray();
+        if (image.Arm64Exceptions.HasArm64Code)
+        {
+            Arm64UnwindDump.WriteJson(image, json);
+        }
+
         json.WriteEndObject();
     }
+
+    private const int FlushThreshold = 1 << 16;
 
     public static void WriteText(PeImage image, TextWriter output)
     {
@@ -46,6 +58,18 @@ public static class UnwindDump
         var handlers = image.LanguageHandlers;
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"File: {image.Path}");
+        if (image.Arm64Exceptions.HasArm64Code)
+        {
+            Arm64UnwindDump.WriteText(image, output);
+            if (!directory.IsPresent)
+            {
+                return;
+            }
+
+            output.WriteLine();
+            output.WriteLine($"x64 function table ({(image.Machine == System.Reflection.PortableExecutable.Machine.Arm64 ? "CHPE extra table" : "exception directory")}):");
+        }
+
         output.WriteLine($"Machine: {MachineNames.Of(image.Machine)}, {directory.Functions.Count} function table entries");
         foreach (var p in directory.Problems)
         {
@@ -78,7 +102,7 @@ public static class UnwindDump
             }
 
             var info = directory.UnwindInfoAt(source);
-            output.WriteLine($"    Unwind version: {info.Version}");
+            output.WriteLine(info.IsDecoded ? $"    Unwind version: {info.Version}" : $"    Unwind version: {info.Version} (APX; its payload is not decoded)");
             output.WriteLine($"    Unwind flags: {FlagText(info.Flags)}");
             output.WriteLine($"    Size of prologue: 0x{info.SizeOfProlog:X2}");
             output.WriteLine($"    Count of codes: {info.CountOfCodes}");
@@ -191,6 +215,7 @@ public static class UnwindDump
         json.WriteStartObject();
         json.WriteNumber("rva", info.Rva);
         json.WriteNumber("version", info.Version);
+        json.WriteBoolean("decoded", info.IsDecoded);
         json.WriteStartArray("flags");
         foreach (var flag in FlagNames(info.Flags))
         {

@@ -16,21 +16,44 @@ public sealed record FindingLocation(
 }
 
 /// <summary>
-/// One result of a rule. <see cref="FingerprintKey"/> names the logical place of the finding
-/// in terms that survive a rebuild (a section name, an exported function name, a message kind),
-/// never a bare RVA; the SARIF writer hashes it into partialFingerprints.
+/// One result of a rule, made by the rule's generated <c>Messages</c> methods (see
+/// <see cref="RuleAttribute"/>), so its message is one its page defines, with as many arguments as
+/// the template has placeholders. <see cref="FingerprintKey"/> names the logical place of the
+/// finding in terms that survive a rebuild (a section name, an exported function name, a message
+/// kind), never a bare RVA; the SARIF writer hashes it into partialFingerprints.
 /// </summary>
-public sealed record Finding(
-    string RuleId,
-    string MessageId,
-    IReadOnlyList<string> Arguments,
-    FindingLocation Location,
-    string FingerprintKey)
+public sealed record Finding
 {
+    // Before PastCap: static initializers run in order, and PastCap's Properties reads this one.
+    private static readonly IReadOnlyDictionary<string, object> EmptyProperties = new Dictionary<string, object>();
+
+    internal Finding(string ruleId, string messageId, IReadOnlyList<string> arguments, FindingLocation location, string fingerprintKey)
+    {
+        RuleId = ruleId;
+        MessageId = messageId;
+        Arguments = arguments;
+        Location = location;
+        FingerprintKey = fingerprintKey;
+    }
+
+    /// <summary>
+    /// What a rule yields instead of a finding once its context says <see cref="RuleContext.IsPastCap"/>:
+    /// the engine only counts it for the summary, so the rule need not describe it.
+    /// </summary>
+    public static Finding PastCap { get; } = new(string.Empty, string.Empty, [], FindingLocation.Image, string.Empty);
+
+    public string RuleId { get; }
+
+    public string MessageId { get; }
+
+    public IReadOnlyList<string> Arguments { get; }
+
+    public FindingLocation Location { get; }
+
+    public string FingerprintKey { get; }
+
     public IReadOnlyList<FindingLocation> RelatedLocations { get; init; } = [];
 
     /// <summary>Extra facts for machines (SARIF result.properties), e.g. functionsChecked.</summary>
     public IReadOnlyDictionary<string, object> Properties { get; init; } = EmptyProperties;
-
-    private static readonly IReadOnlyDictionary<string, object> EmptyProperties = new Dictionary<string, object>();
 }

@@ -4,7 +4,9 @@ namespace Pelint.Rules;
 
 /// <summary>
 /// A rule: one small class that asks the image for what it needs and yields findings. Its
-/// metadata (name, level, messages, help) lives in <c>rules/&lt;Id&gt;.md</c>, never in code.
+/// metadata (name, level, messages, result limit, help) lives in <c>rules/&lt;Id&gt;.md</c>, never in
+/// code: a rule class is marked <see cref="RuleAttribute"/> and the build generates its
+/// <see cref="Id"/> and its typed <c>Messages</c> from that page.
 /// </summary>
 public interface IRule
 {
@@ -14,7 +16,10 @@ public interface IRule
     /// <summary>Whether the rule has anything to say about this image, and if not, why.</summary>
     Applicability GetApplicability(PeImage image);
 
-    /// <summary>The rule's findings. Problems in the image are findings, never exceptions.</summary>
+    /// <summary>
+    /// The rule's findings, yielded one at a time (the engine keeps the first max-results and
+    /// counts the rest as they come). Problems in the image are findings, never exceptions.
+    /// </summary>
     IEnumerable<Finding> Analyze(RuleContext context);
 }
 

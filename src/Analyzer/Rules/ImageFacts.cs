@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 
@@ -13,7 +12,8 @@ internal static class ImageFacts
     public static FindingLocation CharacteristicsField(PeImage image) =>
         new(image.CharacteristicsFileOffset, 2, Description: "COFF header Characteristics");
 
-    public static string Hex(DllCharacteristics value) => ((ushort)value).ToString("X4", CultureInfo.InvariantCulture);
+    /// <summary>DllCharacteristics as the 16-bit field reads: four digits.</summary>
+    public static Hex Hex(DllCharacteristics value) => new((ushort)value, 4);
 
     public static bool Has(this PeImage image, DllCharacteristics flag) => (image.DllCharacteristics & flag) != 0;
 

@@ -3,7 +3,12 @@ using Pelint.Pe;
 
 namespace Pelint.Rules;
 
-/// <summary>What a rule gets to work with: the image with its analyses, and its own descriptor.</summary>
+/// <summary>
+/// What a rule gets to work with: the image with its analyses, its own descriptor, and how many of
+/// its findings the engine has kept so far. The engine keeps the first
+/// <see cref="RuleDescriptor.MaxResults"/> findings a rule yields on an image and only counts the
+/// rest for one summary result, so a rule that yields lazily costs little past its cap.
+/// </summary>
 public sealed class RuleContext(AnalysisContext analysis, RuleDescriptor descriptor)
 {
     /// <summary>The image under analysis and the analyses shared by every rule.</summary>
@@ -15,17 +20,19 @@ public sealed class RuleContext(AnalysisContext analysis, RuleDescriptor descrip
 
     public CancellationToken Cancellation => Analysis.Cancellation;
 
-    /// <summary>A finding of this rule with a message from its page and a place.</summary>
-    public Finding Report(string messageId, FindingLocation location, string fingerprintKey, params string[] arguments)
-    {
-        if (!Descriptor.Messages.ContainsKey(messageId))
-        {
-            throw new InvalidOperationException($"{Descriptor.Id} has no message '{messageId}' in rules/{Descriptor.Id}.md");
-        }
-
-        return new Finding(Descriptor.Id, messageId, arguments, location, fingerprintKey);
-    }
-
     /// <summary>The image's file name, the first argument of most messages.</summary>
     public string FileName => System.IO.Path.GetFileName(Image.Path);
+
+    /// <summary>
+    /// Whether the engine already holds as many of this rule's findings as it reports: whatever the
+    /// rule yields from now on is only counted. A rule whose findings cost something to describe
+    /// (names, locations, strings) yields <see cref="Finding.PastCap"/> instead of describing them.
+    /// </summary>
+    public bool IsPastCap => Kept >= Descriptor.MaxResults;
+
+    /// <summary>Findings the engine has kept (set by the engine as it takes them).</summary>
+    internal int Kept { get; set; }
+
+    /// <summary>Findings yielded past the cap, described or not.</summary>
+    internal int Dropped { get; set; }
 }

@@ -2,7 +2,9 @@ namespace Pelint.Rules;
 
 /// <summary>
 /// Parses a rule page: YAML-style front matter between <c>---</c> lines (flat keys, one nested
-/// <c>messages:</c> map, values optionally double-quoted), then the Markdown help body.
+/// <c>messages:</c> map, values optionally double-quoted), then the Markdown help body. The build
+/// reads the same pages with src/Analyzer.Generators, strictly (a malformed page fails the build);
+/// RuleMessagesAgreementTests keep the two readings in step.
 /// </summary>
 public static class RulePage
 {
@@ -45,6 +47,11 @@ public static class RulePage
                     throw new FormatException($"{source}: unexpected indented line '{line}'");
                 }
 
+                if (key == RuleDescriptor.CappedMessageId)
+                {
+                    throw new FormatException($"{source}: message '{key}' is the engine's summary of results past max-results; pages cannot define it");
+                }
+
                 messages[key] = value;
                 continue;
             }
@@ -65,6 +72,7 @@ public static class RulePage
         }
 
         var id = Required("id");
+        messages[RuleDescriptor.CappedMessageId] = RuleDescriptor.CappedTemplate;
         var tags = fields.TryGetValue("tags", out var t)
             ? t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [];
@@ -80,7 +88,16 @@ public static class RulePage
             tags,
             fields.GetValueOrDefault("security-severity"),
             normalized[(end + 5)..].Trim() + "\n",
-            $"{RuleDescriptor.RepositoryUri}/blob/main/rules/{id}.md");
+            $"{RuleDescriptor.RepositoryUri}/blob/main/rules/{id}.md")
+        {
+            MaxResults = Count("max-results", RuleDescriptor.DefaultMaxResults, 100_000),
+            MaxRelatedLocations = Count("max-related-locations", RuleDescriptor.DefaultMaxRelatedLocations, 1_000),
+        };
+
+        int Count(string key, int fallback, int max) =>
+            !fields.TryGetValue(key, out var text) ? fallback
+            : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= max ? n
+            : throw new FormatException($"{source}: {key} '{text}' is not a whole number from 1 to {max}");
     }
 
     private static string Unquote(string value) =>

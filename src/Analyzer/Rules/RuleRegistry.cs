@@ -30,5 +30,16 @@ public static class RuleRegistry
         new ScopeTableRule(),             // PE3007
         new UnwindV2Epilogs(),            // PE3008
         new EpilogDocumentedForm(),       // PE3009
+        new UnwindCodesMatchFrame(),      // PE3010
+        new UnwindReleasedSlot(),         // PE3011
+        new UnwindHandlerOnly(),          // PE3012
+        new UnwindUnverified(),           // PE3013
+        new Arm64FunctionTableRule(),     // PE4001
+        new Arm64UnwindFormat(),          // PE4002
+        new Arm64UnwindReserved(),        // PE4003
+        new Arm64PackedUnwindRule(),      // PE4004
+        new Arm64PrologMatchesCodes(),    // PE4005
+        new Arm64EpilogMatchesCodes(),    // PE4006
+        new Arm64ECCodeMap(),             // PE4007
     ];
 }

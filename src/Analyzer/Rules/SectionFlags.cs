@@ -1,20 +1,17 @@
-using System.Globalization;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
 
 namespace Pelint.Rules;
 
-/// <summary>Shared shape of the section-permission rules: one finding per offending section header, capped per image.</summary>
+/// <summary>Shared shape of the section-permission rules: one finding per offending section header.</summary>
 internal static class SectionFlags
 {
-    /// <summary>A hostile image can declare 65,535 sections; past this many offenders, one summary result.</summary>
-    public const int MaxFindingsPerImage = 50;
+    /// <summary>A section-permission message: location, fingerprint key, file, section name, Characteristics.</summary>
+    public delegate Finding Message(FindingLocation location, string fingerprintKey, MessageArgument file, MessageArgument section, Hex characteristics);
 
-    public static IEnumerable<Finding> Report(RuleContext context, Func<SectionInfo, bool> offends, string messageId) =>
-        FindingCap.Apply(context, [.. Offenders(context, offends, messageId)], MaxFindingsPerImage, FindingLocation.Image);
-
-    private static IEnumerable<Finding> Offenders(RuleContext context, Func<SectionInfo, bool> offends, string messageId)
+    public static IEnumerable<Finding> Offenders(RuleContext context, Func<SectionInfo, bool> offends, Message message)
     {
+        // A hostile image can declare 65,535 sections: past the rule's max-results they are only counted.
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var section in context.Image.Sections)
         {
@@ -22,10 +19,10 @@ internal static class SectionFlags
             var occurrence = seen[section.Name] = seen.GetValueOrDefault(section.Name) + 1;
             if (offends(section))
             {
-                yield return context.Report(messageId,
+                yield return context.IsPastCap ? Finding.PastCap : message(
                     new FindingLocation(section.HeaderFileOffset, SectionInfo.HeaderSize, section.VirtualAddress, Description: $"section header '{section.Name}'"),
                     $"section:{section.Name}:{occurrence}",
-                    context.FileName, section.Name, ((uint)section.Characteristics).ToString("X8", CultureInfo.InvariantCulture));
+                    context.FileName, section.Name, new Hex((uint)section.Characteristics, 8));
             }
         }
     }

@@ -14,9 +14,6 @@ public sealed record SarifRunOptions
     /// <summary>runs[0].automationDetails.id: GitHub keeps one analysis per category.</summary>
     public string? Category { get; init; }
 
-    /// <summary>GitHub accepts at most 25,000 results per run; past the cap a notification says how many were dropped.</summary>
-    public int MaxResults { get; init; } = 25_000;
-
     /// <summary>GitHub accepts at most 1,000 related locations per result.</summary>
     public int MaxRelatedLocations { get; init; } = 1_000;
 
@@ -31,7 +28,10 @@ public sealed record SarifRunOptions
     public IReadOnlyList<ToolNotification> ConfigurationNotifications { get; init; } = [];
 }
 
-/// <summary>Turns file reports into one SARIF 2.1.0 run, deterministically (input order, then rule order).</summary>
+/// <summary>
+/// Turns file reports into one SARIF 2.1.0 run, deterministically (input order, then rule order),
+/// with every result: the baseline (<see cref="Baseline"/>) and the cap (<see cref="ResultCap"/>) come after.
+/// </summary>
 public static class SarifBuilder
 {
     public const string ToolName = "pelint";
@@ -45,7 +45,7 @@ public static class SarifBuilder
         var ruleIndex = catalog.Rules.Select((r, i) => (r.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
         var artifacts = new List<Artifact>();
         var artifactIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var results = new List<(SarifResult Result, Level Level)>();
+        var results = new List<SarifResult>();
         var executionNotifications = new List<Notification>();
         var usedFingerprints = new HashSet<string>(StringComparer.Ordinal);
 
@@ -82,11 +82,10 @@ public static class SarifBuilder
 
             foreach (var result in report.Results)
             {
-                results.Add((ToResult(result, uris, index, ruleIndex, usedFingerprints, options.MaxRelatedLocations), result.Level));
+                results.Add(ToResult(result, uris, index, ruleIndex, usedFingerprints, options.MaxRelatedLocations));
             }
         }
 
-        var kept = Cap(results, options.MaxResults, executionNotifications);
         var invocation = new Invocation
         {
             ExecutionSuccessful = !reports.Any(r => r.Status == FileStatus.Failed) && executionNotifications.All(n => n.Level != "error"),
@@ -109,7 +108,7 @@ public static class SarifBuilder
             },
             Artifacts = artifacts,
             Invocations = [invocation],
-            Results = kept,
+            Results = results,
             ColumnKind = "utf16CodeUnits",
         };
         return new SarifLog { Runs = [run] };
@@ -270,24 +269,6 @@ public static class SarifBuilder
         ],
     };
 
-    private static List<SarifResult> Cap(List<(SarifResult Result, Level Level)> results, int max, List<Notification> notifications)
-    {
-        if (results.Count <= max)
-        {
-            return [.. results.Select(r => r.Result)];
-        }
-
-        // Keep the most severe results (GitHub does the same past its limit), in their original order.
-        var keep = results.Select((r, i) => (r.Level, i)).OrderByDescending(p => p.Level).ThenBy(p => p.i).Take(max).Select(p => p.i).ToHashSet();
-        notifications.Add(new Notification
-        {
-            Descriptor = new ReportingDescriptorReference { Id = ToolNotification.ResultsCapped },
-            Level = "warning",
-            Message = new Message { Text = $"{results.Count:N0} results exceed the limit of {max:N0} per run (GitHub code scanning's); the {results.Count - max:N0} least severe were dropped." },
-        });
-        return [.. results.Where((_, i) => keep.Contains(i)).Select(r => r.Result)];
-    }
-
     private static IEnumerable<ReportingDescriptor> NotificationDescriptors()
     {
         (string Id, string Name, string Text)[] all =
@@ -298,6 +279,7 @@ public static class SarifBuilder
             (ToolNotification.TimeBudgetExceeded, "TimeBudgetExceeded", "Analysis of a file stopped at its time budget; its results are incomplete."),
             (ToolNotification.NotAPeFile, "NotAPeFile", "A file named on the command line is not a PE image."),
             (ToolNotification.ResultsCapped, "ResultsCapped", "Results were dropped to respect the per-run limit."),
+            (ToolNotification.NothingScanned, "NothingScanned", "No PE image was found in the inputs, so nothing was checked."),
             (ToolNotification.Configuration, "ConfigurationProblem", "A configuration entry is invalid and was ignored."),
         ];
         return all.Select(n => new ReportingDescriptor

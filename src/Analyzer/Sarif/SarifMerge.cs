@@ -16,6 +16,11 @@ public static class SarifMerge
         }
 
         var runs = logs.SelectMany(l => l.Runs).ToList();
+        if (runs.Count == 0)
+        {
+            throw new ArgumentException("no run to merge", nameof(logs));
+        }
+
         var first = runs[0];
         var rules = runs.SelectMany(r => r.Tool.Driver.Rules ?? []).GroupBy(r => r.Id, StringComparer.Ordinal)
             .Select(g => g.First()).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();

@@ -223,6 +223,11 @@ public sealed record LogicalLocation
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = true,
     AllowTrailingCommas = true,
-    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip)]
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    RespectNullableAnnotations = true,
+    MaxDepth = 256)]
 [JsonSerializable(typeof(SarifLog))]
+[JsonSerializable(typeof(SarifResult))]
+[JsonSerializable(typeof(Run))]
+[JsonSerializable(typeof(string))]
 public sealed partial class SarifJsonContext : JsonSerializerContext;

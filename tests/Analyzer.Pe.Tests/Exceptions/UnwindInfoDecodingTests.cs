@@ -1,4 +1,5 @@
 using Pelint.Pe.Exceptions;
+using Pelint.Testing;
 
 namespace Pelint.Pe.Tests.Exceptions;
 
@@ -75,12 +76,47 @@ public sealed class UnwindInfoDecodingTests
         Assert.Equal((0x1000u, 0x1020u, 0x100u), (info.Chained!.Value.BeginAddress, info.Chained.Value.EndAddress, info.Chained.Value.UnwindData));
     }
 
-    [Fact]
-    public void Version_other_than_1_or_2_is_a_problem_not_a_guess()
+    [Theory]
+    [InlineData(0x00)]
+    [InlineData(0x04)]
+    [InlineData(0x07)]
+    public void Version_other_than_1_2_or_3_is_a_problem_not_a_guess(byte version)
     {
-        var info = Decode(0x03, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x50);
+        var info = Decode(version, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x50);
 
         Assert.Equal(ProblemCode.UnwindBadVersion, Assert.Single(info.Problems.ToArray()).Code);
         Assert.Empty(info.Codes.ToArray());
+    }
+
+    [Fact]
+    public void Version_3_is_valid_and_not_decoded()
+    {
+        // APX unwind info: a 4-byte header and a payload of its own (not UNWIND_CODEs).
+        // Byte 0 = 3 | CHAININFO << 3: the chain lives in the payload, so it is not read as one here.
+        var info = Decode(0x23, 0x05, 0x02, 0x00, 0x12, 0x34, 0x56, 0x78);
+
+        Assert.True(info.Problems.IsEmpty);
+        Assert.Equal(3, info.Version);
+        Assert.False(info.IsDecoded);
+        Assert.False(info.IsChained);
+        Assert.False(info.HasHandler);
+        Assert.True(info.Codes.IsEmpty);
+    }
+
+    [Fact]
+    public void A_record_without_codes_may_end_where_its_section_ends()
+    {
+        // mingw puts 4-byte records (version 1, no codes) at the very end of .xdata.
+        var builder = new PeBuilder();
+        var text = builder.AddCode(0x200);
+        text.WriteBytes(text.Rva, [0xC3]);
+        var xdata = builder.AddSection(".xdata", System.Reflection.PortableExecutable.SectionCharacteristics.ContainsInitializedData | System.Reflection.PortableExecutable.SectionCharacteristics.MemRead, 0x200, virtualSize: 0x10);
+        xdata.WriteBytes(xdata.Rva + 0x0C, [0x01, 0x00, 0x00, 0x00]);
+        using var image = PeImage.Load(builder.Build(), "end.dll").Image!;
+
+        var info = UnwindInfo.Read(image, xdata.Rva + 0x0C);
+
+        Assert.True(info.Problems.IsEmpty);
+        Assert.Equal(0, info.CountOfCodes);
     }
 }

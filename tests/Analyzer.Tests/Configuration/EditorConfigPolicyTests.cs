@@ -96,6 +96,43 @@ public sealed class EditorConfigPolicyTests : IDisposable
     }
 
     [Fact]
+    public void Configuration_notifications_are_capped_per_file_with_one_that_counts_the_rest()
+    {
+        // 20,000 bad lines, as a generated or hostile .editorconfig can have: 100 notifications in
+        // line order, then one for the other 19,900, however many scanned files the file applies to.
+        var lines = Enumerable.Range(0, 20_000).Select(i => $"dotnet_diagnostic.PE9001.severity = loud{i}");
+        Write(".editorconfig", "root = true\n[*]\n" + string.Join('\n', lines) + "\n");
+        var policy = new EditorConfigPolicy(Catalog);
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(Level.Error, policy.LevelFor(Catalog.Find("PE9001")!, Path.Combine(_root, $"f{i}.dll")));
+        }
+
+        var notifications = policy.Notifications;
+        Assert.Equal(EditorConfigPolicy.MaxNotificationsPerFile + 1, notifications.Count);
+        Assert.All(notifications, n => Assert.Equal(ToolNotification.Configuration, n.Id));
+        Assert.Contains("(3): 'loud0' is not a severity", notifications[0].Message, StringComparison.Ordinal);
+        Assert.Contains("(102): 'loud99' is not a severity", notifications[99].Message, StringComparison.Ordinal);
+        Assert.EndsWith(": 19900 more configuration problems were not reported (the first 100 are)", notifications[^1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Each_config_file_has_its_own_cap()
+    {
+        Write(".editorconfig", "root = true\n[*]\n" + string.Join('\n', Enumerable.Range(0, 150).Select(i => $"dotnet_diagnostic.PE9001.severity = loud{i}")) + "\n");
+        Write("sub/.editorconfig", "[*]\ndotnet_diagnostic.PE9999.severity = error\n");
+        var policy = new EditorConfigPolicy(Catalog);
+
+        policy.LevelFor(Catalog.Find("PE9001")!, Path.Combine(_root, "sub", "a.dll"));
+
+        var notifications = policy.Notifications;
+        Assert.Equal(EditorConfigPolicy.MaxNotificationsPerFile + 2, notifications.Count);
+        Assert.Contains("50 more configuration problems", notifications[EditorConfigPolicy.MaxNotificationsPerFile].Message, StringComparison.Ordinal);
+        Assert.Contains("PE9999", notifications[^1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_explicit_config_file_applies_everywhere_below_the_editorconfig_files()
     {
         Write("pelint.editorconfig", "dotnet_diagnostic.PE9001.severity = none\ndotnet_diagnostic.PE9002.severity = none\ndotnet_analyzer_diagnostic.category-Nope.severity = error\n");

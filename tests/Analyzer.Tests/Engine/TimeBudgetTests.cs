@@ -1,5 +1,5 @@
 using Pelint.Analysis;
-using Pelint.Analysis.Epilogs;
+using Pelint.Analysis.StackWalk;
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Rules;
@@ -13,7 +13,7 @@ public sealed class TimeBudgetTests
     /// <summary>Stands in for a rule that runs too long; it stops only when cancelled (or after a minute, to report that it was not).</summary>
     private sealed class SlowRule : IRule
     {
-        public string Id => "PE1001"; // any catalogued ID: the engine needs the rule's page
+        public string Id => "PE1005"; // any catalogued ID: the engine needs the rule's page
 
         public Applicability GetApplicability(PeImage image) => Applicability.Applicable;
 
@@ -26,7 +26,7 @@ public sealed class TimeBudgetTests
                 Thread.Sleep(5);
             }
 
-            yield return context.Report("not-set", FindingLocation.Image, "never-cancelled", context.FileName);
+            yield return NxCompat.Messages.Missing(FindingLocation.Image, "never-cancelled", context.FileName, new Hex(0, 4));
         }
     }
 
@@ -67,6 +67,6 @@ public sealed class TimeBudgetTests
         using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
         var analysis = new AnalysisContext(image, new AnalysisSettings { Cancellation = cancelled.Token });
 
-        Assert.ThrowsAny<OperationCanceledException>(() => EpilogAnalysis.Of(analysis));
+        Assert.ThrowsAny<OperationCanceledException>(() => StackWalkAnalysis.Of(analysis));
     }
 }

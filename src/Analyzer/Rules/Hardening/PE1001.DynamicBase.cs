@@ -1,14 +1,12 @@
-using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 
 namespace Pelint.Rules;
 
 /// <summary>PE1001: the image opts in to ASLR.</summary>
-public sealed class DynamicBase : IRule
+[Rule("PE1001")]
+public sealed partial class DynamicBase : IRule
 {
-    public string Id => "PE1001";
-
     public Applicability GetApplicability(PeImage image) => Applicability.ForNativeCode(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -16,8 +14,8 @@ public sealed class DynamicBase : IRule
         var image = context.Image;
         if (!image.Has(DllCharacteristics.DynamicBase))
         {
-            yield return context.Report("missing", ImageFacts.DllCharacteristicsField(image), "image",
-                context.FileName, ImageFacts.Hex(image.DllCharacteristics), image.ImageBase.ToString("X", CultureInfo.InvariantCulture));
+            yield return Messages.Missing(ImageFacts.DllCharacteristicsField(image), "image",
+                context.FileName, ImageFacts.Hex(image.DllCharacteristics), image.ImageBase);
         }
     }
 }

@@ -1,14 +1,12 @@
-using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 
 namespace Pelint.Rules;
 
 /// <summary>PE1002: a DYNAMIC_BASE image keeps what the loader needs to move it.</summary>
-public sealed class RelocationsForAslr : IRule
+[Rule("PE1002")]
+public sealed partial class RelocationsForAslr : IRule
 {
-    public string Id => "PE1002";
-
     public Applicability GetApplicability(PeImage image) =>
         image.Has(DllCharacteristics.DynamicBase)
             ? Applicability.ForNativeCode(image)
@@ -19,14 +17,14 @@ public sealed class RelocationsForAslr : IRule
         var image = context.Image;
         if ((image.Characteristics & Characteristics.RelocsStripped) != 0)
         {
-            yield return context.Report("stripped", ImageFacts.CharacteristicsField(image), "stripped",
-                context.FileName, ((ushort)image.Characteristics).ToString("X4", CultureInfo.InvariantCulture));
+            yield return Messages.Stripped(ImageFacts.CharacteristicsField(image), "stripped",
+                context.FileName, new Hex((ushort)image.Characteristics, 4));
         }
 
         if (!image.BaseRelocations.IsPresent)
         {
             var dir = image.BaseRelocations.Directory;
-            yield return context.Report("no-directory", new FindingLocation(dir.FileOffset, 8, Description: "base relocation data directory"),
+            yield return Messages.NoDirectory(new FindingLocation(dir.FileOffset, 8, Description: "base relocation data directory"),
                 "no-directory", context.FileName);
         }
     }

@@ -1,19 +1,15 @@
-using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
+using Pelint.Pe.IO;
 using Pelint.Pe.Relocations;
 
 namespace Pelint.Rules;
 
 /// <summary>PE1003: every base relocation block is well-formed.</summary>
-public sealed class RelocationBlocks : IRule
+[Rule("PE1003")]
+public sealed partial class RelocationBlocks : IRule
 {
-    /// <summary>A broken directory can have thousands of bad blocks; past this, one summary result.</summary>
-    public const int MaxFindingsPerImage = 50;
-
-    public string Id => "PE1003";
-
     public Applicability GetApplicability(PeImage image) =>
         image.BaseRelocations.IsPresent ? Applicability.Applicable : Applicability.NotApplicable("no base relocation directory");
 
@@ -21,99 +17,80 @@ public sealed class RelocationBlocks : IRule
     {
         var image = context.Image;
         var table = image.BaseRelocations;
-        var findings = new List<Finding>();
         foreach (var problem in table.Problems)
         {
-            findings.Add(context.Report("framing", new FindingLocation(problem.FileOffset, problem.Length, problem.Rva, Description: "base relocation directory"),
-                $"framing:{problem.Id}", context.FileName, problem.Message));
+            yield return Messages.Framing(new FindingLocation(problem.FileOffset, problem.Length, problem.Rva, Description: "base relocation directory"),
+                $"framing:{problem.Id}", context.FileName, problem.Message);
         }
 
         var machine = MachineNames.Of(image.Machine);
+        var problems = new BlockProblems();
+        using var reader = image.OpenReader();
         foreach (var block in table.Blocks)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            var where = new FindingLocation(block.FileOffset, BaseRelocationBlock.HeaderSize, block.PageRva, Description: $"relocation block {block.Index}");
-            var key = BlockKey(image, block);
-            var name = context.FileName;
-            if (block.SizeOfBlock < BaseRelocationBlock.HeaderSize)
+            problems.Check(image, block, reader);
+            if (problems.Count == 0)
             {
-                findings.Add(context.Report("size-too-small", where, $"{key}:size", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture), Num(block.SizeOfBlock)));
                 continue;
             }
 
-            if ((block.SizeOfBlock & 1) != 0)
+            if (context.IsPastCap)
             {
-                findings.Add(context.Report("size-odd", where, $"{key}:odd", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture), Num(block.SizeOfBlock)));
-            }
+                // A directory of millions of bad blocks: count them without naming or formatting anything.
+                for (var i = 0; i < problems.Count; i++)
+                {
+                    yield return Finding.PastCap;
+                }
 
-            if ((block.PageRva & 0xFFF) != 0)
-            {
-                findings.Add(context.Report("page-unaligned", where, $"{key}:unaligned", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture)));
-            }
-
-            if (block.PageRva >= image.Map.SizeOfImage)
-            {
-                findings.Add(context.Report("page-outside", where, $"{key}:outside", name, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture), image.Map.SizeOfImage.ToString("X", CultureInfo.InvariantCulture)));
                 continue;
             }
 
-            CheckEntries(context, image, block, where, key, machine, findings);
+            foreach (var finding in Describe(context, block, problems, machine))
+            {
+                yield return finding;
+            }
         }
-
-        return FindingCap.Apply(context, findings, MaxFindingsPerImage, new FindingLocation(table.Directory.FileOffset, 8));
     }
 
-    private static void CheckEntries(RuleContext context, PeImage image, BaseRelocationBlock block, FindingLocation where, string key, string machine, List<Finding> findings)
+    private static IEnumerable<Finding> Describe(RuleContext context, BaseRelocationBlock block, BlockProblems problems, string machine)
     {
-        var table = image.BaseRelocations;
-        Span<int> badTypeCount = stackalloc int[16];
-        Span<int> firstBadOffset = stackalloc int[16];
-        var outside = 0;
-        uint firstOutside = 0;
-        for (var i = 0; i < block.EntryCount; i++)
+        var image = context.Image;
+        var where = new FindingLocation(block.FileOffset, BaseRelocationBlock.HeaderSize, block.PageRva, Description: $"relocation block {block.Index}");
+        var key = BlockKey(image, block);
+        var name = context.FileName;
+        if (problems.SizeTooSmall)
         {
-            var entry = table.GetEntry(block, i);
-            var type = (int)entry.Type;
-            if (!IsLegal(image.Machine, entry.Type))
-            {
-                if (badTypeCount[type]++ == 0)
-                {
-                    firstBadOffset[type] = entry.Offset;
-                }
+            yield return Messages.SizeTooSmall(where, $"{key}:size", name, block.Index, block.PageRva, block.SizeOfBlock);
+        }
 
-                continue;
-            }
+        if (problems.SizeOdd)
+        {
+            yield return Messages.SizeOdd(where, $"{key}:odd", name, block.Index, block.PageRva, block.SizeOfBlock);
+        }
 
-            var width = FixupWidth(entry.Type);
-            if (width == 0)
-            {
-                continue;
-            }
+        if (problems.PageUnaligned)
+        {
+            yield return Messages.PageUnaligned(where, $"{key}:unaligned", name, block.Index, block.PageRva);
+        }
 
-            var target = (ulong)block.PageRva + (uint)entry.Offset;
-            var section = target <= uint.MaxValue ? image.Map.FindSection((uint)target) : null;
-            if (section is null || target + (uint)width > (ulong)section.VirtualAddress + section.MappedSize)
-            {
-                if (outside++ == 0)
-                {
-                    firstOutside = (uint)Math.Min(target, uint.MaxValue);
-                }
-            }
+        if (problems.PageOutside)
+        {
+            yield return Messages.PageOutside(where, $"{key}:outside", name, block.Index, block.PageRva, image.Map.SizeOfImage);
         }
 
         for (var type = 0; type < 16; type++)
         {
-            if (badTypeCount[type] > 0)
+            if (problems.BadTypeCount[type] > 0)
             {
-                findings.Add(context.Report("bad-type", where, $"{key}:type{type}", context.FileName, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture),
-                    Num(badTypeCount[type]), Num(type), machine, firstBadOffset[type].ToString("X", CultureInfo.InvariantCulture)));
+                yield return Messages.BadType(where, $"{key}:type{type}", name, block.Index, block.PageRva,
+                    problems.BadTypeCount[type], type, machine, (uint)problems.FirstBadOffset[type]);
             }
         }
 
-        if (outside > 0)
+        if (problems.Outside > 0)
         {
-            findings.Add(context.Report("target-outside", where, $"{key}:target", context.FileName, Num(block.Index), block.PageRva.ToString("X", CultureInfo.InvariantCulture),
-                Num(outside), firstOutside.ToString("X", CultureInfo.InvariantCulture)));
+            yield return Messages.TargetOutside(where, $"{key}:target", name, block.Index, block.PageRva, problems.Outside, problems.FirstOutside);
         }
     }
 
@@ -145,5 +122,92 @@ public sealed class RelocationBlocks : IRule
         return section is null ? $"block:{block.Index}" : $"block:{section.Name}:{(block.PageRva - section.VirtualAddress) >> 12}";
     }
 
-    private static string Num(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>
+    /// What is wrong with one block, as flags and counts only: deciding costs no string, so a rule
+    /// past its cap pays for the checks and nothing else. One instance is reused for every block.
+    /// </summary>
+    private sealed class BlockProblems
+    {
+        public bool SizeTooSmall { get; private set; }
+
+        public bool SizeOdd { get; private set; }
+
+        public bool PageUnaligned { get; private set; }
+
+        public bool PageOutside { get; private set; }
+
+        /// <summary>Entries of each illegal type, and the page offset of the first.</summary>
+        public int[] BadTypeCount { get; } = new int[16];
+
+        public int[] FirstBadOffset { get; } = new int[16];
+
+        /// <summary>Fixups whose target lies outside every section, and the first target.</summary>
+        public int Outside { get; private set; }
+
+        public uint FirstOutside { get; private set; }
+
+        /// <summary>The number of findings the block makes.</summary>
+        public int Count { get; private set; }
+
+        public void Check(PeImage image, BaseRelocationBlock block, ImageReader reader)
+        {
+            SizeTooSmall = SizeOdd = PageUnaligned = PageOutside = false;
+            Array.Clear(BadTypeCount);
+            Outside = 0;
+            FirstOutside = 0;
+            Count = 0;
+            if (block.SizeOfBlock < BaseRelocationBlock.HeaderSize)
+            {
+                SizeTooSmall = true;
+                Count = 1;
+                return;
+            }
+
+            SizeOdd = (block.SizeOfBlock & 1) != 0;
+            PageUnaligned = (block.PageRva & 0xFFF) != 0;
+            PageOutside = block.PageRva >= image.Map.SizeOfImage;
+            Count = (SizeOdd ? 1 : 0) + (PageUnaligned ? 1 : 0) + (PageOutside ? 1 : 0);
+            if (!PageOutside)
+            {
+                CheckEntries(image, block, reader);
+            }
+        }
+
+        private void CheckEntries(PeImage image, BaseRelocationBlock block, ImageReader reader)
+        {
+            var entries = BaseRelocationTable.ReadEntries(reader, block);
+            for (var i = 0; i < entries.Length / 2; i++)
+            {
+                var entry = BaseRelocationTable.EntryAt(entries, i);
+                var type = (int)entry.Type;
+                if (!IsLegal(image.Machine, entry.Type))
+                {
+                    if (BadTypeCount[type]++ == 0)
+                    {
+                        FirstBadOffset[type] = entry.Offset;
+                        Count++;
+                    }
+
+                    continue;
+                }
+
+                var width = FixupWidth(entry.Type);
+                if (width == 0)
+                {
+                    continue;
+                }
+
+                var target = (ulong)block.PageRva + (uint)entry.Offset;
+                var section = target <= uint.MaxValue ? image.Map.FindSection((uint)target) : null;
+                if (section is null || target + (uint)width > (ulong)section.VirtualAddress + section.MappedSize)
+                {
+                    if (Outside++ == 0)
+                    {
+                        FirstOutside = (uint)Math.Min(target, uint.MaxValue);
+                        Count++;
+                    }
+                }
+            }
+        }
+    }
 }

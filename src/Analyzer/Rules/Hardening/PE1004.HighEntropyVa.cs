@@ -4,10 +4,9 @@ using Pelint.Pe;
 namespace Pelint.Rules;
 
 /// <summary>PE1004: a 64-bit image uses high-entropy ASLR, and only together with DYNAMIC_BASE.</summary>
-public sealed class HighEntropyVa : IRule
+[Rule("PE1004")]
+public sealed partial class HighEntropyVa : IRule
 {
-    public string Id => "PE1004";
-
     public Applicability GetApplicability(PeImage image) => ImageFacts.Pe32PlusNativeCode(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -16,11 +15,11 @@ public sealed class HighEntropyVa : IRule
         var where = ImageFacts.DllCharacteristicsField(image);
         if (!image.Has(DllCharacteristics.HighEntropyVirtualAddressSpace))
         {
-            yield return context.Report("missing", where, "missing", context.FileName);
+            yield return Messages.Missing(where, "missing", context.FileName);
         }
         else if (!image.Has(DllCharacteristics.DynamicBase))
         {
-            yield return context.Report("without-dynamic-base", where, "without-dynamic-base", context.FileName);
+            yield return Messages.WithoutDynamicBase(where, "without-dynamic-base", context.FileName);
         }
     }
 }

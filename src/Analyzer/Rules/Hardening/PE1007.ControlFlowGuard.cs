@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Pe.LoadConfig;
@@ -6,10 +5,9 @@ using Pelint.Pe.LoadConfig;
 namespace Pelint.Rules;
 
 /// <summary>PE1007: Control Flow Guard is on and backed by the load config's guard data.</summary>
-public sealed class ControlFlowGuard : IRule
+[Rule("PE1007")]
+public sealed partial class ControlFlowGuard : IRule
 {
-    public string Id => "PE1007";
-
     public Applicability GetApplicability(PeImage image) => Applicability.ForNativeCode(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -17,7 +15,7 @@ public sealed class ControlFlowGuard : IRule
         var image = context.Image;
         if (!image.Has(DllCharacteristics.ControlFlowGuard))
         {
-            yield return context.Report("missing", ImageFacts.DllCharacteristicsField(image), "missing", context.FileName);
+            yield return Messages.Missing(ImageFacts.DllCharacteristicsField(image), "missing", context.FileName);
             yield break;
         }
 
@@ -26,14 +24,14 @@ public sealed class ControlFlowGuard : IRule
             config.Directory.Rva, Description: "load configuration");
         if (!config.IsPresent)
         {
-            yield return context.Report("no-load-config", new FindingLocation(config.Directory.FileOffset, 8, Description: "load config data directory"),
+            yield return Messages.NoLoadConfig(new FindingLocation(config.Directory.FileOffset, 8, Description: "load config data directory"),
                 "no-load-config", context.FileName);
             yield break;
         }
 
         foreach (var problem in config.Problems)
         {
-            yield return context.Report("malformed-load-config", new FindingLocation(problem.FileOffset, problem.Length, problem.Rva, Description: "load configuration"),
+            yield return Messages.MalformedLoadConfig(new FindingLocation(problem.FileOffset, problem.Length, problem.Rva, Description: "load configuration"),
                 $"malformed:{problem.Id}", context.FileName, problem.Message);
         }
 
@@ -43,7 +41,7 @@ public sealed class ControlFlowGuard : IRule
         if (!hasTable || !instrumented)
         {
             var table = config.GuardCFFunctionTable is { } t ? $"0x{t:X}" : "absent";
-            yield return context.Report("no-table", where, "no-table", context.FileName, table, ((uint)flags).ToString("X", CultureInfo.InvariantCulture));
+            yield return Messages.NoTable(where, "no-table", context.FileName, table, (uint)flags);
         }
     }
 }

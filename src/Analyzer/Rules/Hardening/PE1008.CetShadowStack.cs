@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Pe.Debug;
@@ -7,10 +6,9 @@ using Pelint.Pe.Headers;
 namespace Pelint.Rules;
 
 /// <summary>PE1008: the image is marked compatible with CET shadow stacks.</summary>
-public sealed class CetShadowStack : IRule
+[Rule("PE1008")]
+public sealed partial class CetShadowStack : IRule
 {
-    public string Id => "PE1008";
-
     public Applicability GetApplicability(PeImage image) =>
         image.Machine is Machine.Amd64 or Machine.I386
             ? Applicability.ForNativeCode(image)
@@ -21,14 +19,14 @@ public sealed class CetShadowStack : IRule
         var debug = context.Image.Debug;
         if (debug.ExDllCharacteristics is not { } ex)
         {
-            yield return context.Report("missing", new FindingLocation(debug.Directory.FileOffset, 8, Description: "debug data directory"),
+            yield return Messages.Missing(new FindingLocation(debug.Directory.FileOffset, 8, Description: "debug data directory"),
                 "missing", context.FileName);
         }
         else if ((ex & ExDllCharacteristics.CetCompat) == 0)
         {
             var entry = debug.Entries.First(e => e.Type == DebugEntry.ExDllCharacteristics);
-            yield return context.Report("flag-clear", new FindingLocation(entry.FileOffset, DebugDirectory.EntrySize, Description: "extended DLL characteristics debug entry"),
-                "flag-clear", context.FileName, ((uint)ex).ToString("X", CultureInfo.InvariantCulture));
+            yield return Messages.FlagClear(new FindingLocation(entry.FileOffset, DebugDirectory.EntrySize, Description: "extended DLL characteristics debug entry"),
+                "flag-clear", context.FileName, (uint)ex);
         }
     }
 }

@@ -6,17 +6,16 @@ using Pelint.Pe.Code;
 namespace Pelint.Rules;
 
 /// <summary>PE2001: every function starts with an instruction of at least 2 bytes (one result per image).</summary>
-public sealed class HotpatchFirstInstruction : IRule
+[Rule("PE2001")]
+public sealed partial class HotpatchFirstInstruction : IRule
 {
-    public string Id => "PE2001";
-
     public Applicability GetApplicability(PeImage image) => HotPatchReport.Applicability(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
         var entries = HotPatchEntries.Of(context.Analysis);
-        var offenders = new OffenderList();
+        var offenders = new OffenderList(context.Descriptor.MaxRelatedLocations);
         var movEdiEdi = 0;
         foreach (var entry in entries)
         {
@@ -41,14 +40,14 @@ public sealed class HotpatchFirstInstruction : IRule
             yield break;
         }
 
+        var s = HotPatchReport.Summarize(context, entries.Count, offenders);
         if (image.Machine != Machine.I386)
         {
-            yield return HotPatchReport.Build(context, "short-first-instruction", entries.Count, offenders);
+            yield return s.Complete(Messages.ShortFirstInstruction(s.Where, "image", s.File, s.NonCompliant, s.Checked, s.Share, s.CapNote));
             yield break;
         }
 
-        var finding = HotPatchReport.Build(context, "short-first-instruction-x86", entries.Count, offenders,
-            movEdiEdi.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var finding = s.Complete(Messages.ShortFirstInstructionX86(s.Where, "image", s.File, s.NonCompliant, s.Checked, s.Share, s.CapNote, movEdiEdi));
         yield return finding with { Properties = new Dictionary<string, object>(finding.Properties) { ["functionsWithMovEdiEdi"] = movEdiEdi } };
     }
 }

@@ -5,10 +5,9 @@ using Pelint.Pe.Exceptions;
 namespace Pelint.Rules;
 
 /// <summary>PE2002: at least 6 (x64) / 5 (x86) bytes of int3/nop that no other function owns precede every entry.</summary>
-public sealed class HotpatchPadding : IRule
+[Rule("PE2002")]
+public sealed partial class HotpatchPadding : IRule
 {
-    public string Id => "PE2002";
-
     public Applicability GetApplicability(PeImage image) => HotPatchReport.Applicability(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -17,7 +16,7 @@ public sealed class HotpatchPadding : IRule
         var needed = HotPatchEntries.PaddingNeeded(image);
         var entries = HotPatchEntries.Of(context.Analysis);
         var directory = image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 ? image.ExceptionDirectory : null;
-        var offenders = new OffenderList();
+        var offenders = new OffenderList(context.Descriptor.MaxRelatedLocations);
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
@@ -29,7 +28,8 @@ public sealed class HotpatchPadding : IRule
 
         if (offenders.Count > 0)
         {
-            yield return HotPatchReport.Build(context, "missing-padding", entries.Count, offenders, needed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var s = HotPatchReport.Summarize(context, entries.Count, offenders);
+            yield return s.Complete(Messages.MissingPadding(s.Where, "image", s.File, s.NonCompliant, s.Checked, s.Share, s.CapNote, needed));
         }
     }
 

@@ -4,17 +4,15 @@ using Pelint.Pe.Exceptions;
 namespace Pelint.Rules;
 
 /// <summary>PE3002: every UNWIND_INFO decodes per the x64 format and agrees with its function.</summary>
-public sealed class UnwindInfoRule : IRule
+[Rule("PE3002")]
+public sealed partial class UnwindInfoRule : IRule
 {
-    public string Id => "PE3002";
-
     public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
         var directory = image.ExceptionDirectory;
-        var findings = new List<Finding>();
         var reported = new HashSet<(uint, string)>();
         var problems = new List<(string Code, string Message)>();
         foreach (var f in directory.Functions)
@@ -30,16 +28,21 @@ public sealed class UnwindInfoRule : IRule
             foreach (var (code, message) in problems)
             {
                 // Unwind info is shared by many functions; one result per info and kind.
-                if (reported.Add((info.Rva, code)))
+                if (!reported.Add((info.Rva, code)))
                 {
-                    var where = new FindingLocation(image.FileOffsetOf(info.Rva), info.CodeArrayEnd, info.Rva, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, "UNWIND_INFO");
-                    findings.Add(context.Report("problem", where, $"{UnwindFacts.FunctionKey(context, f)}:{code}", context.FileName,
-                        UnwindFacts.Hex(info.Rva), UnwindFacts.Describe(context, f), message));
+                    continue;
                 }
+
+                if (context.IsPastCap)
+                {
+                    yield return Finding.PastCap;
+                    continue;
+                }
+
+                var where = new FindingLocation(image.FileOffsetOf(info.Rva), info.CodeArrayEnd, info.Rva, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, "UNWIND_INFO");
+                yield return Messages.Problem(where, $"{UnwindFacts.FunctionKey(context, f)}:{code}", context.FileName, info.Rva, UnwindFacts.Describe(context, f), message);
             }
         }
-
-        return UnwindFacts.Capped(context, findings);
     }
 
     // Fills `problems` (cleared first) rather than yielding: this runs for every entry, and an

@@ -4,17 +4,15 @@ using Pelint.Pe.Exceptions;
 namespace Pelint.Rules;
 
 /// <summary>PE3003: CHAININFO chains end at a primary entry of the directory, within 32 links, without a cycle.</summary>
-public sealed class ChainedUnwind : IRule
+[Rule("PE3003")]
+public sealed partial class ChainedUnwind : IRule
 {
-    public string Id => "PE3003";
-
     public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
         var directory = image.ExceptionDirectory;
-        var findings = new List<Finding>();
         foreach (var f in directory.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
@@ -26,11 +24,10 @@ public sealed class ChainedUnwind : IRule
             var walk = directory.WalkChain(f);
             if (!walk.IsSound && walk.Problem!.Code != ProblemCode.ChainIndirectUnresolved)
             {
-                findings.Add(context.Report("broken-chain", UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:{walk.Problem!.Id}",
-                    context.FileName, UnwindFacts.Describe(context, f), walk.Problem!.Message, UnwindFacts.Path(walk.Path)));
+                yield return context.IsPastCap ? Finding.PastCap
+                    : Messages.BrokenChain(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:{walk.Problem!.Id}",
+                        context.FileName, UnwindFacts.Describe(context, f), walk.Problem!.Message, UnwindFacts.Path(walk.Path));
             }
         }
-
-        return UnwindFacts.Capped(context, findings);
     }
 }

@@ -4,17 +4,15 @@ using Pelint.Pe.Exceptions;
 namespace Pelint.Rules;
 
 /// <summary>PE3004: low-bit (RUNTIME_FUNCTION_INDIRECT) entries point at entries and resolve without a cycle.</summary>
-public sealed class IndirectRuntimeFunction : IRule
+[Rule("PE3004")]
+public sealed partial class IndirectRuntimeFunction : IRule
 {
-    public string Id => "PE3004";
-
     public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {
         var image = context.Image;
         var directory = image.ExceptionDirectory;
-        var findings = new List<Finding>();
         foreach (var f in directory.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
@@ -26,11 +24,10 @@ public sealed class IndirectRuntimeFunction : IRule
             var walk = directory.ResolveIndirect(f);
             if (!walk.IsSound)
             {
-                findings.Add(context.Report("unresolved", UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:{walk.Problem!.Id}",
-                    context.FileName, UnwindFacts.Describe(context, f), walk.Problem!.Message, UnwindFacts.Path(walk.Path)));
+                yield return context.IsPastCap ? Finding.PastCap
+                    : Messages.Unresolved(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:{walk.Problem!.Id}",
+                        context.FileName, UnwindFacts.Describe(context, f), walk.Problem!.Message, UnwindFacts.Path(walk.Path));
             }
         }
-
-        return UnwindFacts.Capped(context, findings);
     }
 }

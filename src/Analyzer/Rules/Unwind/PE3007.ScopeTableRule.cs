@@ -8,10 +8,9 @@ namespace Pelint.Rules;
 /// __GSHandlerCheck_SEH): sane count, records inside the function and its chained fragments,
 /// filters in code, __except targets inside the function, nested records innermost first.
 /// </summary>
-public sealed class ScopeTableRule : IRule
+[Rule("PE3007")]
+public sealed partial class ScopeTableRule : IRule
 {
-    public string Id => "PE3007";
-
     public Applicability GetApplicability(PeImage image) => UnwindFacts.ForX64ExceptionData(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
@@ -19,7 +18,6 @@ public sealed class ScopeTableRule : IRule
         var image = context.Image;
         var directory = image.ExceptionDirectory;
         var handlers = image.LanguageHandlers;
-        var findings = new List<Finding>();
         Dictionary<uint, List<RuntimeFunction>>? chained = null;
         foreach (var (f, identity, data, table) in handlers.ScopedFunctions())
         {
@@ -27,27 +25,34 @@ public sealed class ScopeTableRule : IRule
             chained ??= ChainedFragmentsByPrimary(directory);
             var primary = directory.PrimaryOf(f) ?? f;
             List<RuntimeFunction> ranges = chained.TryGetValue(primary.BeginAddress, out var list) ? list : [primary];
-            var handler = identity.Rva;
-            var key = UnwindFacts.FunctionKey(context, f);
-            var what = UnwindFacts.Describe(context, f);
-            var how = $"{identity.Name} at 0x{handler:X}, {identity.How}";
             if (table.Problem is { } unreadable)
             {
-                findings.Add(context.Report("table", new FindingLocation(image.FileOffsetOf(data), 4, data, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, "scope table"),
-                    $"{key}:{unreadable.Id}", context.FileName, what, unreadable.Message, how));
+                yield return context.IsPastCap ? Finding.PastCap
+                    : Messages.Table(new FindingLocation(image.FileOffsetOf(data), 4, data, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, "scope table"),
+                        $"{UnwindFacts.FunctionKey(context, f)}:{unreadable.Id}", context.FileName, UnwindFacts.Describe(context, f), unreadable.Message, How(identity));
                 continue;
             }
 
+            string? key = null, what = null, how = null;
             foreach (var (kind, problem, record) in Check(image, table, ranges))
             {
+                if (context.IsPastCap)
+                {
+                    yield return Finding.PastCap;
+                    continue;
+                }
+
+                key ??= UnwindFacts.FunctionKey(context, f);
+                what ??= UnwindFacts.Describe(context, f);
+                how ??= How(identity);
                 var recordRva = data + 4 + (uint)(record * ScopeRecord.Size);
-                findings.Add(context.Report("record", new FindingLocation(image.FileOffsetOf(recordRva), ScopeRecord.Size, recordRva, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, $"scope record {record}"),
-                    $"{key}:{kind}:{record}", context.FileName, what, record.ToString(System.Globalization.CultureInfo.InvariantCulture), problem, how));
+                yield return Messages.Record(new FindingLocation(image.FileOffsetOf(recordRva), ScopeRecord.Size, recordRva, image.Exports.NameOf(f.BeginAddress), f.BeginAddress, $"scope record {record}"),
+                    $"{key}:{kind}:{record}", context.FileName, what, record, problem, how);
             }
         }
-
-        return UnwindFacts.Capped(context, findings);
     }
+
+    private static string How(HandlerIdentity identity) => $"{identity.Name} at 0x{identity.Rva:X}, {identity.How}";
 
     private static IEnumerable<(string Kind, string Problem, int Record)> Check(PeImage image, ScopeTable table, List<RuntimeFunction> ranges)
     {

@@ -1,0 +1,55 @@
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Analysis.StackWalk;
+
+/// <summary>
+/// One function as .pdata describes it: its primary entry and every entry whose chain ends at it
+/// (chained fragments, low-bit indirect entries), sorted by address. Code anywhere in these
+/// ranges is the function's; a jump elsewhere leaves it.
+/// </summary>
+public sealed class FunctionLayout
+{
+    private readonly RuntimeFunction[] _fragments;
+
+    public FunctionLayout(RuntimeFunction primary, IEnumerable<RuntimeFunction> fragments)
+    {
+        Primary = primary;
+        _fragments = [.. fragments.OrderBy(f => f.BeginAddress)];
+    }
+
+    public RuntimeFunction Primary { get; }
+
+    /// <summary>The primary and its fragments, by address.</summary>
+    public IReadOnlyList<RuntimeFunction> Fragments => _fragments;
+
+    /// <summary>Whether <paramref name="rva"/> lies in one of the function's ranges.</summary>
+    public bool Contains(ulong rva) => FragmentAt(rva) >= 0;
+
+    /// <summary>The index in <see cref="Fragments"/> of the range holding <paramref name="rva"/>, or -1.</summary>
+    public int FragmentAt(ulong rva)
+    {
+        int lo = 0, hi = _fragments.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var f = _fragments[mid];
+            if (rva < f.BeginAddress)
+            {
+                hi = mid - 1;
+            }
+            else if (rva >= f.EndAddress)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return mid;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Bytes in all ranges.</summary>
+    public long Size => _fragments.Sum(f => (long)f.Length);
+}

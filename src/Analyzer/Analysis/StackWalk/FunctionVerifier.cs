@@ -1,0 +1,433 @@
+using Iced.Intel;
+using Pelint.Pe;
+using Pelint.Pe.Code;
+using Pelint.Pe.Exceptions;
+using Pelint.Pe.IO;
+
+namespace Pelint.Analysis.StackWalk;
+
+/// <summary>
+/// Verifies one function at a time: discovers its code by recursive descent from its entry
+/// (through branches inside its ranges and resolved switch tables; never past an exit), computes
+/// the true <see cref="StackState"/> before every instruction it reaches (a fixed point over its
+/// blocks; paths that meet with different states lose what differs), then asks the
+/// <see cref="VirtualUnwinder"/> what a stack walk stopped at each instruction computes and
+/// compares it with the truth. Bytes never reached are never judged. One instance per worker.
+/// </summary>
+public sealed class FunctionVerifier : IDisposable
+{
+    /// <summary>Instruction visits per function before it is given up as too costly to follow.</summary>
+    public const int MaxSteps = 1 << 20;
+
+    // Instructions remembered before an indirect jump, to read its switch table.
+    private const int History = 12;
+
+    private readonly ImageReader _reader;
+    private readonly ExceptionDirectory _directory;
+    private readonly CodeCursor _cursor;
+    private readonly VirtualUnwinder _unwinder;
+    private readonly JumpTables _tables;
+    private readonly SortedList<uint, Block> _blocks = [];
+    private readonly Queue<Block> _work = new();
+    private readonly Instruction[] _history = new Instruction[History];
+    private readonly NoReturnFunctions _noReturn;
+    private readonly StackState _scratch = StackState.AtEntry();
+    private FunctionLayout _function = null!;
+    private FunctionVerdict _verdict = null!;
+    private int _steps;
+    private int _frameRegister;
+
+    /// <summary>Where discovery found each block, for investigations (tests and tools).</summary>
+    internal Action<string>? Trace { get; set; }
+
+    /// <summary>Called with every instruction judged, the entry the unwinder is given and the true state (tests compare with a real unwinder).</summary>
+    internal Action<uint, RuntimeFunction, StackState>? Observe { get; set; }
+
+    public FunctionVerifier(PeImage image, NoReturnFunctions noReturn)
+    {
+        _noReturn = noReturn;
+        _reader = image.OpenReader();
+        _directory = image.ExceptionDirectory;
+        _cursor = image.Code.OpenCursor();
+        _unwinder = new VirtualUnwinder(image);
+        _tables = new JumpTables(image, _reader);
+    }
+
+    public void Dispose()
+    {
+        _cursor.Dispose();
+        _unwinder.Dispose();
+        _reader.Dispose();
+    }
+
+    private sealed class Block(uint start, StackState entry)
+    {
+        public uint Start { get; } = start;
+
+        public StackState Entry { get; } = entry;
+
+        /// <summary>Where the last walk of this block stopped (exclusive); 0 before its first walk.</summary>
+        public uint End { get; set; }
+
+        public bool Queued { get; set; }
+
+        /// <summary>Whether a branch (or the function's entry) reaches the block, not only a fall-through after a call.</summary>
+        public bool ByBranch { get; set; }
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="function"/> from its primary entry. A fragment no branch reaches
+    /// is not judged: MSVC covers switch tables with chained entries of their own, so a fragment
+    /// is not known to be code until a branch leads there.
+    /// </summary>
+    public FunctionVerdict Verify(FunctionLayout function, StackState entry, long frameDepth, int frameRegister, CancellationToken cancellation)
+    {
+        _function = function;
+        _frameRegister = frameRegister;
+        _verdict = new FunctionVerdict(function.Primary) { FrameDepth = frameDepth };
+        _blocks.Clear();
+        _work.Clear();
+        _steps = 0;
+
+        Explore(function.Primary.BeginAddress, entry, cancellation);
+
+        if (_steps > MaxSteps)
+        {
+            _verdict.NotAnalyzed = "its code takes too many steps to follow";
+            return _verdict;
+        }
+
+        foreach (var block in _blocks.Values)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            Judge(block);
+        }
+
+        return _verdict;
+    }
+
+    private void Explore(uint start, StackState state, CancellationToken cancellation)
+    {
+        Join(start, state, start);
+        while (_work.TryDequeue(out var block))
+        {
+            block.Queued = false;
+            if (_steps > MaxSteps)
+            {
+                return;
+            }
+
+            cancellation.ThrowIfCancellationRequested();
+            Walk(block);
+        }
+    }
+
+    // Merges a state arriving at `target` into the block there (made on first arrival).
+    // `afterCall`: the state arrives by falling through a call. A call that never returns
+    // (abort, a panic helper) is followed by unrelated code; when that code is also reached by a
+    // branch with another stack pointer, the branch is believed and the fall-through dropped.
+    private void Join(uint target, StackState state, uint from, bool afterCall = false)
+    {
+        if (_blocks.TryGetValue(target, out var block))
+        {
+            var conflict = block.Entry.StackPointer != state.StackPointer || (_frameRegister != 0 && block.Entry[_frameRegister] != state[_frameRegister]);
+            if (conflict && afterCall && block.ByBranch)
+            {
+                Trace?.Invoke($"join 0x{target:X} from 0x{from:X}: fall-through after a call ignored (rsp {state.StackPointer}, {block.Entry.StackPointer} by a branch)");
+                return;
+            }
+
+            if (conflict && !afterCall && !block.ByBranch)
+            {
+                // Until now only reached by falling through calls: start again from the branch's state.
+                Trace?.Invoke($"join 0x{target:X} from 0x{from:X}: branch state replaces a fall-through after a call");
+                state.CopyTo(block.Entry);
+                block.ByBranch = true;
+                Enqueue(block);
+                return;
+            }
+
+            block.ByBranch |= !afterCall;
+            var before = block.Entry.StackPointer;
+            if (before != state.StackPointer)
+            {
+                Trace?.Invoke($"join 0x{target:X} from 0x{from:X}: rsp {before} meets {state.StackPointer} (after call {afterCall}, by branch {block.ByBranch})");
+            }
+
+            // Paths may meet with different RSPs while a frame register holds the frame (alloca,
+            // realignment): the unwinder does not read RSP then. Otherwise the stack is unbalanced.
+            var framed = _frameRegister != 0 && block.Entry[_frameRegister].IsStack && block.Entry[_frameRegister] == state[_frameRegister];
+            if (block.Entry.JoinWith(state))
+            {
+                if (before.IsKnown && before != block.Entry.StackPointer && !framed && !_verdict.UnbalancedJoins.Contains(target))
+                {
+                    _verdict.UnbalancedJoins.Add(target);
+                }
+
+                Enqueue(block);
+            }
+
+            return;
+        }
+
+        block = new Block(target, state.Clone()) { ByBranch = !afterCall };
+        _blocks.Add(target, block);
+        Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
+        Enqueue(block);
+
+        // A walked block that ran through `target` must stop there now and flow into it.
+        var index = _blocks.IndexOfKey(target);
+        if (index > 0 && _blocks.Values[index - 1] is var previous && previous.End > target)
+        {
+            Enqueue(previous);
+        }
+    }
+
+    private void Enqueue(Block block)
+    {
+        if (!block.Queued)
+        {
+            block.Queued = true;
+            _work.Enqueue(block);
+        }
+    }
+
+    // Runs a block from its entry state, propagating to its successors.
+    private void Walk(Block block)
+    {
+        var state = _scratch;
+        block.Entry.CopyTo(state);
+        var rva = block.Start;
+        var run = 0;
+        var afterCall = false;
+        while (true)
+        {
+            if (++_steps > MaxSteps)
+            {
+                block.End = rva;
+                return;
+            }
+
+            if (rva != block.Start && _blocks.ContainsKey(rva))
+            {
+                block.End = rva;
+                Join(rva, state, rva, afterCall);
+                return;
+            }
+
+            if (!_function.Contains(rva) || !Decode(rva, out var instruction))
+            {
+                block.End = rva;
+                return;
+            }
+
+            var next = (uint)instruction.NextIP;
+            switch (instruction.FlowControl)
+            {
+                case FlowControl.Next:
+                case FlowControl.Call:
+                case FlowControl.IndirectCall:
+                case FlowControl.Interrupt when !IsTrap(instruction):
+                    if (instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall && IsNoReturnCall(instruction))
+                    {
+                        block.End = next;
+                        return;
+                    }
+
+                    var rspBefore = state.StackPointer;
+                    // Go pads a call that never returns with a nop before the next block.
+                    afterCall = instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall || (afterCall && instruction.Mnemonic == Mnemonic.Nop);
+                    InstructionEffects.Apply(instruction, state, KeepsRax(instruction, next));
+                    if (rspBefore.IsKnown && !state.StackPointer.IsKnown)
+                    {
+                        Trace?.Invoke($"rsp lost at 0x{rva:X} {instruction}");
+                    }
+
+                    _history[run++ % History] = instruction;
+                    rva = next;
+                    continue;
+                case FlowControl.ConditionalBranch:
+                    afterCall = false;
+                    if (_function.Contains(instruction.NearBranchTarget))
+                    {
+                        Join((uint)instruction.NearBranchTarget, state, rva);
+                    }
+
+                    _history[run++ % History] = instruction;
+                    rva = next;
+                    continue;
+                case FlowControl.UnconditionalBranch:
+                    block.End = next;
+                    if (_function.Contains(instruction.NearBranchTarget) && instruction.NearBranchTarget != _function.Primary.BeginAddress)
+                    {
+                        Join((uint)instruction.NearBranchTarget, state, rva);
+                    }
+
+                    return;
+                case FlowControl.IndirectBranch:
+                    block.End = next;
+                    FollowSwitch(instruction, state, run);
+                    return;
+                default:
+                    // ret, int3, ud2, int 29h...: the path ends.
+                    block.End = next;
+                    return;
+            }
+        }
+    }
+
+    private void FollowSwitch(in Instruction jump, StackState state, int run)
+    {
+        var count = Math.Min(run, History);
+        Span<Instruction> before = new Instruction[count];
+        for (var k = 0; k < count; k++)
+        {
+            before[k] = _history[(run - count + k) % History];
+        }
+
+        var targets = _tables.Resolve(before, jump, _function);
+        if (targets.Count == 0)
+        {
+            if (!IsExitJump(jump) && _verdict.Unfollowed.Count < 4)
+            {
+                _verdict.Unfollowed.Add(((uint)jump.IP, "an indirect jump whose table was not recognised"));
+            }
+
+            return;
+        }
+
+        foreach (var target in targets.ToArray())
+        {
+            Join(target, state, (uint)jump.IP);
+        }
+    }
+
+    // Tail jumps through memory or a REX.W register form: not a switch.
+    private static bool IsExitJump(in Instruction jump) =>
+        jump.Op0Kind == OpKind.Memory && (jump.IsIPRelativeMemoryOperand || jump.MemoryIndex == Register.None);
+
+    // Judges every instruction of a block from its entry state.
+    private void Judge(Block block)
+    {
+        var state = _scratch;
+        block.Entry.CopyTo(state);
+        var rva = block.Start;
+        (uint Rva, string Form)? release = null;
+        while (rva < block.End && Decode(rva, out var instruction))
+        {
+            var path = JudgeAt(rva, state);
+            if (release is { } r && path == UnwindPath.EpilogScan)
+            {
+                _verdict.UndocumentedForms.Add(r);
+            }
+
+            release = null;
+            if (instruction.FlowControl is FlowControl.Return || (instruction.FlowControl is FlowControl.UnconditionalBranch or FlowControl.IndirectBranch && path == UnwindPath.EpilogScan))
+            {
+                _verdict.ExitsReached++;
+                if (path == UnwindPath.EpilogScan && EpilogForms.UndocumentedJump(instruction) is { } jump)
+                {
+                    _verdict.UndocumentedForms.Add((rva, jump));
+                }
+            }
+
+            if (instruction.FlowControl is FlowControl.Next or FlowControl.Call or FlowControl.IndirectCall or FlowControl.Interrupt)
+            {
+                release = EpilogForms.UndocumentedRelease(instruction, _frameRegister) is { } form ? (rva, form) : null;
+                InstructionEffects.Apply(instruction, state, KeepsRax(instruction, (uint)instruction.NextIP));
+            }
+
+            rva = (uint)instruction.NextIP;
+        }
+    }
+
+    // The unwinder's path at the instruction (for the caller to note epilog forms), after judging it.
+    private UnwindPath? JudgeAt(uint rva, StackState state)
+    {
+        if (_directory.FindContaining(rva) is not { } containing || _directory.UnwindSource(containing) is not { } entry)
+        {
+            _verdict.InstructionsUnjudged++;
+            return null;
+        }
+
+        Observe?.Invoke(rva, entry, state);
+        var outcome = _unwinder.Unwind(entry, rva, state);
+        if (outcome.Failure != UnwindFailure.None || !Definite(outcome.Rsp))
+        {
+            Trace?.Invoke($"unjudged 0x{rva:X}: {outcome.Failure}, rsp {state.StackPointer}, caller rsp {outcome.Rsp}");
+            _verdict.InstructionsUnjudged++;
+            return outcome.Failure == UnwindFailure.None ? outcome.Path : null;
+        }
+
+        _verdict.InstructionsChecked++;
+        var rightRsp = outcome.Rsp == Sym.Stack(8);
+        if (!rightRsp || (outcome.Rip.IsKnown && outcome.Rip != Sym.ReturnAddress))
+        {
+            _verdict.Add(new Hazard(rva, HazardKind.WrongCaller, outcome.Path, state.StackPointer, outcome.Rsp, outcome.Rsp.Add(-8), outcome.Rip, -1, default, default, state.Deepest));
+            return outcome.Path;
+        }
+
+        for (var r = 0; r < 16; r++)
+        {
+            if (!IsNonvolatile(r) || !outcome.WasRestored(r, out var slot))
+            {
+                continue;
+            }
+
+            var value = outcome[r];
+            if (value.IsKnown && value != Sym.Entry(r))
+            {
+                _verdict.Add(new Hazard(rva, HazardKind.WrongRegister, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
+            }
+            else if (value == Sym.Entry(r) && slot.IsStack && state.StackPointer.IsStack && slot.Offset < state.StackPointer.Offset)
+            {
+                _verdict.Add(new Hazard(rva, HazardKind.ReleasedSlot, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
+            }
+        }
+
+        return outcome.Path;
+    }
+
+    // Whether a computed caller RSP is known to be right or wrong. A stack address is; so is one
+    // made from the caller's own value of the frame register (the frame already torn down, or not
+    // yet built). One made from another register's incoming value is not: hand-written
+    // trampolines point the frame register at a frame their caller built (libffi), and only the
+    // caller knows where that is.
+    private bool Definite(Sym callerRsp) =>
+        callerRsp.IsStack || (callerRsp.Kind == SymKind.Entry && _frameRegister != 0 && callerRsp.Register == _frameRegister);
+
+    // Windows x64 nonvolatile general registers: rbx, rbp, rsi, rdi, r12-r15.
+    private static bool IsNonvolatile(int register) => register is 3 or 5 or 6 or 7 or >= 12 and <= 15;
+
+    private bool Decode(uint rva, out Instruction instruction)
+    {
+        if (!_cursor.TryDecodeAt(rva, out instruction) || instruction.IsInvalid)
+        {
+            if (_verdict.Unfollowed.Count < 4)
+            {
+                _verdict.Unfollowed.Add((rva, "bytes that do not decode as an instruction"));
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+
+    private static bool IsTrap(in Instruction instruction) =>
+        instruction.Code is Code.Int3 or Code.Int1 or Code.Ud2 or Code.Hlt || (instruction.Code == Code.Int_imm8 && instruction.Immediate8 == 0x29);
+
+    // A stack probe (__chkstk and its kin) returns with RAX unchanged, and the prolog subtracts it from RSP next.
+    private bool KeepsRax(in Instruction instruction, uint next)
+    {
+        if (instruction.FlowControl is not (FlowControl.Call or FlowControl.IndirectCall))
+        {
+            return false;
+        }
+
+        Span<byte> scratch = stackalloc byte[3];
+        return _reader.TryRead(next, 3, scratch, out var b) && b[0] == 0x48 && ((b[1] == 0x2B && b[2] == 0xE0) || (b[1] == 0x29 && b[2] == 0xC4));
+    }
+
+    private bool IsNoReturnCall(in Instruction call) => _noReturn.NeverReturns(call, _cursor);
+}

@@ -1,0 +1,250 @@
+using System.Buffers.Binary;
+using Iced.Intel;
+using Pelint.Pe;
+using Pelint.Pe.IO;
+
+namespace Pelint.Analysis.StackWalk;
+
+/// <summary>
+/// The targets of a switch's indirect jump, read from its table as data, so that code discovery
+/// follows every case and never decodes the table. The shapes compilers emit, found by
+/// evaluating the straight-line instructions before the jump:
+/// <list type="bullet">
+/// <item>MSVC: <c>lea rdx,[__ImageBase]; mov ecx,[rdx+rax*4+table]; add rcx,rdx; jmp rcx</c> (entries are RVAs),
+/// sometimes through a byte table of case numbers first;</item>
+/// <item>LLVM and GCC: <c>lea rcx,[rip+table]; movsxd rax,[rcx+rax*4]; add rax,rcx; jmp rax</c> (entries are offsets from the table);</item>
+/// <item>absolute tables: <c>jmp [table+rax*8]</c> (entries are addresses, relocated from the preferred base).</item>
+/// </list>
+/// A table is only read when its length is known from the bounds check before it
+/// (<c>cmp index, n</c> then <c>ja</c>): tables sit next to other data, and a target read past
+/// the end would send discovery into bytes that are not code.
+/// </summary>
+public sealed class JumpTables
+{
+    /// <summary>No switch a compiler wrote has more cases.</summary>
+    public const int MaxEntries = 4096;
+
+    private readonly ulong _imageBase;
+    private readonly ImageReader _reader;
+    private readonly List<uint> _targets = [];
+
+    /// <summary>Tables are read through <paramref name="reader"/>, which the caller owns (each read is used before the next).</summary>
+    public JumpTables(PeImage image, ImageReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        _imageBase = image.ImageBase;
+        _reader = reader;
+    }
+
+    // What a register holds, as far as a table lookup cares.
+    private readonly record struct Expression(ExpressionKind Kind, long Table, long Base, bool Signed, int BaseRegister, int Count);
+
+    private enum ExpressionKind : byte
+    {
+        Unknown,
+
+        /// <summary>The image address of the RVA <c>Base</c>.</summary>
+        ImageAddress,
+
+        /// <summary>An entry loaded from a table at RVA <c>Table</c> of <c>Count</c> entries (-1: unknown); <c>BaseRegister</c> held the image base when it was not seen loaded.</summary>
+        Entry,
+
+        /// <summary>The image address <c>Base</c> plus an entry of the table at <c>Table</c>: the jump target.</summary>
+        Target,
+    }
+
+    /// <summary>
+    /// The targets of the indirect jump <paramref name="jump"/>, given the instructions of its
+    /// straight-line run before it (oldest first); empty when the shape is not recognised.
+    /// </summary>
+    public IReadOnlyList<uint> Resolve(ReadOnlySpan<Instruction> before, in Instruction jump, FunctionLayout function)
+    {
+        _targets.Clear();
+        Span<Expression> registers = stackalloc Expression[16];
+        Span<long> bounds = stackalloc long[16];
+        bounds.Fill(-1);
+        var compared = -1;
+        long comparedWith = -1;
+        foreach (var instruction in before)
+        {
+            if (instruction.Mnemonic == Mnemonic.Cmp && instruction.Op0Kind == OpKind.Register && instruction.Op1Kind is OpKind.Immediate8 or OpKind.Immediate32
+                or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64 or OpKind.Immediate16 or OpKind.Immediate8to16)
+            {
+                compared = InstructionEffects.Number(instruction.Op0Register);
+                comparedWith = (long)instruction.GetImmediate(1);
+                continue;
+            }
+
+            if (instruction.FlowControl == FlowControl.ConditionalBranch)
+            {
+                // Falling through `ja`/`jae` (or their signed kin) bounds the compared register.
+                if (compared >= 0 && comparedWith >= 0 && comparedWith < MaxEntries)
+                {
+                    switch (instruction.ConditionCode)
+                    {
+                        case ConditionCode.a or ConditionCode.g:
+                            bounds[compared] = comparedWith;
+                            break;
+                        case ConditionCode.ae or ConditionCode.ge when comparedWith > 0:
+                            bounds[compared] = comparedWith - 1;
+                            break;
+                    }
+                }
+
+                compared = -1;
+                continue;
+            }
+
+            Step(instruction, registers, bounds);
+        }
+
+        if (jump.Op0Kind == OpKind.Register && InstructionEffects.Number(jump.Op0Register) is var register and >= 0)
+        {
+            if (registers[register] is { Kind: ExpressionKind.Target, Count: > 0 } value)
+            {
+                ReadRelative(value, function);
+            }
+        }
+        else if (jump.Op0Kind == OpKind.Memory && jump.MemoryIndexScale == 8 && jump.MemoryBase != Register.RIP
+            && InstructionEffects.Number(jump.MemoryIndex) is var index and >= 0 && bounds[index] >= 0)
+        {
+            // jmp [base+index*8+disp]: a table of addresses.
+            var baseRegister = InstructionEffects.Number(jump.MemoryBase);
+            var table = jump.MemoryBase == Register.None ? (long)jump.MemoryDisplacement64 - (long)_imageBase
+                : baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress ? registers[baseRegister].Base + (long)jump.MemoryDisplacement64
+                : -1;
+            if (table >= 0)
+            {
+                ReadAbsolute(table, (int)bounds[index] + 1, function);
+            }
+        }
+
+        return _targets;
+    }
+
+    private void Step(in Instruction instruction, Span<Expression> registers, Span<long> bounds)
+    {
+        if (instruction.Op0Kind != OpKind.Register || InstructionEffects.Number(instruction.Op0Register) is not (var target and >= 0))
+        {
+            return;
+        }
+
+        var width = instruction.Op0Register.GetSize();
+        var source = instruction.Op1Kind == OpKind.Register ? InstructionEffects.Number(instruction.Op1Register) : -1;
+
+        // Widening the index itself (mov eax, eax; movsxd rax, eax) keeps its bound.
+        if (source == target && instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movsxd or Mnemonic.Movzx)
+        {
+            return;
+        }
+
+        var bound = -1L;
+        var value = default(Expression);
+        switch (instruction.Mnemonic)
+        {
+            case Mnemonic.Lea when instruction.IsIPRelativeMemoryOperand && width == 8:
+                value = new Expression(ExpressionKind.ImageAddress, 0, (long)instruction.IPRelativeMemoryAddress, false, -1, -1);
+                break;
+            case Mnemonic.Mov or Mnemonic.Movsxd when instruction.Op1Kind == OpKind.Memory && instruction.MemoryIndexScale == 4
+                && instruction.MemoryIndex != Register.None && instruction.MemorySize.GetSize() == 4:
+                var baseRegister = InstructionEffects.Number(instruction.MemoryBase);
+                var displacement = (long)instruction.MemoryDisplacement64;
+                var signed = instruction.Mnemonic == Mnemonic.Movsxd;
+                var count = InstructionEffects.Number(instruction.MemoryIndex) is var i and >= 0 && bounds[i] >= 0 ? (int)bounds[i] + 1 : -1;
+                value = baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress
+                    ? new Expression(ExpressionKind.Entry, registers[baseRegister].Base + displacement, 0, signed, -1, count)
+                    : baseRegister >= 0 && displacement is > 0 and <= uint.MaxValue
+                        ? new Expression(ExpressionKind.Entry, displacement, 0, signed, baseRegister, count) // MSVC, the image base loaded earlier
+                        : default;
+                break;
+            case Mnemonic.Movzx when instruction.Op1Kind == OpKind.Memory && instruction.MemorySize.GetSize() == 1 && instruction.MemoryIndexScale == 1
+                && InstructionEffects.Number(instruction.MemoryIndex) is var byteIndex and >= 0 && bounds[byteIndex] >= 0:
+                // MSVC's byte table of case numbers: the case number is at most its largest entry.
+                bound = LargestByte(instruction, registers, (int)bounds[byteIndex] + 1);
+                break;
+            case Mnemonic.Add when width == 8 && source >= 0:
+                value = Sum(registers[target], registers[source], source);
+                break;
+            case Mnemonic.Mov when width == 8 && source >= 0:
+                value = registers[source];
+                bound = bounds[source];
+                break;
+        }
+
+        registers[target] = value;
+        bounds[target] = bound;
+    }
+
+    private long LargestByte(in Instruction load, Span<Expression> registers, int count)
+    {
+        var baseRegister = InstructionEffects.Number(load.MemoryBase);
+        var table = (long)load.MemoryDisplacement64 + (baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress ? registers[baseRegister].Base : 0);
+        if (table is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)table, count, out var bytes))
+        {
+            return -1;
+        }
+
+        var largest = 0;
+        foreach (var b in bytes)
+        {
+            largest = Math.Max(largest, b);
+        }
+
+        return largest;
+    }
+
+    // entry + image address, in either order: the target of a relative table.
+    private static Expression Sum(Expression left, Expression right, int rightRegister)
+    {
+        if (left.Kind == ExpressionKind.Entry && left.BaseRegister >= 0)
+        {
+            return left.BaseRegister == rightRegister ? left with { Kind = ExpressionKind.Target, Base = 0, BaseRegister = -1 } : default;
+        }
+
+        if (left.Kind == ExpressionKind.Entry && right.Kind == ExpressionKind.ImageAddress)
+        {
+            return left with { Kind = ExpressionKind.Target, Base = right.Base };
+        }
+
+        return right.Kind == ExpressionKind.Entry && right.BaseRegister < 0 && left.Kind == ExpressionKind.ImageAddress
+            ? right with { Kind = ExpressionKind.Target, Base = left.Base }
+            : default;
+    }
+
+    private void ReadRelative(Expression target, FunctionLayout function)
+    {
+        for (var i = 0; i < target.Count; i++)
+        {
+            var at = target.Table + (i * 4L);
+            if (at is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)at, 4, out var bytes))
+            {
+                return;
+            }
+
+            long entry = target.Signed ? BinaryPrimitives.ReadInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+            var rva = target.Base + entry;
+            if (rva >= 0 && function.Contains((ulong)rva))
+            {
+                _targets.Add((uint)rva);
+            }
+        }
+    }
+
+    private void ReadAbsolute(long table, int count, FunctionLayout function)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var at = table + (i * 8L);
+            if (at is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)at, 8, out var bytes))
+            {
+                return;
+            }
+
+            var rva = (long)(BinaryPrimitives.ReadUInt64LittleEndian(bytes) - _imageBase);
+            if (rva >= 0 && function.Contains((ulong)rva))
+            {
+                _targets.Add((uint)rva);
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using Iced.Intel;
+using Pelint.Pe;
+using Pelint.Pe.Code;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Analysis.StackWalk;
+
+/// <summary>
+/// Which call targets never return, so that code discovery does not run on past such a call
+/// into padding or a switch table: imports known to end the process or throw (ExitProcess,
+/// abort, _CxxThrowException...), their thunks, and functions of the image with no path to a
+/// return or a tail jump (every path ends in a trap or another call that never returns). A
+/// function is followed through its own .pdata range only; anything unclear counts as
+/// returning. Shared by the workers of one image; answers are cached.
+/// </summary>
+public sealed class NoReturnFunctions(PeImage image)
+{
+    /// <summary>Calls followed into callees at most this deep.</summary>
+    public const int MaxDepth = 3;
+
+    /// <summary>Instructions visited per function before it is taken to return.</summary>
+    public const int MaxInstructions = 4096;
+
+    private static readonly HashSet<string> Imports = new(StringComparer.Ordinal)
+    {
+        "ExitProcess", "ExitThread", "FreeLibraryAndExitThread", "RaiseFailFastException", "RtlExitUserProcess", "RtlExitUserThread",
+        "abort", "exit", "_exit", "_Exit", "quick_exit", "_cexit_noreturn", "terminate", "__std_terminate", "_invalid_parameter_noinfo_noreturn",
+        "_CxxThrowException", "__CxxThrowException", "_invoke_watson", "__report_gsfailure", "__fastfail", "longjmp", "_longjmp",
+    };
+
+    // Answers for call targets asked about by the verifier: each is computed on its own (below),
+    // so it is the same whichever worker asks first and whatever it asked before.
+    private readonly ConcurrentDictionary<uint, bool> _known = new();
+
+    /// <summary>Whether a call of <paramref name="call"/> never comes back.</summary>
+    public bool NeverReturns(in Instruction call, CodeCursor cursor)
+    {
+        ArgumentNullException.ThrowIfNull(cursor);
+        if (call.Op0Kind == OpKind.Memory && call.IsIPRelativeMemoryOperand)
+        {
+            return IsNoReturnImport((uint)call.IPRelativeMemoryAddress);
+        }
+
+        if (call.Op0Kind != OpKind.NearBranch64 || call.NearBranchTarget > uint.MaxValue)
+        {
+            return false;
+        }
+
+        var target = (uint)call.NearBranchTarget;
+        if (_known.TryGetValue(target, out var known))
+        {
+            return known;
+        }
+
+        // The callees it reaches are memoised for this question only: an answer found deeper
+        // (depth-limited) or inside a call cycle depends on where the question started, and a
+        // shared memo of those would make the verdicts depend on which worker asked first.
+        var result = NeverReturns(target, cursor, 0, []);
+        _known.TryAdd(target, result);
+        return result;
+    }
+
+    private bool IsNoReturnImport(uint slot) => image.Imports.FindBySlot(slot) is { Name: { } name } && Imports.Contains(name);
+
+    private bool NeverReturns(uint target, CodeCursor cursor, int depth, Dictionary<uint, bool> memo)
+    {
+        if (memo.TryGetValue(target, out var known))
+        {
+            return known;
+        }
+
+        memo[target] = false; // a call cycle returns, as far as this analysis goes
+        var result = Compute(target, cursor, depth, memo);
+        memo[target] = result;
+        return result;
+    }
+
+    private bool Compute(uint target, CodeCursor cursor, int depth, Dictionary<uint, bool> memo)
+    {
+        if (!cursor.TryDecodeAt(target, out var first) || first.IsInvalid)
+        {
+            return false;
+        }
+
+        // A thunk: jmp [rip+IAT slot].
+        if (first.Code == Code.Jmp_rm64 && first.IsIPRelativeMemoryOperand)
+        {
+            return IsNoReturnImport((uint)first.IPRelativeMemoryAddress);
+        }
+
+        if (depth >= MaxDepth || image.ExceptionDirectory.FindByBegin(target) is not { } function)
+        {
+            return false;
+        }
+
+        var pending = new Stack<uint>();
+        var seen = new HashSet<uint>();
+        pending.Push(target);
+        while (pending.TryPop(out var rva))
+        {
+            while (true)
+            {
+                if (!function.Contains(rva) || seen.Count > MaxInstructions)
+                {
+                    return false; // it runs out of its range, or is too long to tell
+                }
+
+                if (!seen.Add(rva))
+                {
+                    break;
+                }
+
+                if (!cursor.TryDecodeAt(rva, out var instruction) || instruction.IsInvalid)
+                {
+                    return false;
+                }
+
+                var next = (uint)instruction.NextIP;
+                switch (instruction.FlowControl)
+                {
+                    case FlowControl.Return:
+                        return false;
+                    case FlowControl.IndirectBranch:
+                        return false;
+                    case FlowControl.UnconditionalBranch when instruction.NearBranchTarget <= uint.MaxValue && function.Contains((uint)instruction.NearBranchTarget):
+                        rva = (uint)instruction.NearBranchTarget;
+                        continue;
+                    case FlowControl.UnconditionalBranch:
+                        if (!NeverReturnsAt(instruction.NearBranchTarget, cursor, depth, memo))
+                        {
+                            return false; // a tail call of something that returns
+                        }
+
+                        break;
+                    case FlowControl.ConditionalBranch:
+                        if (instruction.NearBranchTarget > uint.MaxValue || !function.Contains((uint)instruction.NearBranchTarget))
+                        {
+                            return false;
+                        }
+
+                        pending.Push((uint)instruction.NearBranchTarget);
+                        rva = next;
+                        continue;
+                    case FlowControl.Call:
+                    case FlowControl.IndirectCall:
+                        if (instruction.Op0Kind == OpKind.Memory && instruction.IsIPRelativeMemoryOperand
+                            ? IsNoReturnImport((uint)instruction.IPRelativeMemoryAddress)
+                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, cursor, depth, memo))
+                        {
+                            break;
+                        }
+
+                        rva = next;
+                        continue;
+                    case FlowControl.Interrupt when instruction.Code is Code.Int3 or Code.Int1 || (instruction.Code == Code.Int_imm8 && instruction.Immediate8 == 0x29):
+                    case FlowControl.Exception:
+                        break;
+                    default:
+                        if (instruction.Code == Code.Hlt)
+                        {
+                            break;
+                        }
+
+                        rva = next;
+                        continue;
+                }
+
+                break; // this path ends without returning
+            }
+        }
+
+        return true;
+    }
+
+    private bool NeverReturnsAt(ulong target, CodeCursor cursor, int depth, Dictionary<uint, bool> memo) =>
+        target <= uint.MaxValue && NeverReturns((uint)target, cursor, depth + 1, memo);
+}

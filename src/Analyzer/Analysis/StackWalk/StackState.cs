@@ -1,0 +1,236 @@
+namespace Pelint.Analysis.StackWalk;
+
+/// <summary>
+/// The true machine state before one instruction, as far as unwinding cares: the 16 general
+/// registers (RSP among them) and the 8-byte stack slots the function wrote, all as
+/// <see cref="Sym"/>s relative to the function's entry. A slot nobody wrote is unknown, except
+/// the return address at entry RSP. Mutable, copied at branches; joins only lose knowledge, so a
+/// fixed point is reached.
+/// </summary>
+public sealed class StackState : IEquatable<StackState>
+{
+    /// <summary>A function writing more slots than this keeps the ones nearest the return address.</summary>
+    public const int MaxSlots = 48;
+
+    public const int Rsp = 4;
+
+    private readonly Sym[] _registers = new Sym[16];
+    private readonly long[] _slotOffsets = new long[MaxSlots];
+    private readonly Sym[] _slotValues = new Sym[MaxSlots];
+    private int _slotCount;
+
+    private StackState()
+    {
+    }
+
+    /// <summary>The state at the function's first instruction.</summary>
+    public static StackState AtEntry()
+    {
+        var state = new StackState();
+        for (var r = 0; r < 16; r++)
+        {
+            state._registers[r] = r == Rsp ? Sym.Stack(0) : Sym.Entry(r);
+        }
+
+        state.Write(0, Sym.ReturnAddress);
+        return state;
+    }
+
+    public Sym this[int register]
+    {
+        get => _registers[register];
+        set
+        {
+            if (register == Rsp)
+            {
+                StackPointer = value;
+            }
+            else
+            {
+                _registers[register] = value;
+            }
+        }
+    }
+
+    public Sym StackPointer
+    {
+        get => _registers[Rsp];
+        set
+        {
+            _registers[Rsp] = value;
+            if (value.IsStack && value.Offset < Deepest)
+            {
+                Deepest = value.Offset;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The deepest RSP (relative to entry) on the paths that lead here: whether the frame was
+    /// ever built, which tells a frame being released from one not built yet.
+    /// </summary>
+    public long Deepest { get; private set; }
+
+    /// <summary>Offsets and values of the slots written, nearest the deepest first.</summary>
+    public int SlotCount => _slotCount;
+
+    public (long Offset, Sym Value) Slot(int index) => (_slotOffsets[index], _slotValues[index]);
+
+    /// <summary>The 8 bytes at entry RSP + <paramref name="offset"/>.</summary>
+    public Sym Read(long offset)
+    {
+        var at = Find(offset);
+        return at >= 0 ? _slotValues[at] : Sym.Unknown;
+    }
+
+    /// <summary>The 8 bytes at an address, when the address is a known stack address.</summary>
+    public Sym Read(Sym address) => address.IsStack ? Read(address.Offset) : Sym.Unknown;
+
+    /// <summary>Stores 8 bytes at entry RSP + <paramref name="offset"/>; overlapping slots are forgotten.</summary>
+    public void Write(long offset, Sym value)
+    {
+        Forget(offset, offset + 8);
+        if (!value.IsKnown)
+        {
+            return;
+        }
+
+        if (_slotCount == MaxSlots)
+        {
+            // Keep the slots nearest the return address: saved registers live there.
+            if (offset < _slotOffsets[0])
+            {
+                return;
+            }
+
+            RemoveAt(0);
+        }
+
+        var at = 0;
+        while (at < _slotCount && _slotOffsets[at] < offset)
+        {
+            at++;
+        }
+
+        Array.Copy(_slotOffsets, at, _slotOffsets, at + 1, _slotCount - at);
+        Array.Copy(_slotValues, at, _slotValues, at + 1, _slotCount - at);
+        _slotOffsets[at] = offset;
+        _slotValues[at] = value;
+        _slotCount++;
+    }
+
+    /// <summary>Forgets every slot that overlaps [from, to) (a store of another size, a callee's home space).</summary>
+    public void Forget(long from, long to)
+    {
+        for (var k = _slotCount - 1; k >= 0; k--)
+        {
+            if (_slotOffsets[k] < to && _slotOffsets[k] + 8 > from)
+            {
+                RemoveAt(k);
+            }
+        }
+    }
+
+    public StackState Clone()
+    {
+        var copy = new StackState();
+        CopyTo(copy);
+        return copy;
+    }
+
+    public void CopyTo(StackState target)
+    {
+        Array.Copy(_registers, target._registers, 16);
+        target.Deepest = Deepest;
+        Array.Copy(_slotOffsets, target._slotOffsets, _slotCount);
+        Array.Copy(_slotValues, target._slotValues, _slotCount);
+        target._slotCount = _slotCount;
+    }
+
+    /// <summary>Joins <paramref name="other"/> into this state: what differs becomes unknown. True when this state changed.</summary>
+    public bool JoinWith(StackState other)
+    {
+        var changed = false;
+        if (other.Deepest < Deepest)
+        {
+            Deepest = other.Deepest;
+            changed = true;
+        }
+
+        for (var r = 0; r < 16; r++)
+        {
+            if (_registers[r] != other._registers[r] && _registers[r].IsKnown)
+            {
+                _registers[r] = Sym.Unknown;
+                changed = true;
+            }
+        }
+
+        for (var k = _slotCount - 1; k >= 0; k--)
+        {
+            if (other.Read(_slotOffsets[k]) != _slotValues[k])
+            {
+                RemoveAt(k);
+                changed = true;
+            }
+        }
+
+        return changed;
+    }
+
+    public bool Equals(StackState? other)
+    {
+        if (other is null || other._slotCount != _slotCount || other.Deepest != Deepest)
+        {
+            return false;
+        }
+
+        for (var r = 0; r < 16; r++)
+        {
+            if (_registers[r] != other._registers[r])
+            {
+                return false;
+            }
+        }
+
+        for (var k = 0; k < _slotCount; k++)
+        {
+            if (_slotOffsets[k] != other._slotOffsets[k] || _slotValues[k] != other._slotValues[k])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override bool Equals(object? obj) => Equals(obj as StackState);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(_registers[Rsp]);
+        hash.Add(_slotCount);
+        return hash.ToHashCode();
+    }
+
+    private int Find(long offset)
+    {
+        for (var k = 0; k < _slotCount; k++)
+        {
+            if (_slotOffsets[k] == offset)
+            {
+                return k;
+            }
+        }
+
+        return -1;
+    }
+
+    private void RemoveAt(int index)
+    {
+        Array.Copy(_slotOffsets, index + 1, _slotOffsets, index, _slotCount - index - 1);
+        Array.Copy(_slotValues, index + 1, _slotValues, index, _slotCount - index - 1);
+        _slotCount--;
+    }
+}

@@ -1,0 +1,258 @@
+using System.Reflection.PortableExecutable;
+using Pelint.Pe;
+using Pelint.Pe.Exceptions;
+
+namespace Pelint.Analysis.StackWalk;
+
+/// <summary>
+/// The stack-walk verification of every x64 function of an image (see <see cref="FunctionVerifier"/>),
+/// computed once and shared by the rules that report its hazards. Functions are taken in fixed
+/// chunks that workers share, and their verdicts are kept in directory order, so the outcome does
+/// not depend on the thread count.
+/// </summary>
+public sealed class StackWalkAnalysis
+{
+    /// <summary>Primary functions per unit of work: fixed, so the results are the same for any thread count.</summary>
+    public const int ChunkFunctions = 256;
+
+    private static readonly AnalysisKey<StackWalkAnalysis> Key = new("stack-walk", Build);
+
+    private StackWalkAnalysis(IReadOnlyList<FunctionVerdict> verdicts, Totals totals)
+    {
+        Verdicts = verdicts;
+        FunctionsVerified = totals.Verified;
+        InstructionsChecked = totals.Checked;
+        InstructionsUnjudged = totals.Unjudged;
+        SkippedMalformed = totals.Malformed;
+        SkippedVersion3 = totals.Version3;
+        SkippedNotModelled = totals.NotModelled;
+        ExitsReached = totals.Exits;
+    }
+
+    /// <summary>Verdicts of the functions with something to report (hazards, unbalanced joins, code not followed, undocumented epilog forms, not analysed), in directory order.</summary>
+    public IReadOnlyList<FunctionVerdict> Verdicts { get; }
+
+    public int FunctionsVerified { get; }
+
+    /// <summary>Returns and tail jumps reached in all functions verified.</summary>
+    public int ExitsReached { get; }
+
+    public long InstructionsChecked { get; }
+
+    public long InstructionsUnjudged { get; }
+
+    /// <summary>Functions left out because their unwind data or chain is malformed (PE3002-PE3004 report it).</summary>
+    public int SkippedMalformed { get; }
+
+    /// <summary>Functions left out because their unwind info is version 3 (APX), which the model does not implement.</summary>
+    public int SkippedVersion3 { get; }
+
+    /// <summary>Functions left out because their codes use what the model cannot replay (a machine frame).</summary>
+    public int SkippedNotModelled { get; }
+
+    public static StackWalkAnalysis Of(AnalysisContext context) => context.Get(Key);
+
+    /// <summary>Verifies the one function whose primary entry begins at <paramref name="primaryRva"/>, tracing discovery (investigations).</summary>
+    internal static FunctionVerdict? VerifyFunction(PeImage image, uint primaryRva, Action<string>? trace) =>
+        VerifyEach(image, f => f.Primary.BeginAddress == primaryRva, trace, null).FirstOrDefault();
+
+    /// <summary>
+    /// Verifies the functions <paramref name="select"/> picks, one thread, reporting discovery to
+    /// <paramref name="trace"/> and every judged instruction with its state to <paramref name="observe"/> (tests, investigations).
+    /// </summary>
+    internal static IEnumerable<FunctionVerdict> VerifyEach(PeImage image, Func<FunctionLayout, bool> select, Action<string>? trace, Action<uint, RuntimeFunction, StackState>? observe)
+    {
+        using var verifier = new FunctionVerifier(image, new NoReturnFunctions(image)) { Trace = trace, Observe = observe };
+        foreach (var function in Group(image.ExceptionDirectory).Where(select))
+        {
+            if (VerifyOne(image, verifier, function, new Totals(), CancellationToken.None) is { } verdict)
+            {
+                yield return verdict;
+            }
+        }
+    }
+
+    private sealed class Totals
+    {
+        public int Verified;
+        public long Checked;
+        public long Unjudged;
+        public int Malformed;
+        public int Version3;
+        public int NotModelled;
+        public int Exits;
+
+        public void Add(Totals other)
+        {
+            Exits += other.Exits;
+            Verified += other.Verified;
+            Checked += other.Checked;
+            Unjudged += other.Unjudged;
+            Malformed += other.Malformed;
+            Version3 += other.Version3;
+            NotModelled += other.NotModelled;
+        }
+    }
+
+    private static StackWalkAnalysis Build(AnalysisContext context)
+    {
+        var image = context.Image;
+        var directory = image.ExceptionDirectory;
+        if (image.Machine != Machine.Amd64 || directory.Functions.Count == 0)
+        {
+            return new StackWalkAnalysis([], new Totals());
+        }
+
+        var functions = Group(directory);
+        var noReturn = new NoReturnFunctions(image);
+        var chunks = (functions.Count + ChunkFunctions - 1) / ChunkFunctions;
+        var results = new (List<FunctionVerdict> Verdicts, Totals Totals)[chunks];
+        try
+        {
+            Parallel.For(
+                0,
+                chunks,
+                new ParallelOptions { MaxDegreeOfParallelism = context.Parallelism, CancellationToken = context.Cancellation },
+                () => new FunctionVerifier(image, noReturn),
+                (chunk, _, verifier) =>
+                {
+                    var verdicts = new List<FunctionVerdict>();
+                    var totals = new Totals();
+                    for (var k = chunk * ChunkFunctions; k < Math.Min(functions.Count, (chunk + 1) * ChunkFunctions); k++)
+                    {
+                        if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is { } verdict && Reportable(verdict))
+                        {
+                            verdicts.Add(verdict);
+                        }
+                    }
+
+                    results[chunk] = (verdicts, totals);
+                    return verifier;
+                },
+                verifier => verifier.Dispose());
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+
+        var all = new List<FunctionVerdict>();
+        var sum = new Totals();
+        foreach (var (verdicts, totals) in results)
+        {
+            all.AddRange(verdicts);
+            sum.Add(totals);
+        }
+
+        return new StackWalkAnalysis(all, sum);
+    }
+
+    // Each primary x64 entry with the entries whose chain ends at it, in directory order of the primaries.
+    private static List<FunctionLayout> Group(ExceptionDirectory directory)
+    {
+        var entries = directory.Functions;
+        var fragments = new Dictionary<int, List<RuntimeFunction>>();
+        var primaries = new List<RuntimeFunction>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            // A low-bit indirect entry belongs to the function of the entry it names.
+            if (!directory.IsX64(entry) || entry.Length == 0 || directory.UnwindSource(entry) is not { } source || directory.PrimaryOf(source) is not { } primary)
+            {
+                continue;
+            }
+
+            if (primary.Index == entry.Index)
+            {
+                primaries.Add(entry);
+            }
+            else
+            {
+                if (!fragments.TryGetValue(primary.Index, out var list))
+                {
+                    fragments[primary.Index] = list = [];
+                }
+
+                list.Add(entry);
+            }
+        }
+
+        var layouts = new List<FunctionLayout>(primaries.Count);
+        foreach (var primary in primaries)
+        {
+            layouts.Add(fragments.TryGetValue(primary.Index, out var list) ? new FunctionLayout(primary, [primary, .. list]) : new FunctionLayout(primary, [primary]));
+        }
+
+        return layouts;
+    }
+
+    private static bool Reportable(FunctionVerdict verdict) =>
+        verdict.HasHazards || verdict.UnbalancedJoins.Count > 0 || verdict.Unfollowed.Count > 0 || verdict.NotAnalyzed is not null || verdict.UndocumentedForms.Count > 0;
+
+    // Null when the function is left out (its unwind data is malformed or not modelled).
+    private static FunctionVerdict? VerifyOne(PeImage image, FunctionVerifier verifier, FunctionLayout function, Totals totals, CancellationToken cancellation)
+    {
+        var directory = image.ExceptionDirectory;
+        long depth = 0;
+        var frameRegister = 0;
+        StackState? entry = null;
+        foreach (var fragment in function.Fragments)
+        {
+            var walk = directory.WalkChain(fragment);
+            if (!walk.IsSound)
+            {
+                totals.Malformed++;
+                return null;
+            }
+
+            var chain = new List<UnwindInfo>();
+            for (var k = walk.Path.Count - 1; k >= 0; k--)
+            {
+                if (directory.UnwindInfoOf(walk.Path[k]) is not { } info || info.Problems.Length > 0)
+                {
+                    totals.Malformed++;
+                    return null;
+                }
+
+                if (info.Version > 2)
+                {
+                    totals.Version3++;
+                    return null;
+                }
+
+                chain.Add(info);
+                frameRegister = fragment.Index == function.Primary.Index && info.FrameRegister != 0 ? info.FrameRegister : frameRegister;
+            }
+
+            if (fragment.Index == function.Primary.Index
+                && (FrameRecipe.StateAfter(chain, out depth) is null || (entry = FrameRecipe.EntryState(chain[^1])) is null))
+            {
+                totals.NotModelled++;
+                return null;
+            }
+        }
+
+        var verdict = verifier.Verify(function, entry!, depth, frameRegister, cancellation);
+        verdict.Description = Describe(image, function);
+        totals.Verified++;
+        totals.Checked += verdict.InstructionsChecked;
+        totals.Unjudged += verdict.InstructionsUnjudged;
+        totals.Exits += verdict.ExitsReached;
+        return verdict;
+    }
+
+    // Codes that say nothing, and a language handler that is not one of the compilers' standard ones.
+    private static FrameDescription Describe(PeImage image, FunctionLayout function)
+    {
+        var directory = image.ExceptionDirectory;
+        if (directory.UnwindInfoOf(function.Primary) is not { CountOfCodes: 0, HasHandler: true, HandlerRva: { } handler })
+        {
+            return FrameDescription.Described;
+        }
+
+        var name = image.LanguageHandlers.Identify(handler)?.Name;
+        var standard = name is not null && (name.StartsWith("__C", StringComparison.Ordinal) || name.StartsWith("_C", StringComparison.Ordinal)
+            || name.StartsWith("__GSHandlerCheck", StringComparison.Ordinal) || name.StartsWith("__CxxFrameHandler", StringComparison.Ordinal));
+        return standard ? FrameDescription.Described : FrameDescription.HandlerOnly;
+    }
+}

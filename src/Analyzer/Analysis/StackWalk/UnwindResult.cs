@@ -1,0 +1,89 @@
+namespace Pelint.Analysis.StackWalk;
+
+/// <summary>Where the unwinder found the instruction it was asked about.</summary>
+public enum UnwindPath : byte
+{
+    /// <summary>Outside any epilog: the unwind codes were applied (those of the prolog up to the instruction, or all).</summary>
+    Codes,
+
+    /// <summary>In an epilog recognised by the forward scan of the code (version 1): the rest of it was simulated.</summary>
+    EpilogScan,
+
+    /// <summary>In an epilog listed by version 2 UWOP_EPILOG codes: the pushes still on the stack were popped.</summary>
+    EpilogCodes,
+}
+
+/// <summary>Why the unwinder gave up (the real one would fail or assert).</summary>
+public enum UnwindFailure : byte
+{
+    None,
+
+    /// <summary>An UNWIND_INFO of the chain is not in the file.</summary>
+    InfoUnreadable,
+
+    /// <summary>An op the unwinder does not know, or codes that run past their count.</summary>
+    BadCodes,
+
+    /// <summary>More than 32 chained links.</summary>
+    ChainTooLong,
+
+    /// <summary>Unwind info of a version the model does not implement (version 3, APX).</summary>
+    UnsupportedVersion,
+}
+
+/// <summary>
+/// What one virtual unwind computed: the caller's RIP and RSP, every register afterwards, and
+/// for each register restored from memory the stack address it was read from. Reused by its
+/// unwinder for every query (no allocation per instruction).
+/// </summary>
+public sealed class UnwindResult
+{
+    private readonly Sym[] _registers = new Sym[16];
+    private readonly Sym[] _restoredFrom = new Sym[16];
+    private readonly bool[] _restored = new bool[16];
+
+    public Sym Rip { get; internal set; }
+
+    public Sym Rsp
+    {
+        get => _registers[StackState.Rsp];
+        internal set => _registers[StackState.Rsp] = value;
+    }
+
+    public UnwindPath Path { get; internal set; }
+
+    public UnwindFailure Failure { get; internal set; }
+
+    /// <summary>Register <paramref name="register"/> after the unwind.</summary>
+    public Sym this[int register] => _registers[register];
+
+    /// <summary>Whether the unwind read register <paramref name="register"/> from memory, and from where.</summary>
+    public bool WasRestored(int register, out Sym address)
+    {
+        address = _restoredFrom[register];
+        return _restored[register];
+    }
+
+    internal Sym[] Registers => _registers;
+
+    internal void Reset(StackState state)
+    {
+        for (var r = 0; r < 16; r++)
+        {
+            _registers[r] = state[r];
+            _restored[r] = false;
+            _restoredFrom[r] = Sym.Unknown;
+        }
+
+        Rip = Sym.Unknown;
+        Path = UnwindPath.Codes;
+        Failure = UnwindFailure.None;
+    }
+
+    internal void Restore(int register, Sym address, Sym value)
+    {
+        _registers[register] = value;
+        _restored[register] = true;
+        _restoredFrom[register] = address;
+    }
+}

@@ -1,0 +1,211 @@
+using System.Buffers.Binary;
+using Pelint.Pe;
+using Pelint.Rules;
+using Pelint.Testing;
+
+namespace Pelint.Tests.Rules;
+
+/// <summary>
+/// Each ARM64 rule fires, alone, on a real ARM64 image with one defect patched in. Offsets come
+/// from the PE/COFF layout and Microsoft's "ARM64 exception handling" (.pdata entries of 8
+/// bytes; .xdata header bits; A64 encodings), read here independently of the code under test.
+/// </summary>
+public sealed class Arm64RulesTests
+{
+    private static readonly Arm64Images.Image Clean = Arm64Images.NuGet.Single(i => i.Name == "WebView2Loader.dll");
+
+    [Fact]
+    public void The_clean_base_image_has_no_arm64_result() =>
+        Assert.DoesNotContain(RuleHarness.Analyze(File.ReadAllBytes(Clean.Path), Clean.Name).RuleIds(), id => id.StartsWith("PE40", StringComparison.Ordinal));
+
+    [Fact]
+    public void Swapped_pdata_entries_yield_only_PE4001()
+    {
+        var patch = ImagePatch.FromFile(Clean.Path);
+        var pdata = PdataOffset(patch);
+        var a = patch.Bytes.AsSpan(pdata + (10 * 8), 8).ToArray();
+        patch.Bytes.AsSpan(pdata + (11 * 8), 8).CopyTo(patch.Bytes.AsSpan(pdata + (10 * 8)));
+        a.CopyTo(patch.Bytes.AsSpan(pdata + (11 * 8)));
+        AssertOnlyNew("PE4001", patch);
+    }
+
+    [Fact]
+    public void An_xdata_record_of_version_1_yields_only_PE4002()
+    {
+        var patch = ImagePatch.FromFile(Clean.Path);
+        var (_, xdata) = FirstXdata(patch, header => true);
+        var header = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(xdata));
+        patch.WriteUInt32(xdata, header | (1u << 18)); // Vers = 1
+        AssertOnlyNew("PE4002", patch);
+    }
+
+    [Fact]
+    public void A_reserved_bit_in_an_epilog_scope_yields_only_PE4003()
+    {
+        var patch = ImagePatch.FromFile(Clean.Path);
+
+        // E = 0, Epilog Count 1 or more, no extension word: the first scope word follows the header.
+        var (_, xdata) = FirstXdata(patch, header => (header & (1u << 21)) == 0 && ((header >> 22) & 31) != 0 && (header >> 27) != 0);
+        var scope = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(xdata + 4));
+        patch.WriteUInt32(xdata + 4, scope | (1u << 18));
+        AssertOnlyNew("PE4003", patch);
+    }
+
+    [Fact]
+    public void Packed_data_saving_x19_to_x29_yields_only_PE4004()
+    {
+        var patch = ImagePatch.FromFile(Clean.Path);
+        var pdata = PdataOffset(patch);
+        var (_, size) = patch.GetDirectory(3);
+        for (var i = 0; i < size / 8; i++)
+        {
+            var word = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(pdata + (i * 8) + 4));
+            if ((word & 3) == 1)
+            {
+                patch.WriteUInt32(pdata + (i * 8) + 4, (word & ~(0xFu << 16)) | (11u << 16)); // RegI = 11
+                AssertOnlyNew("PE4004", patch);
+                return;
+            }
+        }
+
+        Assert.Fail("no packed entry");
+    }
+
+    [Fact]
+    public void A_prolog_store_moved_by_8_bytes_yields_only_PE4005()
+    {
+        var patch = ImagePatch.FromFile(Clean.Path);
+        foreach (var (begin, _) in Entries(patch, flag: 0))
+        {
+            var at = patch.FileOffsetOf(begin);
+            var word = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(at));
+
+            // stp x19, x20, [sp, #-n]! (64-bit pre-indexed pair, Rn = sp): the prolog's first store.
+            if ((word & 0xFFC07FFF) == 0xA98053F3)
+            {
+                var imm7 = (word >> 15) & 0x7F;
+                patch.WriteUInt32(at, (word & ~(0x7Fu << 15)) | (((imm7 - 1) & 0x7F) << 15)); // 8 bytes further down
+                AssertOnlyNew("PE4005", patch);
+                return;
+            }
+        }
+
+        Assert.Fail("no function starting with stp x19, x20, [sp, #-n]!");
+    }
+
+    [Fact]
+    public void An_epilog_whose_ret_became_a_nop_yields_only_PE4006()
+    {
+        var patch = ImagePatch.FromFile(Clean.Path);
+        foreach (var (begin, unwind) in Entries(patch, flag: 0))
+        {
+            var xdata = patch.FileOffsetOf(unwind);
+            var header = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(xdata));
+            if ((header & (1u << 21)) != 0 || ((header >> 22) & 31) != 1 || (header >> 27) == 0)
+            {
+                continue;
+            }
+
+            var start = begin + ((BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(xdata + 4)) & 0x3FFFF) * 4);
+            for (var k = 0; k < 12; k++)
+            {
+                var at = patch.FileOffsetOf(start + (uint)(k * 4));
+                if (BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(at)) == 0xD65F03C0) // ret
+                {
+                    patch.WriteUInt32(at, 0xD503201F); // nop
+                    AssertOnlyNew("PE4006", patch);
+                    return;
+                }
+            }
+        }
+
+        Assert.Fail("no single-epilog function with a ret");
+    }
+
+    [Fact]
+    public void An_arm64ec_code_range_marked_x64_yields_only_PE4007()
+    {
+        var image = Arm64Images.Arm64X.Single(i => i.Name == "ServicingCommon.dll");
+        var patch = ImagePatch.FromFile(image.Path);
+
+        // Load config (directory 10) -> CHPEMetadataPointer (offset 200, a VA) -> code map (+4: RVA, +8: count).
+        var (loadConfig, _) = patch.GetDirectory(10);
+        var imageBase = BinaryPrimitives.ReadUInt64LittleEndian(patch.Bytes.AsSpan(patch.OptionalOffset + 24));
+        var metadata = (uint)(BinaryPrimitives.ReadUInt64LittleEndian(patch.Bytes.AsSpan(patch.FileOffsetOf(loadConfig) + 200)) - imageBase);
+        var map = patch.FileOffsetOf(BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(patch.FileOffsetOf(metadata) + 4)));
+        var count = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(patch.FileOffsetOf(metadata) + 8));
+        for (var i = 0; i < count; i++)
+        {
+            var start = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(map + (i * 8)));
+            if ((start & 3) == 1)
+            {
+                patch.WriteUInt32(map + (i * 8), (start & ~3u) | 2); // ARM64EC -> x64
+                var before = RuleHarness.Analyze(File.ReadAllBytes(image.Path), image.Name).RuleIds().ToHashSet();
+                var after = RuleHarness.Analyze(patch.Bytes, image.Name).RuleIds().ToHashSet();
+                Assert.Equal(["PE4007"], after.Except(before));
+                return;
+            }
+        }
+
+        Assert.Fail("no ARM64EC range");
+    }
+
+    [Fact]
+    public void Arm64_rules_say_not_applicable_with_the_machine_on_x64()
+    {
+        using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
+        foreach (var rule in RuleRegistry.CreateAll().Where(r => r.Id.StartsWith("PE40", StringComparison.Ordinal)))
+        {
+            var applicability = rule.GetApplicability(image);
+            Assert.False(applicability.IsApplicable);
+            Assert.Contains("machine is x64", applicability.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void The_code_map_rule_is_not_applicable_to_plain_arm64()
+    {
+        using var image = PeImage.Open(Clean.Path).Image!;
+        var applicability = new Arm64ECCodeMap().GetApplicability(image);
+        Assert.False(applicability.IsApplicable);
+        Assert.Contains("ARM64 image without CHPE metadata", applicability.Reason, StringComparison.Ordinal);
+    }
+
+    private static void AssertOnlyNew(string rule, ImagePatch patch)
+    {
+        var before = RuleHarness.Analyze(File.ReadAllBytes(Clean.Path), Clean.Name).RuleIds().ToHashSet();
+        var after = RuleHarness.Analyze(patch.Bytes, Clean.Name).RuleIds().ToHashSet();
+        Assert.Equal([rule], after.Except(before));
+    }
+
+    private static int PdataOffset(ImagePatch patch) => patch.FileOffsetOf(patch.GetDirectory(3).Rva);
+
+    private static IEnumerable<(uint Begin, uint UnwindData)> Entries(ImagePatch patch, int flag)
+    {
+        var pdata = PdataOffset(patch);
+        var (_, size) = patch.GetDirectory(3);
+        for (var i = 0; i < size / 8; i++)
+        {
+            var begin = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(pdata + (i * 8)));
+            var unwind = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(pdata + (i * 8) + 4));
+            if ((unwind & 3) == flag)
+            {
+                yield return (begin, unwind);
+            }
+        }
+    }
+
+    private static (uint Begin, int XdataOffset) FirstXdata(ImagePatch patch, Func<uint, bool> header)
+    {
+        foreach (var (begin, unwind) in Entries(patch, flag: 0))
+        {
+            var at = patch.FileOffsetOf(unwind);
+            if (header(BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(at))))
+            {
+                return (begin, at);
+            }
+        }
+
+        throw new InvalidOperationException("no matching .xdata record");
+    }
+}

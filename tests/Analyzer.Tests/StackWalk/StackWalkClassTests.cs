@@ -1,0 +1,227 @@
+using Pelint.Analysis;
+using Pelint.Analysis.StackWalk;
+using Pelint.Pe;
+
+namespace Pelint.Tests.StackWalk;
+
+/// <summary>
+/// The classes of real compiler output the verifier must get right, each in a hand-assembled
+/// function with hand-written unwind codes. Expected verdicts are derived by hand from what
+/// Windows' unwinder does at each instruction (comments show the derivation).
+/// </summary>
+public sealed class StackWalkClassTests
+{
+    // Unwind ops.
+    private const int Push = 0;
+    private const int AllocSmall = 2;
+    private const int SetFpreg = 3;
+
+    private const int Rbx = 3;
+    private const int Rbp = 5;
+    private const int Rsi = 6;
+
+    [Fact]
+    public void Vzeroupper_after_the_frame_is_released_is_a_hazard_at_that_one_instruction()
+    {
+        // 0 push rbx; 1 sub rsp,0x20; 5 xor eax,eax; 7 add rsp,0x20; 11 vzeroupper; 14 pop rbx; 15 ret
+        // At vzeroupper rsp = entry-8, the scan sees no epilog, the codes add 0x20 and pop rbx:
+        // the walk returns through [entry rsp+0x20].
+        var (verdict, image) = Verify(
+            [0x53, 0x48, 0x83, 0xEC, 0x20, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x20, 0xC5, 0xF8, 0x77, 0x5B, 0xC3],
+            FunctionImage.Info(1, 0, 5, 0, 0, FunctionImage.Code(5, AllocSmall, 3), FunctionImage.Code(1, Push, Rbx)));
+
+        var hazard = Assert.Single(verdict.Hazards);
+        Assert.Equal(FunctionImage.Begin(0) + 11, hazard.Rva);
+        Assert.Equal(HazardKind.WrongCaller, hazard.Kind);
+        Assert.Equal(Sym.Stack(0x20), hazard.ReturnAddressFrom);
+        Assert.Equal(Sym.Stack(-8), hazard.TrueRsp);
+        Assert.Equal(UnwindPath.Codes, hazard.Path);
+        Assert.Equal(16, verdict.InstructionsChecked + verdict.InstructionsUnjudged + 9); // 7 instructions judged
+        _ = image;
+    }
+
+    [Fact]
+    public void Go_pop_rbp_nop_ret_is_a_hazard_at_the_nop_only()
+    {
+        // 0 push rbp; 1 mov rbp,rsp; 4 sub rsp,16; 8 add rsp,16; 12 pop rbp; 13 nop; 14 ret
+        // Codes: SET_FPREG rbp at 4, PUSH_NONVOL rbp at 1. At the nop rbp holds the caller's rbp
+        // again, so RSP recomputed from it is the caller's rbp.
+        var (verdict, _) = Verify(
+            [0x55, 0x48, 0x89, 0xE5, 0x48, 0x83, 0xEC, 0x10, 0x48, 0x83, 0xC4, 0x10, 0x5D, 0x90, 0xC3],
+            FunctionImage.Info(1, 0, 4, Rbp, 0, FunctionImage.Code(4, SetFpreg, 0), FunctionImage.Code(1, Push, Rbp)));
+
+        var hazard = Assert.Single(verdict.Hazards);
+        Assert.Equal(FunctionImage.Begin(0) + 13, hazard.Rva);
+        Assert.Equal(new Sym(SymKind.Entry, Rbp, 0x10), hazard.CallerRsp);
+    }
+
+    [Fact]
+    public void Go_add_rsp_pop_rbp_ret_below_the_frame_register_is_harmless()
+    {
+        // The allocation lies below the frame register, which the codes describe; add rsp,16;
+        // pop rbp; ret is an epilog the scan recognises, and before it rbp holds the frame.
+        var (verdict, _) = Verify(
+            [0x55, 0x48, 0x89, 0xE5, 0x48, 0x83, 0xEC, 0x10, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x10, 0x5D, 0xC3],
+            FunctionImage.Info(1, 0, 4, Rbp, 0, FunctionImage.Code(4, SetFpreg, 0), FunctionImage.Code(1, Push, Rbp)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Equal(7, verdict.InstructionsChecked);
+    }
+
+    [Fact]
+    public void Leave_ret_is_harmless()
+    {
+        // 0 push rbp; 1 mov rbp,rsp; 4 sub rsp,0x20; 8 xor eax,eax; 10 leave; 11 ret
+        var (verdict, _) = Verify(
+            [0x55, 0x48, 0x89, 0xE5, 0x48, 0x83, 0xEC, 0x20, 0x31, 0xC0, 0xC9, 0xC3],
+            FunctionImage.Info(1, 0, 8, Rbp, 0, FunctionImage.Code(8, AllocSmall, 3), FunctionImage.Code(4, SetFpreg, 0), FunctionImage.Code(1, Push, Rbp)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Equal(6, verdict.InstructionsChecked);
+    }
+
+    [Fact]
+    public void Rsp_moved_while_the_frame_register_holds_the_frame_is_harmless()
+    {
+        // MSVC/GCC shape: 0 push rbp; 1 push rbx; 2 sub rsp,0x28; 6 lea rbp,[rsp+0x20];
+        // 11 sub rsp,rcx (alloca); 14 lea rsp,[rbp+8]; 18 mov eax,1; 23 pop rbx; 24 pop rbp; 25 ret
+        // Codes: SET_FPREG rbp (offset 0x20) at 11, ALLOC 0x28 at 6, PUSH rbx at 2, PUSH rbp at 1.
+        var (verdict, _) = Verify(
+            [0x55, 0x53, 0x48, 0x83, 0xEC, 0x28, 0x48, 0x8D, 0x6C, 0x24, 0x20, 0x48, 0x29, 0xCC, 0x48, 0x8D, 0x65, 0x08, 0xB8, 0x01, 0x00, 0x00, 0x00, 0x5B, 0x5D, 0xC3],
+            FunctionImage.Info(1, 0, 11, Rbp, 2, FunctionImage.Code(11, SetFpreg, 0), FunctionImage.Code(6, AllocSmall, 4), FunctionImage.Code(2, Push, Rbx), FunctionImage.Code(1, Push, Rbp)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Empty(verdict.UnbalancedJoins);
+    }
+
+    [Fact]
+    public void A_push_no_code_records_is_a_hazard_in_the_prolog_and_body()
+    {
+        // 0 push rbx; 1 push rsi; 2 sub rsp,0x20; 6 xor eax,eax; 8 add rsp,0x20; 12 pop rsi; 13 pop rbx; 14 ret
+        // Codes record push rbx and the allocation only: from offset 2 on the walk is 8 bytes short.
+        var (verdict, _) = Verify(
+            [0x53, 0x56, 0x48, 0x83, 0xEC, 0x20, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x20, 0x5E, 0x5B, 0xC3],
+            FunctionImage.Info(1, 0, 6, 0, 0, FunctionImage.Code(6, AllocSmall, 3), FunctionImage.Code(1, Push, Rbx)));
+
+        var rvas = verdict.Hazards.Where(h => h.Kind == HazardKind.WrongCaller).Select(h => h.Rva - FunctionImage.Begin(0)).ToList();
+        // At 2 (after push rsi; no code yet for the alloc): codes pop rbx from entry-16, return through entry-8.
+        // At 6: alloc + pop rbx: same. At 8 (add rsp): epilog scan finds add, pop rsi, pop rbx, ret: simulated, right.
+        Assert.Equal([2u, 6u], rvas);
+    }
+
+    [Fact]
+    public void A_body_that_moves_rsp_without_a_frame_register_is_a_hazard()
+    {
+        // 0 sub rsp,0x28; 4 sub rsp,8; 8 xor eax,eax; 10 add rsp,8; 14 add rsp,0x28; 18 ret
+        var (verdict, _) = Verify(
+            [0x48, 0x83, 0xEC, 0x28, 0x48, 0x83, 0xEC, 0x08, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x08, 0x48, 0x83, 0xC4, 0x28, 0xC3],
+            FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
+
+        // At 8 and 10 rsp is entry-0x30: the codes add 0x28 and return through [entry rsp-8].
+        // At 10 the scan sees add rsp,8 then add rsp,0x28: not pops, not an epilog.
+        Assert.Equal([8u, 10u], verdict.Hazards.Select(h => h.Rva - FunctionImage.Begin(0)));
+        Assert.All(verdict.Hazards, h => Assert.Equal(Sym.Stack(-8), h.ReturnAddressFrom));
+    }
+
+    [Fact]
+    public void An_early_ret_before_the_prolog_ran_is_harmless()
+    {
+        // 0 test ecx,ecx; 2 jne 5; 4 ret; 5 push rbx; 6 sub rsp,0x20; 10 add rsp,0x20; 14 pop rbx; 15 ret
+        // The ret at 4 lies in the prolog region but is an epilog to the scan; rsp is entry rsp there.
+        var (verdict, _) = Verify(
+            [0x85, 0xC9, 0x75, 0x01, 0xC3, 0x53, 0x48, 0x83, 0xEC, 0x20, 0x48, 0x83, 0xC4, 0x20, 0x5B, 0xC3],
+            FunctionImage.Info(1, 0, 10, 0, 0, FunctionImage.Code(10, AllocSmall, 3), FunctionImage.Code(6, Push, Rbx)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Equal(8, verdict.InstructionsChecked);
+    }
+
+    [Fact]
+    public void Switch_table_bytes_inside_the_function_are_never_decoded()
+    {
+        // 0 sub rsp,0x28; 4 cmp ecx,2; 7 ja 34; 9 lea rax,[rip+table]; 16 movsxd rcx,[rax+rcx*4];
+        // 20 add rcx,rax; 23 jmp rcx; 25 case0: mov eax,5; 30 jmp 36; 32 case1/2: (xor eax,eax)
+        // 34 default: 31 C0 (xor eax,eax); 36 add rsp,0x28; 40 ret; 41 pad; 44 table: 3 offsets from
+        // the table (25-44, 34-44, 34-44) whose bytes (EB FF FF FF, F6 FF FF FF) are not code.
+        byte[] code =
+        [
+            0x48, 0x83, 0xEC, 0x28, 0x83, 0xF9, 0x02, 0x77, 0x19, 0x48, 0x8D, 0x05, 0x1C, 0x00, 0x00, 0x00,
+            0x48, 0x63, 0x0C, 0x88, 0x48, 0x01, 0xC1, 0xFF, 0xE1, 0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x04,
+            0x31, 0xC0, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xCC, 0xCC, 0xCC,
+            0xED, 0xFF, 0xFF, 0xFF, 0xF6, 0xFF, 0xFF, 0xFF, 0xF6, 0xFF, 0xFF, 0xFF,
+        ];
+        var judged = new List<uint>();
+        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Empty(verdict.Unfollowed);
+        Assert.Contains(25u, judged); // case 0 reached through the table
+        Assert.Contains(34u, judged);
+        Assert.DoesNotContain(judged, offset => offset >= 41);
+    }
+
+    [Fact]
+    public void A_function_with_no_codes_and_its_own_handler_is_described_as_handler_only()
+    {
+        // Flags EHANDLER, no codes, handler = function 1; body pushes and allocates.
+        var image = new FunctionImage();
+        var info = FunctionImage.Info(1, 1, 0, 0, 0);
+        var handler = FunctionImage.Begin(1);
+        byte[] withHandler = [.. info, (byte)handler, (byte)(handler >> 8), 0, 0];
+        image.Add([0x53, 0x48, 0x83, 0xEC, 0x20, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x20, 0x5B, 0xC3], withHandler);
+        image.Add([0x31, 0xC0, 0xC3], FunctionImage.Info(1, 0, 0, 0, 0));
+        var (verdict, _) = Verify(image, 0);
+
+        Assert.Equal(FrameDescription.HandlerOnly, verdict.Description);
+        Assert.NotEmpty(verdict.Hazards);
+    }
+
+    [Fact]
+    public void A_register_restored_from_below_rsp_is_a_released_slot_not_a_wrong_caller()
+    {
+        // 0 push rbp; 1 push rbx; 2 mov rbp,rsp; 5 sub rsp,0x20; 9 lea rsp,[rbp+8]; 13 mov eax,1; 18 pop rbp; 19 ret
+        // Codes: ALLOC 0x20 at 9, SET_FPREG rbp at 5, PUSH rbx at 2, PUSH rbp at 1. At 13 rsp is
+        // entry-8 but rbx's slot is entry-16: the walk reads it from below rsp.
+        var (verdict, _) = Verify(
+            [0x55, 0x53, 0x48, 0x89, 0xE5, 0x48, 0x83, 0xEC, 0x20, 0x48, 0x8D, 0x65, 0x08, 0xB8, 0x01, 0x00, 0x00, 0x00, 0x5D, 0xC3],
+            FunctionImage.Info(1, 0, 9, Rbp, 0, FunctionImage.Code(9, AllocSmall, 3), FunctionImage.Code(5, SetFpreg, 0), FunctionImage.Code(2, Push, Rbx), FunctionImage.Code(1, Push, Rbp)));
+
+        var hazard = Assert.Single(verdict.Hazards);
+        Assert.Equal(HazardKind.ReleasedSlot, hazard.Kind);
+        Assert.Equal(FunctionImage.Begin(0) + 13, hazard.Rva);
+        Assert.Equal(Rbx, hazard.Register);
+        Assert.Equal(Sym.Stack(-16), hazard.SlotAddress);
+    }
+
+    [Fact]
+    public void Pops_in_the_wrong_order_are_an_epilog_that_restores_the_wrong_register()
+    {
+        // 0 push rbx; 1 push rsi; 2 sub rsp,0x28; 6 add rsp,0x28; 10 pop rbx; 11 pop rsi; 12 ret
+        var (verdict, _) = Verify(
+            [0x53, 0x56, 0x48, 0x83, 0xEC, 0x28, 0x48, 0x83, 0xC4, 0x28, 0x5B, 0x5E, 0xC3],
+            FunctionImage.Info(1, 0, 6, 0, 0, FunctionImage.Code(6, AllocSmall, 4), FunctionImage.Code(2, Push, Rsi), FunctionImage.Code(1, Push, Rbx)));
+
+        var first = verdict.Hazards[0];
+        Assert.Equal(HazardKind.WrongRegister, first.Kind);
+        Assert.Equal(UnwindPath.EpilogScan, first.Path);
+        Assert.Equal(Sym.Entry(Rsi), first.RestoredValue);
+    }
+
+    private static (FunctionVerdict Verdict, byte[] Image) Verify(byte[] code, byte[] info, Action<uint>? judged = null)
+    {
+        var image = new FunctionImage();
+        image.Add(code, info);
+        return Verify(image, 0, judged);
+    }
+
+    private static (FunctionVerdict Verdict, byte[] Image) Verify(FunctionImage builder, int function, Action<uint>? judged = null)
+    {
+        var bytes = builder.Build();
+        using var image = PeImage.Load(bytes, "stackwalk.exe").Image!;
+        var verdict = Assert.Single(StackWalkAnalysis.VerifyEach(image, f => f.Primary.BeginAddress == FunctionImage.Begin(function), null,
+            (rva, _, _) => judged?.Invoke(rva)));
+        var analysis = StackWalkAnalysis.Of(new AnalysisContext(image));
+        Assert.True(analysis.FunctionsVerified >= 1);
+        return (verdict, bytes);
+    }
+}

@@ -1,0 +1,96 @@
+using Pelint.Analysis;
+using Pelint.Engine;
+using Pelint.Pe;
+using Pelint.Rules;
+using Pelint.Testing;
+
+namespace Pelint.Tests.StackWalk;
+
+/// <summary>The samples built from source yield exactly the findings listed beside them; real MSVC DLLs yield exactly their real stack-walk defects.</summary>
+public sealed class StackWalkSampleTests
+{
+    public static TheoryData<string> Samples()
+    {
+        var data = new TheoryData<string>();
+        foreach (var expected in Directory.EnumerateFiles(TestPaths.SamplesBin, "*.expected").Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(expected)[..^".expected".Length]);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void Sample_yields_exactly_its_expected_findings(string sample)
+    {
+        var path = Path.Combine(TestPaths.SamplesBin, sample);
+        var expected = File.ReadLines(path + ".expected").Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).Order(StringComparer.Ordinal);
+
+        var report = RuleHarness.Analyze(path);
+
+        Assert.Equal(expected, report.RuleIds());
+    }
+
+    [Fact]
+    public void Scheduled_sample_reports_the_mov_that_runs_after_add_rsp()
+    {
+        // objdump -d: 0x103d add rsp,0x28; 0x1041 mov eax,1; pop rsi; pop rbx; ret. The prolog
+        // pushed rbx and rsi and allocated 0x28: at the mov rsp is entry-0x10, and the codes
+        // (0x28, then two pops) lead to the return address at entry+0x28.
+        var report = RuleHarness.Analyze(Path.Combine(TestPaths.SamplesBin, "epilog-scheduled.x64.exe"));
+
+        var result = Assert.Single(report.Results);
+        Assert.Equal("PE3005", result.Rule.Id);
+        Assert.Equal(0x1041u, result.Finding.Location.Rva);
+        Assert.Contains("[entry rsp+0x28]", result.Message, StringComparison.Ordinal);
+        Assert.Contains("rsp is entry rsp-0x10", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Undocumented_sample_gives_one_note_with_each_form_when_PE3009_is_on()
+    {
+        var report = new Scanner(RuleHarness.Engine).ScanOne(new ScanInput(Path.Combine(TestPaths.SamplesBin, "epilog-undocumented.x64.exe"), Explicit: true),
+            new ScanOptions { Policy = new Enable("PE3009") });
+
+        var result = Assert.Single(report.Results);
+        Assert.Equal("PE3009", result.Rule.Id);
+        Assert.Equal(3, result.Finding.RelatedLocations.Count);
+        Assert.Contains(result.Finding.RelatedLocations, l => l.Description!.StartsWith("mov rsp, r11", StringComparison.Ordinal));
+        Assert.Contains(result.Finding.RelatedLocations, l => l.Description!.StartsWith("sub rsp, -imm", StringComparison.Ordinal));
+        Assert.Contains(result.Finding.RelatedLocations, l => l.Description!.StartsWith("lea rsp, [rsp+x]", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("clrjit.dll")]
+    [InlineData("hostfxr.dll")]
+    [InlineData("hostpolicy.dll")]
+    public void Msvc_runtime_dll_has_no_stack_walk_error(string dll)
+    {
+        var report = RuleHarness.Analyze(TestPaths.RuntimeDll(dll));
+
+        Assert.DoesNotContain(report.Results, r => r.Rule.Id is "PE3005" or "PE3006" or "PE3010" or "PE3011" or "PE3012");
+    }
+
+    [Fact]
+    public void Coreclr_reports_exactly_the_hand_written_stubs_that_push_what_their_codes_do_not_record()
+    {
+        // objdump -d and -p, by hand:
+        //  0x1832c0: mov rdx,rsp; push rax; push rdx; push r15 ... - codes start with push r15 at +7;
+        //  0x1845a0, 0x1845d0, 0x184600: push rax; push rbp; ... - codes start with push rbp at +2;
+        //  0x184690: mov rdx,rsp; push rcx; ... - the only code is the 0x520 allocation.
+        // In each, from the instruction after the unrecorded push on, a walk reads the return
+        // address from a slot the push moved.
+        var report = RuleHarness.Analyze(TestPaths.RuntimeDll("coreclr.dll"));
+
+        Assert.DoesNotContain(report.Results, r => r.Rule.Id is "PE3005" or "PE3006" or "PE3011" or "PE3012");
+        var stubs = report.Results.Where(r => r.Rule.Id == "PE3010").Select(r => (r.Finding.Location.FunctionRva, r.Finding.Location.Rva)).ToList();
+        Assert.Equal([(0x1832C0u, 0x1832C4u), (0x1845A0u, 0x1845A1u), (0x1845D0u, 0x1845D1u), (0x184600u, 0x184601u), (0x184690u, 0x184694u)], stubs);
+    }
+
+    // Every rule at its page's level, and the ones named on too.
+    private sealed class Enable(params string[] ids) : ISeverityPolicy
+    {
+        public Level? LevelFor(RuleDescriptor rule, string path) => rule.EnabledByDefault || ids.Contains(rule.Id) ? rule.DefaultLevel : null;
+    }
+}
