@@ -17,7 +17,7 @@ if [ ! -x "$PELINT" ] || [ -n "${PELINT_BENCH_REBUILD:-}" ]; then
   dotnet publish src/Analyzer.Cli -c Release -r linux-x64 -o artifacts/pelint-aot -nologo -v quiet >/dev/null
 fi
 
-NATIVE=$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:NuGetPackageRoot)microsoft.netcore.app.runtime.win-x64/10.0.11/runtimes/win-x64/native
+NATIVE=$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:NuGetPackageRoot)microsoft.netcore.app.runtime.win-x64/$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:PelintRuntimePackVersion)/runtimes/win-x64/native
 [ -f "$NATIVE/coreclr.dll" ] || { echo "runtime pack missing: run 'dotnet restore Analyzer.sln' first" >&2; exit 1; }
 
 BIOME=$WORK/biome/package/biome.exe

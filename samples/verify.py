@@ -11,7 +11,8 @@ would raise next to the expected ones:
                                    CC/90 before each entry not covered by another .pdata entry
   PE3001..                         prolog instructions vs. unwind codes (offsets, ops, registers),
                                    chained / low-bit indirect entries, v2 EPILOG codes
-  PE3005/PE3006/PE3009             every ret / tail jmp classified as in DOMAIN.md section 3
+  PE3005/PE3006/PE3009             every ret / tail jmp classified by the documented epilog form
+                                   (add rsp / lea rsp, pops, ret or tail jmp, nothing between)
   scope tables                     __C_specific_handler records inside their function
 
 It is a test aid with a deliberately small x64 pattern set (what these samples contain), not a

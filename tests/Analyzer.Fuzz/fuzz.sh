@@ -34,7 +34,7 @@ case $TARGET in
     # Small images only: afl-fuzz mutates every byte of a seed, and execution speed falls with size.
     cp samples/bin/*.exe samples/bin/*.dll "$SEEDS/" 2>/dev/null || true
     find tests/fixtures/corkami -maxdepth 1 -type f \( -name '*.exe' -o -name '*.dll' -o -name '*.sys' \) -size -17k -exec cp {} "$SEEDS/" \;
-    RUNTIME=$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:NuGetPackageRoot)microsoft.netcore.app.runtime.win-x64/10.0.11/runtimes/win-x64/native
+    RUNTIME=$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:NuGetPackageRoot)microsoft.netcore.app.runtime.win-x64/$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:PelintRuntimePackVersion)/runtimes/win-x64/native
     for dll in createdump.exe mscorrc.dll; do
       [ -f "$RUNTIME/$dll" ] && cp "$RUNTIME/$dll" "$SEEDS/runtime-$dll"
     done

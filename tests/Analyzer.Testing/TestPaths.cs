@@ -5,7 +5,10 @@ namespace Pelint.Testing;
 /// <summary>Where the test inputs are: the repository, its samples, the vendored corkami corpus, the runtime pack.</summary>
 public static class TestPaths
 {
-    public const string RuntimePackVersion = "10.0.11";
+    /// <summary>The runtime pack's version, written once: PelintRuntimePackVersion in Directory.Packages.props.</summary>
+    public static string RuntimePackVersion { get; } =
+        typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "PelintRuntimePackVersion")?.Value
+        ?? throw new InvalidOperationException("PelintRuntimePackVersion (Directory.Packages.props) is not in Pelint.Testing's assembly metadata");
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 

@@ -4,8 +4,9 @@ using Pelint.Testing;
 namespace Pelint.Pe.Tests.Exceptions;
 
 /// <summary>
-/// The bit-field traps of UNWIND_INFO (DESIGN.md), each with bytes written from Microsoft's
-/// "x64 exception handling" page: fields are allocated from the least significant bit.
+/// The bit-field traps of UNWIND_INFO (a popular PE library swaps these fields and its tests only
+/// restate its code), each with bytes written from Microsoft's "x64 exception handling" page:
+/// fields are allocated from the least significant bit.
 /// </summary>
 public sealed class UnwindInfoDecodingTests
 {

@@ -170,6 +170,39 @@ public sealed class CraftedUnwindFixtureTests
     }
 
     [Fact]
+    public void An_identical_second_entry_for_a_folded_function_is_not_reported()
+    {
+        var f = new UnwindFixture();
+        var info = f.StandardInfo();
+        f.Entry(f.Function(0), f.End(0), info).Entry(f.Function(0), f.End(0), info).Entry(f.Function(1), f.End(1), info);
+
+        Assert.Empty(UnwindResults(f.Build()));
+    }
+
+    [Fact]
+    public void A_second_entry_for_a_folded_function_with_an_equal_copy_of_its_record_is_not_reported()
+    {
+        // lld keeps each folded copy's .xdata: same bytes at another RVA (libSkiaSharp).
+        var f = new UnwindFixture();
+        f.Entry(f.Function(0), f.End(0), f.StandardInfo()).Entry(f.Function(0), f.End(0), f.StandardInfo()).Entry(f.Function(1), f.End(1), f.StandardInfo());
+
+        Assert.Empty(UnwindResults(f.Build()));
+    }
+
+    [Fact]
+    public void Two_entries_for_one_function_with_different_unwind_data_are_reported_by_PE3001()
+    {
+        var f = new UnwindFixture();
+        var other = f.AddData([0x01, 0x02, 0x01, 0x00, 0x02, 0x32, 0x00, 0x00]);
+        f.Entry(f.Function(0), f.End(0), f.StandardInfo()).Entry(f.Function(0), f.End(0), other).Entry(f.Function(1), f.End(1), f.StandardInfo());
+
+        var result = Assert.Single(UnwindResults(f.Build()));
+
+        Assert.Equal("PE3001", result.Rule.Id);
+        Assert.Equal("duplicate", result.Finding.MessageId);
+    }
+
+    [Fact]
     public void Overlapping_entries_are_reported_by_PE3001()
     {
         var f = new UnwindFixture();

@@ -5,7 +5,8 @@ namespace Pelint.Tests.Exceptions;
 /// <summary>Crafted images: each yields exactly its expected PE30xx rule, without a hang or an exception.</summary>
 public sealed class UnwindFixtureTests
 {
-    // The exception-data rules of issue 3; PE3005/PE3006/PE3009 judge code (epilogs), not these tables.
+    // The rules that judge the exception data itself; the stack-walk rules (PE3005, PE3006,
+    // PE3009-PE3013) judge code against it, not these tables.
     private static readonly HashSet<string> DataRules = ["PE3001", "PE3002", "PE3003", "PE3004", "PE3007", "PE3008"];
 
     private static IReadOnlyList<string> UnwindRules(UnwindImage u)

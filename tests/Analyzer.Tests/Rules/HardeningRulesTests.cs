@@ -35,6 +35,19 @@ public sealed class HardeningRulesTests
     }
 
     [Fact]
+    public void An_efi_application_without_dynamic_base_is_not_judged_by_PE1001()
+    {
+        // Subsystem (optional header offset 68) 10: EFI application; firmware relocates it wherever it loads it.
+        var patched = ImagePatch.FromFile(Coreclr).ClearDllCharacteristics(DllCharacteristics.DynamicBase);
+        patched.WriteUInt16(patched.DllCharacteristicsOffset - 2, 10);
+
+        var report = RuleHarness.Analyze(patched.Bytes, "coreclr.efi");
+
+        Assert.DoesNotContain(report.Results, r => r.Rule.Id == "PE1001");
+        Assert.Contains(report.Skipped, s => s.RuleId == "PE1001" && s.Reason.Contains("EFI", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Relocs_stripped_on_a_dynamic_base_image_is_reported_by_PE1002()
     {
         var patched = ImagePatch.FromFile(Coreclr).SetCharacteristics(Characteristics.RelocsStripped);
@@ -71,6 +84,26 @@ public sealed class HardeningRulesTests
         Assert.Equal("page-unaligned", result.Finding.MessageId);
         Assert.Equal(block, result.Finding.Location.FileOffset);
         Assert.True(size >= 8);
+    }
+
+    [Fact]
+    public void Relocation_block_of_absolute_padding_at_an_unaligned_page_is_not_reported()
+    {
+        // objcopy-made EFI applications (fwupd, systemd-boot) end .reloc with such a block; it patches nothing.
+        var patched = ImagePatch.FromFile(Coreclr);
+        var (rva, _) = patched.GetDirectory(5);
+        var block = patched.FileOffsetOf(rva);
+        var page = BitConverter.ToUInt32(patched.Bytes, block);
+        var size = BitConverter.ToUInt32(patched.Bytes, block + 4);
+        patched.WriteUInt32(block, page + 0xB8);
+        for (var entry = block + 8; entry < block + size; entry += 2)
+        {
+            patched.WriteUInt16(entry, 0);
+        }
+
+        var report = RuleHarness.Analyze(patched.Bytes, "coreclr.dll");
+
+        Assert.DoesNotContain(report.Results, r => r.Rule.Id == "PE1003");
     }
 
     [Fact]

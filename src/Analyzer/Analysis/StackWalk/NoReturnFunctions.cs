@@ -29,54 +29,38 @@ public sealed class NoReturnFunctions(PeImage image)
         "_CxxThrowException", "__CxxThrowException", "_invoke_watson", "__report_gsfailure", "__fastfail", "longjmp", "_longjmp",
     };
 
-    // Answers for call targets asked about by the verifier: each is computed on its own (below),
-    // so it is the same whichever worker asks first and whatever it asked before.
-    private readonly ConcurrentDictionary<uint, bool> _known = new();
+    // Keyed by target and depth: an answer cut off at MaxDepth is only true at that depth, and
+    // with the depth bound the recursion ends without a cycle guard, so every answer is a pure
+    // function of its key and the order in which threads ask never changes it.
+    private readonly ConcurrentDictionary<ulong, bool> _known = new();
 
     /// <summary>Whether a call of <paramref name="call"/> never comes back.</summary>
     public bool NeverReturns(in Instruction call, CodeCursor cursor)
     {
-        ArgumentNullException.ThrowIfNull(cursor);
         if (call.Op0Kind == OpKind.Memory && call.IsIPRelativeMemoryOperand)
         {
             return IsNoReturnImport((uint)call.IPRelativeMemoryAddress);
         }
 
-        if (call.Op0Kind != OpKind.NearBranch64 || call.NearBranchTarget > uint.MaxValue)
-        {
-            return false;
-        }
-
-        var target = (uint)call.NearBranchTarget;
-        if (_known.TryGetValue(target, out var known))
-        {
-            return known;
-        }
-
-        // The callees it reaches are memoised for this question only: an answer found deeper
-        // (depth-limited) or inside a call cycle depends on where the question started, and a
-        // shared memo of those would make the verdicts depend on which worker asked first.
-        var result = NeverReturns(target, cursor, 0, []);
-        _known.TryAdd(target, result);
-        return result;
+        return call.Op0Kind == OpKind.NearBranch64 && call.NearBranchTarget <= uint.MaxValue && NeverReturns((uint)call.NearBranchTarget, cursor, 0);
     }
 
     private bool IsNoReturnImport(uint slot) => image.Imports.FindBySlot(slot) is { Name: { } name } && Imports.Contains(name);
 
-    private bool NeverReturns(uint target, CodeCursor cursor, int depth, Dictionary<uint, bool> memo)
+    private bool NeverReturns(uint target, CodeCursor cursor, int depth)
     {
-        if (memo.TryGetValue(target, out var known))
+        var key = ((ulong)(uint)depth << 32) | target;
+        if (_known.TryGetValue(key, out var known))
         {
             return known;
         }
 
-        memo[target] = false; // a call cycle returns, as far as this analysis goes
-        var result = Compute(target, cursor, depth, memo);
-        memo[target] = result;
+        var result = Compute(target, cursor, depth);
+        _known[key] = result;
         return result;
     }
 
-    private bool Compute(uint target, CodeCursor cursor, int depth, Dictionary<uint, bool> memo)
+    private bool Compute(uint target, CodeCursor cursor, int depth)
     {
         if (!cursor.TryDecodeAt(target, out var first) || first.IsInvalid)
         {
@@ -127,7 +111,7 @@ public sealed class NoReturnFunctions(PeImage image)
                         rva = (uint)instruction.NearBranchTarget;
                         continue;
                     case FlowControl.UnconditionalBranch:
-                        if (!NeverReturnsAt(instruction.NearBranchTarget, cursor, depth, memo))
+                        if (!NeverReturnsAt(instruction.NearBranchTarget, cursor, depth))
                         {
                             return false; // a tail call of something that returns
                         }
@@ -146,7 +130,7 @@ public sealed class NoReturnFunctions(PeImage image)
                     case FlowControl.IndirectCall:
                         if (instruction.Op0Kind == OpKind.Memory && instruction.IsIPRelativeMemoryOperand
                             ? IsNoReturnImport((uint)instruction.IPRelativeMemoryAddress)
-                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, cursor, depth, memo))
+                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, cursor, depth))
                         {
                             break;
                         }
@@ -173,6 +157,6 @@ public sealed class NoReturnFunctions(PeImage image)
         return true;
     }
 
-    private bool NeverReturnsAt(ulong target, CodeCursor cursor, int depth, Dictionary<uint, bool> memo) =>
-        target <= uint.MaxValue && NeverReturns((uint)target, cursor, depth + 1, memo);
+    private bool NeverReturnsAt(ulong target, CodeCursor cursor, int depth) =>
+        target <= uint.MaxValue && NeverReturns((uint)target, cursor, depth + 1);
 }

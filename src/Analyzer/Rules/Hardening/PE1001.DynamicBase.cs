@@ -7,7 +7,10 @@ namespace Pelint.Rules;
 [Rule("PE1001")]
 public sealed partial class DynamicBase : IRule
 {
-    public Applicability GetApplicability(PeImage image) => Applicability.ForNativeCode(image);
+    public Applicability GetApplicability(PeImage image) => image.OptionalHeader.Subsystem is Subsystem.EfiApplication or Subsystem.EfiBootServiceDriver
+        or Subsystem.EfiRuntimeDriver or Subsystem.EfiRom
+        ? Applicability.NotApplicable("EFI image: firmware loads it wherever it allocates memory and applies its relocations whatever DllCharacteristics says")
+        : Applicability.ForNativeCode(image);
 
     public IEnumerable<Finding> Analyze(RuleContext context)
     {

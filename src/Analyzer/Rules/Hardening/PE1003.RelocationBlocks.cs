@@ -164,22 +164,29 @@ public sealed partial class RelocationBlocks : IRule
             }
 
             SizeOdd = (block.SizeOfBlock & 1) != 0;
-            PageUnaligned = (block.PageRva & 0xFFF) != 0;
             PageOutside = block.PageRva >= image.Map.SizeOfImage;
-            Count = (SizeOdd ? 1 : 0) + (PageUnaligned ? 1 : 0) + (PageOutside ? 1 : 0);
-            if (!PageOutside)
-            {
-                CheckEntries(image, block, reader);
-            }
+            var applied = PageOutside ? block.EntryCount : CheckEntries(image, block, reader);
+
+            // A block of ABSOLUTE entries only patches nothing: objcopy-made EFI images pad .reloc
+            // with such blocks at unaligned pages, and the loader skips them.
+            PageUnaligned = (block.PageRva & 0xFFF) != 0 && applied > 0;
+            Count += (SizeOdd ? 1 : 0) + (PageUnaligned ? 1 : 0) + (PageOutside ? 1 : 0);
         }
 
-        private void CheckEntries(PeImage image, BaseRelocationBlock block, ImageReader reader)
+        /// <summary>Checks each entry's type and target; returns how many entries are not ABSOLUTE padding.</summary>
+        private int CheckEntries(PeImage image, BaseRelocationBlock block, ImageReader reader)
         {
+            var applied = 0;
             var entries = BaseRelocationTable.ReadEntries(reader, block);
             for (var i = 0; i < entries.Length / 2; i++)
             {
                 var entry = BaseRelocationTable.EntryAt(entries, i);
                 var type = (int)entry.Type;
+                if (entry.Type != BaseRelocationType.Absolute)
+                {
+                    applied++;
+                }
+
                 if (!IsLegal(image.Machine, entry.Type))
                 {
                     if (BadTypeCount[type]++ == 0)
@@ -208,6 +215,8 @@ public sealed partial class RelocationBlocks : IRule
                     }
                 }
             }
+
+            return applied;
         }
     }
 }

@@ -33,7 +33,18 @@ public sealed partial class ExceptionDirectoryRule : IRule
 
             if (previous is { } prev)
             {
-                if (f.BeginAddress <= prev.BeginAddress)
+                if (f.BeginAddress == prev.BeginAddress)
+                {
+                    // lld keeps one entry per folded copy of a function (identical code folding):
+                    // the same range and unwind data twice, harmless whichever one a lookup finds.
+                    if (!SameUnwind(directory, prev, f))
+                    {
+                        yield return context.IsPastCap ? Finding.PastCap
+                            : Messages.Duplicate(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:duplicate", name, UnwindFacts.Describe(context, f), f.Index,
+                                prev.EndAddress, prev.UnwindData, f.EndAddress, f.UnwindData);
+                    }
+                }
+                else if (f.BeginAddress < prev.BeginAddress)
                 {
                     yield return context.IsPastCap ? Finding.PastCap
                         : Messages.Unsorted(UnwindFacts.EntryLocation(context, f), $"{UnwindFacts.FunctionKey(context, f)}:unsorted", name, UnwindFacts.Describe(context, f), f.Index, prev.BeginAddress);
@@ -61,5 +72,28 @@ public sealed partial class ExceptionDirectoryRule : IRule
 
             previous = f;
         }
+    }
+
+    /// <summary>Whether two entries for one function give the unwinder the same answer: same range and the same record (or equal records without handler data).</summary>
+    private static bool SameUnwind(ExceptionDirectory directory, RuntimeFunction a, RuntimeFunction b)
+    {
+        if (a.EndAddress != b.EndAddress)
+        {
+            return false;
+        }
+
+        if (a.UnwindData == b.UnwindData)
+        {
+            return true;
+        }
+
+        if (a.IsIndirect || b.IsIndirect || directory.UnwindInfoOf(a) is not { IsDecoded: true, HasHandler: false, IsChained: false } x
+            || directory.UnwindInfoOf(b) is not { IsDecoded: true, HasHandler: false, IsChained: false } y)
+        {
+            return false;
+        }
+
+        return x.Version == y.Version && x.Flags == y.Flags && x.SizeOfProlog == y.SizeOfProlog && x.FrameRegister == y.FrameRegister
+            && x.FrameOffset == y.FrameOffset && x.Codes.SequenceEqual(y.Codes);
     }
 }
