@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times whole processes of the fast build (self-contained single-file ReadyToRun) against GNU
+# Times whole processes of the shipped build (NativeAOT, linux-x64) against GNU
 # objdump, alternating in one run: `pelint scan FILE -o out.sarif` (all rules) vs
 # `objdump -p FILE > /dev/null`, for coreclr.dll and biome.exe; prints the median ratio and
 # pelint's peak RSS; then the throughput of a scan of the runtime pack's native folder with
@@ -12,10 +12,9 @@ WORK=${PELINT_BENCH_WORK:-$ROOT/artifacts/bench}
 mkdir -p "$WORK"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-PELINT=$ROOT/artifacts/pelint/pelint
+PELINT=$ROOT/artifacts/pelint-aot/pelint
 if [ ! -x "$PELINT" ] || [ -n "${PELINT_BENCH_REBUILD:-}" ]; then
-  dotnet publish src/Analyzer.Cli -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true \
-    -p:PublishReadyToRun=true -o artifacts/pelint -nologo -v quiet >/dev/null
+  dotnet publish src/Analyzer.Cli -c Release -r linux-x64 -o artifacts/pelint-aot -nologo -v quiet >/dev/null
 fi
 
 NATIVE=$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:NuGetPackageRoot)microsoft.netcore.app.runtime.win-x64/$(dotnet msbuild tests/Analyzer.Testing/Analyzer.Testing.csproj -getProperty:PelintRuntimePackVersion)/runtimes/win-x64/native

@@ -32,7 +32,7 @@ public class ReaderBenchmarks
         var codes = 0;
         foreach (var f in directory.Functions)
         {
-            codes += directory.UnwindInfoOf(f)?.Codes.Count ?? 0;
+            codes += directory.UnwindInfoOf(f) is { } info ? info.Codes.Length : 0;
         }
 
         return codes;

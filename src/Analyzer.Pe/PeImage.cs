@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
 using System.Reflection.PortableExecutable;
-using System.Runtime.InteropServices;
 using Pelint.Pe.Chpe;
 using Pelint.Pe.Code;
 using Pelint.Pe.Debug;
@@ -16,20 +14,18 @@ using Pelint.Pe.Relocations;
 namespace Pelint.Pe;
 
 /// <summary>
-/// A PE image opened for reading: the file is read once into a private snapshot (or, past
-/// <see cref="PeOpenOptions.SnapshotLimit"/>, mapped read-only), headers come from
-/// <see cref="PEHeaders"/>, and every other directory is parsed lazily, on first request, by a
-/// bounds-checked reader that records problems instead of throwing. What is derived from these
-/// tables (functions, code discovery, stack states) is not the image's business: the analyses
-/// above this assembly compute it.
+/// A PE image opened for reading: the file stays open and is read at explicit offsets, never
+/// mapped and never read whole. Headers come from <see cref="PEHeaders"/>; every directory is
+/// read once, on first request, by a bounds-checked reader that records problems instead of
+/// throwing, and kept as a table; code is read in windows by whoever needs it
+/// (<see cref="OpenReader"/>). What is derived from these tables (functions, code discovery,
+/// stack states) is not the image's business: the analyses above this assembly compute it.
 /// </summary>
-public sealed unsafe class PeImage : IDisposable
+public sealed class PeImage : IDisposable
 {
     private const int OptionalHeaderDllCharacteristicsOffset = 70;
 
-    private readonly IDisposable? _owner;
-    private readonly byte* _base;
-    private readonly int _length;
+    private readonly ImageFile _file;
     private readonly Lazy<BaseRelocationTable> _relocations;
     private readonly Lazy<LoadConfigDirectory> _loadConfig;
     private readonly Lazy<ImportTable> _imports;
@@ -41,22 +37,18 @@ public sealed unsafe class PeImage : IDisposable
     private readonly Lazy<LanguageHandlers> _handlers;
     private readonly Lazy<ImageCode> _code;
     private bool _disposed;
-    private readonly ImageMemory _memory;
     private readonly List<PeProblem> _headerProblems;
 
-    private PeImage(string path, IDisposable? owner, byte* basePointer, int length, PEHeaders headers, List<PeProblem> headerProblems)
+    private PeImage(string path, ImageFile file, PEHeaders headers, List<PeProblem> headerProblems)
     {
         _headerProblems = headerProblems;
         Path = path;
-        _memory = new ImageMemory(basePointer, length);
-        _owner = owner;
-        _base = basePointer;
-        _length = length;
+        _file = file;
         Headers = headers;
 
         var pe = headers.PEHeader!;
-        Sections = ReadSections(headers, new ReadOnlySpan<byte>(basePointer, length), _headerProblems);
-        Map = new RvaMap(Sections, (uint)pe.SizeOfHeaders, (uint)pe.SizeOfImage, (uint)pe.FileAlignment, length);
+        Sections = ReadSections(headers, file, _headerProblems);
+        Map = new RvaMap(Sections, (uint)pe.SizeOfHeaders, (uint)pe.SizeOfImage, (uint)pe.FileAlignment, file.Length);
         _relocations = new(() => BaseRelocationTable.Read(this));
         _loadConfig = new(() => LoadConfigDirectory.Read(this));
         _imports = new(() => ImportTable.Read(this));
@@ -72,40 +64,11 @@ public sealed unsafe class PeImage : IDisposable
     /// <summary>The path the image was opened from (or a display name for in-memory images).</summary>
     public string Path { get; }
 
-    /// <summary>The whole file, read-only. Valid until the image is disposed.</summary>
-    public ReadOnlySpan<byte> Bytes
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            return new ReadOnlySpan<byte>(_base, _length);
-        }
-    }
-
-    public long FileLength => _length;
+    /// <summary>The file's length when it was opened.</summary>
+    public long FileLength => _file.Length;
 
     /// <summary>What the header reader had to work around (a section count it cannot take whole, a table cut off by the file's end); empty for most files.</summary>
     public IReadOnlyList<PeProblem> HeaderProblems => _headerProblems;
-
-    /// <summary>The whole file as memory, for holders that outlive a stack frame (spans cannot). Valid until the image is disposed.</summary>
-    public ReadOnlyMemory<byte> Memory
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            return _memory.Memory;
-        }
-    }
-
-    /// <summary>The first byte of the file, for readers in this assembly that cannot hold a span (the decoder's code reader).</summary>
-    internal byte* BasePointer
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            return _base;
-        }
-    }
 
     public PEHeaders Headers { get; }
 
@@ -198,131 +161,57 @@ public sealed unsafe class PeImage : IDisposable
         return new DataDirectory(index, (uint)entry.RelativeVirtualAddress, (uint)entry.Size, declared, directoriesStart + ((int)index * 8));
     }
 
-    /// <summary>File-backed bytes at an RVA (see <see cref="RvaMap.TryGetSpan"/>).</summary>
-    public bool TryGetSpan(uint rva, int length, out ReadOnlySpan<byte> span) => Map.TryGetSpan(Bytes, rva, length, out span);
-
-    /// <summary>Loader view of a small structure, zero past raw data (see <see cref="RvaMap.TryRead"/>).</summary>
-    public bool TryRead(uint rva, int length, Span<byte> scratch, out ReadOnlySpan<byte> bytes) =>
-        Map.TryRead(Bytes, rva, length, scratch, out bytes);
+    /// <summary>
+    /// A reader of the image's bytes for one loop on one thread: the bytes of [rva, rva+n) it
+    /// returns are valid until its next read. Dispose it to return its window to the pool.
+    /// </summary>
+    public ImageReader OpenReader()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new ImageReader(_file, Map);
+    }
 
     /// <summary>File offset of an RVA when it is backed by file bytes.</summary>
     public long? FileOffsetOf(uint rva) => Map.TryGetFileOffset(rva, out var offset, out _) ? offset : null;
 
-    /// <summary>Reads a NUL-terminated ASCII name at an RVA (bounded, file-backed).</summary>
-    public bool TryReadAsciiZ(uint rva, int maxLength, out string value)
-    {
-        var span = Map.GetAvailableSpan(Bytes, rva, maxLength + 1);
-        return SpanRead.TryAsciiZ(span, 0, maxLength + 1, out value);
-    }
+    /// <summary>
+    /// Null while the file is as it was opened; else what happened to it since (truncated, or
+    /// rewritten in place, by another process): results read from it may then be incomplete.
+    /// </summary>
+    public string? ChangedSinceOpen() => _file.Changed();
 
-    /// <summary>Opens and maps a file. Never throws for bad content; I/O failures are reported as results.</summary>
+    /// <summary>Opens a file. Never throws for bad content; I/O failures are reported as results.</summary>
     public static PeOpenResult Open(string path, PeOpenOptions? options = null)
     {
         options ??= PeOpenOptions.Default;
-        FileStream stream;
+        ImageFile file;
         try
         {
             // Only a regular file is read: a FIFO or a device would block or never end.
-            stream = HostFiles.OpenRegular(path, bufferSize: 1);
+            file = ImageFile.Open(HostFiles.OpenRegular(path, bufferSize: 1));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return PeOpenResult.Fail(PeOpenFailure.Unreadable, e.Message);
         }
 
-        try
+        if (file.Length == 0)
         {
-            var length = stream.Length;
-            if (length == 0)
-            {
-                stream.Dispose();
-                return PeOpenResult.Fail(PeOpenFailure.NotPe, "the file is empty");
-            }
-
-            if (length > options.MaxFileSize || length > int.MaxValue)
-            {
-                stream.Dispose();
-                return PeOpenResult.Fail(PeOpenFailure.Unreadable, $"the file is {length:N0} bytes, over the limit of {Math.Min(options.MaxFileSize, int.MaxValue):N0}");
-            }
-
-            if (length <= options.SnapshotLimit)
-            {
-                return OpenSnapshot(path, stream, (int)length, options);
-            }
-
-            // Larger files are mapped: reading them whole would cost their size in memory.
-            var mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            var view = mapping.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            var owner = new MappingOwner(mapping, view);
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            owner.Acquired = true;
-            pointer += view.PointerOffset;
-            var result = Create(path, owner, pointer, (int)length, options);
-            if (!result.Success)
-            {
-                owner.Dispose();
-            }
-
-            return result;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            stream.Dispose();
-            return PeOpenResult.Fail(PeOpenFailure.Unreadable, e.Message);
-        }
-    }
-
-    /// <summary>
-    /// Reads the file once into native memory and analyzes that private snapshot. A mapped file
-    /// that another process truncates mid-scan raises SIGBUS on the next read of a lost page,
-    /// which no managed code can survive; a snapshot also cannot change under the rules. A file
-    /// that shrinks while it is read is analyzed as far as it was read.
-    /// </summary>
-    private static PeOpenResult OpenSnapshot(string path, FileStream stream, int length, PeOpenOptions options)
-    {
-        var buffer = (byte*)NativeMemory.Alloc((nuint)length);
-        var read = 0;
-        try
-        {
-            using (stream)
-            {
-                while (read < length)
-                {
-                    var n = RandomAccess.Read(stream.SafeFileHandle, new Span<byte>(buffer + read, length - read), read);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    read += n;
-                }
-            }
-        }
-        catch
-        {
-            NativeMemory.Free(buffer);
-            throw;
-        }
-
-        if (read == 0)
-        {
-            NativeMemory.Free(buffer);
+            file.Dispose();
             return PeOpenResult.Fail(PeOpenFailure.NotPe, "the file is empty");
         }
 
-        var owner = new NativeOwner(buffer);
-        var result = Create(path, owner, buffer, read, options);
-        if (!result.Success)
+        if (file.Length > options.MaxFileSize || file.Length > int.MaxValue)
         {
-            owner.Dispose();
+            file.Dispose();
+            return PeOpenResult.Fail(PeOpenFailure.Unreadable, $"the file is {file.Length:N0} bytes, over the limit of {Math.Min(options.MaxFileSize, int.MaxValue):N0}");
         }
 
-        return result;
+        return Create(path, file);
     }
 
-    /// <summary>Opens an in-memory image (tests, fuzzing). The array is pinned until disposal.</summary>
-    public static PeOpenResult Load(byte[] bytes, string displayName, PeOpenOptions? options = null)
+    /// <summary>Opens an in-memory image (tests, fuzzing); readers slice the array, which must not change.</summary>
+    public static PeOpenResult Load(byte[] bytes, string displayName)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         if (bytes.Length == 0)
@@ -330,31 +219,7 @@ public sealed unsafe class PeImage : IDisposable
             return PeOpenResult.Fail(PeOpenFailure.NotPe, "the file is empty");
         }
 
-        var handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
-        var owner = new PinOwner(handle);
-        var result = Create(displayName, owner, (byte*)handle.AddrOfPinnedObject(), bytes.Length, options ?? PeOpenOptions.Default);
-        if (!result.Success)
-        {
-            owner.Dispose();
-        }
-
-        return result;
-    }
-
-    /// <summary>Cheap check for the MZ and PE signatures (used to skip non-PE files in folders).</summary>
-    public static bool HasPeSignature(ReadOnlySpan<byte> file)
-    {
-        if (file.Length < 0x40 || file[0] != (byte)'M' || file[1] != (byte)'Z')
-        {
-            return false;
-        }
-
-        if (!SpanRead.TryUInt32(file, 0x3C, out var lfanew) || lfanew > int.MaxValue - 4)
-        {
-            return false;
-        }
-
-        return SpanRead.TryUInt32(file, (int)lfanew, out var signature) && signature == 0x00004550;
+        return Create(displayName, ImageFile.InMemory(bytes));
     }
 
     public void Dispose()
@@ -365,34 +230,50 @@ public sealed unsafe class PeImage : IDisposable
         }
 
         _disposed = true;
-        _owner?.Dispose();
+        _file.Dispose();
     }
 
-    private static PeOpenResult Create(string path, IDisposable owner, byte* pointer, int length, PeOpenOptions options)
+    private static PeOpenResult Create(string path, ImageFile file)
     {
-        var file = new ReadOnlySpan<byte>(pointer, length);
-        if (!HasPeSignature(file))
-        {
-            return PeOpenResult.Fail(PeOpenFailure.NotPe, "no MZ/PE signature");
-        }
-
-        PEHeaders headers;
         var problems = new List<PeProblem>();
+        PEHeaders headers;
         try
         {
-            headers = ReadHeaders(pointer, length, file, problems);
+            if (!HasPeSignature(file))
+            {
+                file.Dispose();
+                return PeOpenResult.Fail(PeOpenFailure.NotPe, "no MZ/PE signature");
+            }
+
+            headers = ReadHeaders(file, problems);
         }
         catch (Exception e) when (e is BadImageFormatException or ArgumentException or InvalidOperationException or IOException)
         {
+            file.Dispose();
             return PeOpenResult.Fail(PeOpenFailure.Malformed, $"headers cannot be read: {e.Message}");
         }
 
         if (headers.PEHeader is null)
         {
+            file.Dispose();
             return PeOpenResult.Fail(PeOpenFailure.Malformed, "no optional header (a COFF object, not an image)");
         }
 
-        return PeOpenResult.Ok(new PeImage(path, owner, pointer, length, headers, problems));
+        return PeOpenResult.Ok(new PeImage(path, file, headers, problems));
+    }
+
+    // The MZ and PE signatures, with e_lfanew inside the file.
+    private static bool HasPeSignature(ImageFile file)
+    {
+        Span<byte> dos = stackalloc byte[0x40];
+        var read = file.Read(0, dos);
+        if (read < dos.Length || !SpanRead.TryUInt32(dos, 0x3C, out var lfanew) || lfanew > int.MaxValue - 4)
+        {
+            return false;
+        }
+
+        Span<byte> signature = stackalloc byte[4];
+        return dos[0] == (byte)'M' && dos[1] == (byte)'Z' && file.Read(lfanew, signature) == 4 && SpanRead.TryUInt32(signature, 0, out var value) && value == 0x00004550;
     }
 
     /// <summary>
@@ -400,25 +281,33 @@ public sealed unsafe class PeImage : IDisposable
     /// count and rejects anything over 32,767, where the loader takes up to 65,535: such a file is
     /// read from a copy of its headers with the count capped, and the cap is recorded as a problem.
     /// </summary>
-    private static PEHeaders ReadHeaders(byte* pointer, int length, ReadOnlySpan<byte> file, List<PeProblem> problems)
+    private static PEHeaders ReadHeaders(ImageFile file, List<PeProblem> problems)
     {
         // HasPeSignature has checked e_lfanew and the signature: NumberOfSections follows "PE\0\0" and Machine.
-        SpanRead.TryUInt32(file, 0x3C, out var peOffset);
-        var countOffset = (long)peOffset + 6;
-        if (!SpanRead.TryUInt16(file, (int)Math.Min(countOffset, int.MaxValue), out var declared) || declared <= short.MaxValue)
+        Span<byte> field = stackalloc byte[4];
+        file.Read(0x3C, field);
+        var countOffset = (long)BinaryPrimitives.ReadUInt32LittleEndian(field) + 6;
+        field.Clear();
+        file.Read(countOffset, field[..2]);
+        var declared = BinaryPrimitives.ReadUInt16LittleEndian(field);
+        if (declared <= short.MaxValue)
         {
-            using var stream = new UnmanagedMemoryStream(pointer, length);
-            return new PEHeaders(stream, length, isLoadedImage: false);
+            // Buffered: the header reader asks for a few bytes at a time.
+            using var stream = new BufferedStream(new ImageFileStream(file), 4096);
+            return new PEHeaders(stream, (int)file.Length, isLoadedImage: false);
         }
 
-        SpanRead.TryUInt16(file, (int)countOffset + 14, out var optionalHeaderSize);
+        field.Clear();
+        file.Read(countOffset + 14, field[..2]);
+        var optionalHeaderSize = BinaryPrimitives.ReadUInt16LittleEndian(field);
         var tableEnd = countOffset + 18 + optionalHeaderSize + ((long)short.MaxValue * 40);
-        var copy = file[..(int)Math.Min(length, tableEnd)].ToArray(); // bounded: ~1.3 MB past the PE header
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(copy.AsSpan((int)countOffset), (ushort)short.MaxValue);
+        var copy = new byte[(int)Math.Min(file.Length, tableEnd)]; // bounded: ~1.3 MB past the PE header
+        var length = file.Read(0, copy);
+        BinaryPrimitives.WriteUInt16LittleEndian(copy.AsSpan((int)countOffset), (ushort)short.MaxValue);
         problems.Add(new PeProblem(PeStructure.Headers, ProblemCode.SectionsOver32767,
             $"NumberOfSections is {declared:N0}, over the {short.MaxValue:N0} the header reader takes; only the first {short.MaxValue:N0} section headers are analyzed", null, countOffset, 2));
-        using var patched = new MemoryStream(copy, writable: false);
-        return new PEHeaders(patched, copy.Length, isLoadedImage: false);
+        using var patched = new MemoryStream(copy, 0, length, writable: false);
+        return new PEHeaders(patched, length, isLoadedImage: false);
     }
 
     /// <summary>
@@ -427,11 +316,15 @@ public sealed unsafe class PeImage : IDisposable
     /// instead, which is wrong for images with fewer data directories (hand-made EFI headers).
     /// Only headers wholly in the file are read; a table cut short is recorded as a problem.
     /// </summary>
-    private static List<SectionInfo> ReadSections(PEHeaders headers, ReadOnlySpan<byte> file, List<PeProblem> problems)
+    private static List<SectionInfo> ReadSections(PEHeaders headers, ImageFile file, List<PeProblem> problems)
     {
         var count = headers.SectionHeaders.Length;
         var tableStart = (long)headers.CoffHeaderStartOffset + 20 + (ushort)headers.CoffHeader.SizeOfOptionalHeader;
         var inFile = tableStart >= file.Length ? 0 : (int)Math.Min(count, (file.Length - tableStart) / SectionInfo.HeaderSize);
+
+        // At most 65,535 headers of 40 bytes, read once; a file that shrank since it was opened reads fewer.
+        var table = new byte[inFile * SectionInfo.HeaderSize];
+        inFile = inFile == 0 ? 0 : file.Read(tableStart, table) / SectionInfo.HeaderSize;
         if (inFile < count)
         {
             problems.Add(new PeProblem(PeStructure.Sections, ProblemCode.SectionTableTruncated,
@@ -442,7 +335,7 @@ public sealed unsafe class PeImage : IDisposable
         for (var i = 0; i < inFile; i++)
         {
             var at = tableStart + ((long)i * SectionInfo.HeaderSize);
-            var header = file.Slice((int)at, SectionInfo.HeaderSize);
+            var header = table.AsSpan(i * SectionInfo.HeaderSize, SectionInfo.HeaderSize);
             var name = header[..8];
             var nul = name.IndexOf((byte)0);
             list.Add(new SectionInfo(
@@ -457,60 +350,5 @@ public sealed unsafe class PeImage : IDisposable
         }
 
         return list;
-    }
-
-    private sealed class MappingOwner(MemoryMappedFile mapping, MemoryMappedViewAccessor view) : IDisposable
-    {
-        public bool Acquired { get; set; }
-
-        public void Dispose()
-        {
-            if (Acquired)
-            {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
-                Acquired = false;
-            }
-
-            view.Dispose();
-            mapping.Dispose();
-        }
-    }
-
-    private sealed class NativeOwner(byte* buffer) : IDisposable
-    {
-        private byte* _buffer = buffer;
-
-        public void Dispose()
-        {
-            NativeMemory.Free(_buffer);
-            _buffer = null;
-        }
-    }
-
-    /// <summary>The mapped (or pinned) file as a Memory; the image owns the bytes' lifetime.</summary>
-    private sealed class ImageMemory(byte* pointer, int length) : System.Buffers.MemoryManager<byte>
-    {
-        public override Span<byte> GetSpan() => new(pointer, length);
-
-        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(pointer + elementIndex);
-
-        public override void Unpin()
-        {
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
-    }
-
-    private sealed class PinOwner(GCHandle handle) : IDisposable
-    {
-        public void Dispose()
-        {
-            if (handle.IsAllocated)
-            {
-                handle.Free();
-            }
-        }
     }
 }

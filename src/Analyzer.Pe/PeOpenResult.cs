@@ -27,13 +27,6 @@ public sealed record PeOpenOptions
 {
     public static readonly PeOpenOptions Default = new();
 
-    /// <summary>Files larger than this are not mapped (spans address at most 2 GiB anyway).</summary>
+    /// <summary>Files larger than this are not opened (RVAs and spans address at most 2 GiB anyway).</summary>
     public long MaxFileSize { get; init; } = int.MaxValue;
-
-    /// <summary>
-    /// Files up to this size are read into a private snapshot, larger ones memory-mapped. A
-    /// snapshot survives the file being truncated or rewritten mid-scan; a mapping does not (the
-    /// next read of a lost page kills the process with SIGBUS), but costs no memory up front.
-    /// </summary>
-    public long SnapshotLimit { get; init; } = 256L * 1024 * 1024;
 }

@@ -25,6 +25,14 @@ public static class TestPaths
     public static string RuntimePackNative =>
         Path.Combine(NuGetPackageRoot, "microsoft.netcore.app.runtime.win-x64", RuntimePackVersion, "runtimes", "win-x64", "native");
 
+    /// <summary>
+    /// biome.exe (79 MB, Rust, 200,000 functions) from npm's @biomejs/cli-win32-x64@2.5.15: PELINT_BIOME,
+    /// else artifacts/biome/package/biome.exe where .ci/run unpacks it; null when neither is there.
+    /// </summary>
+    public static string? BiomeExe =>
+        new[] { Environment.GetEnvironmentVariable("PELINT_BIOME"), Path.Combine(RepositoryRoot, "artifacts", "biome", "package", "biome.exe") }
+            .FirstOrDefault(p => !string.IsNullOrEmpty(p) && File.Exists(p));
+
     public static string RuntimeDll(string name)
     {
         var path = Path.Combine(RuntimePackNative, name);

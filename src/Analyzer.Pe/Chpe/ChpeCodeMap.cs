@@ -88,12 +88,16 @@ public sealed class ChpeCodeMap
 
         var ranges = new List<ChpeCodeRange>();
         Span<byte> scratch = stackalloc byte[ExtraRfeTableOffset + 8];
-        var header = image.Map.GetAvailableSpan(image.Bytes, metadata, scratch.Length);
+        using var reader = image.OpenReader();
+        // Copied out: the reader's spans last until its next read, and the table is read next.
+        var available = reader.GetAvailableSpan(metadata, scratch.Length);
+        available.CopyTo(scratch);
+        ReadOnlySpan<byte> header = scratch[..available.Length];
         if (header.Length >= CodeMapOffset + 8)
         {
             var map = BinaryPrimitives.ReadUInt32LittleEndian(header[CodeMapOffset..]);
             var count = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(header[(CodeMapOffset + 4)..]), MaxRanges);
-            var entries = image.Map.GetAvailableSpan(image.Bytes, map, count * 8);
+            var entries = reader.GetAvailableSpan(map, count * 8);
             for (var i = 0; i + 8 <= entries.Length; i += 8)
             {
                 var startOffset = BinaryPrimitives.ReadUInt32LittleEndian(entries[i..]);

@@ -1,72 +1,71 @@
 using Iced.Intel;
+using Pelint.Pe.IO;
 
 namespace Pelint.Pe.Code;
 
 /// <summary>
-/// One reusable Iced decoder reading the image's bytes in place, one instruction at a time:
-/// decoding allocates nothing, so a rule can visit every function of a large image with one
-/// cursor. Not thread-safe: one cursor per worker.
+/// One reusable Iced decoder, one instruction at a time, from bytes the caller already holds (a
+/// window of an <see cref="ImageReader"/>) or read through the cursor's own reader: decoding
+/// allocates nothing, so a rule can visit every function of a large image with one cursor. Not
+/// thread-safe: one cursor per worker.
 /// </summary>
-public sealed unsafe class CodeCursor
+public sealed class CodeCursor : IDisposable
 {
     /// <summary>The architectural maximum instruction length.</summary>
-    private const int MaxInstructionLength = 15;
+    public const int MaxInstructionLength = 15;
 
-    private readonly PeImage _image;
-    private readonly PointerCodeReader _reader;
+    private readonly ImageReader _reader;
+    private readonly InstructionBytes _bytes = new();
     private readonly Decoder _decoder;
 
     internal CodeCursor(PeImage image, int bitness)
     {
-        _image = image;
-        _reader = new PointerCodeReader(image.BasePointer);
-        _decoder = Decoder.Create(bitness, _reader);
+        _reader = image.OpenReader();
+        _decoder = Decoder.Create(bitness, _bytes);
     }
 
     /// <summary>The instruction at <paramref name="rva"/>, or false when no byte of it is in the file.</summary>
     public bool TryDecodeAt(uint rva, out Instruction instruction)
     {
-        if (!_image.Map.TryGetFileOffset(rva, out var offset, out var available))
+        var code = _reader.GetAvailableSpan(rva, MaxInstructionLength);
+        if (code.IsEmpty)
         {
             instruction = default;
             return false;
         }
 
-        return TryDecodeAtOffset(offset, (int)Math.Min(available, MaxInstructionLength), rva, out instruction);
-    }
-
-    /// <summary>
-    /// The instruction at a file offset, reading at most <paramref name="maxLength"/> bytes (as a
-    /// linear decode that ends there would); false when no byte is there. Undecodable bytes come
-    /// back as <see cref="Code.INVALID"/>.
-    /// </summary>
-    public bool TryDecodeAtOffset(long fileOffset, int maxLength, ulong ip, out Instruction instruction)
-    {
-        var count = (int)Math.Clamp(Math.Min(maxLength, _image.FileLength - fileOffset), 0, MaxInstructionLength);
-        if (fileOffset < 0 || count <= 0)
-        {
-            instruction = default;
-            return false;
-        }
-
-        _reader.Reset(fileOffset, count);
-        _decoder.IP = ip;
-        _decoder.Decode(out instruction);
+        Decode(code, rva, out instruction);
         return true;
     }
 
-    /// <summary>Reads [offset, offset+count) of the file in place; -1 past it, as Iced expects.</summary>
-    private sealed class PointerCodeReader(byte* file) : CodeReader
+    /// <summary>
+    /// The instruction at the start of <paramref name="code"/>, reading at most its first 15
+    /// bytes (as a linear decode that ends where <paramref name="code"/> ends would); undecodable
+    /// or missing bytes come back as <see cref="Code.INVALID"/>.
+    /// </summary>
+    public void Decode(ReadOnlySpan<byte> code, ulong ip, out Instruction instruction)
     {
-        private long _position;
-        private long _end;
+        _bytes.Reset(code[..Math.Min(code.Length, MaxInstructionLength)]);
+        _decoder.IP = ip;
+        _decoder.Decode(out instruction);
+    }
 
-        public void Reset(long offset, int count)
+    public void Dispose() => _reader.Dispose();
+
+    /// <summary>A copy of one instruction's bytes (Iced reads through a class, which cannot hold a span); -1 past them, as Iced expects.</summary>
+    private sealed class InstructionBytes : CodeReader
+    {
+        private readonly byte[] _buffer = new byte[MaxInstructionLength];
+        private int _position;
+        private int _end;
+
+        public void Reset(ReadOnlySpan<byte> code)
         {
-            _position = offset;
-            _end = offset + count;
+            code.CopyTo(_buffer);
+            _position = 0;
+            _end = code.Length;
         }
 
-        public override int ReadByte() => _position < _end ? file[_position++] : -1;
+        public override int ReadByte() => _position < _end ? _buffer[_position++] : -1;
     }
 }

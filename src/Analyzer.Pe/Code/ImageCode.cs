@@ -4,8 +4,8 @@ using Iced.Intel;
 namespace Pelint.Pe.Code;
 
 /// <summary>
-/// The Iced bridge of an image: cursors that decode its code in place, only as many bytes as the
-/// caller asks for (one function, one instruction at an entry), never a whole section.
+/// The Iced bridge of an image: cursors that decode its code one instruction at a time, from
+/// windows of the file (see <see cref="IO.ImageReader"/>), never a whole section.
 /// </summary>
 public sealed class ImageCode
 {
@@ -22,7 +22,7 @@ public sealed class ImageCode
 
     public int Bitness { get; }
 
-    /// <summary>A decoder of this image's code for one loop on one thread (decoders are not thread-safe; each costs an allocation).</summary>
+    /// <summary>A decoder of this image's code for one loop on one thread (decoders are not thread-safe; each costs an allocation). Dispose it to return its reader's window.</summary>
     public CodeCursor OpenCursor() => new(_image, Bitness);
 
     /// <summary>Decodes all of <paramref name="bytes"/> linearly (pure; for tests and golden files).</summary>

@@ -11,6 +11,13 @@ public enum LengthHints : byte
 
     /// <summary>A memory operand with an index register (SIB): it may index a switch table.</summary>
     IndexedMemory = 2,
+
+    /// <summary>
+    /// Of those, one with a 32-bit displacement and scale 1 or 4, the form MSVC indexes a switch
+    /// table with (<c>mov ecx, [rdx+rax*4+table]</c>); the others cannot reach a table at an RVA
+    /// past 127.
+    /// </summary>
+    IndexedDisplacement32 = 4,
 }
 
 /// <summary>
@@ -305,6 +312,10 @@ public static class InstructionLength
             if (((sib >> 3) & 7) != 4 || rexX)
             {
                 hints |= LengthHints.IndexedMemory;
+                if ((mod == 2 || (mod == 0 && (sib & 7) == 5)) && (sib >> 6) is 0 or 2)
+                {
+                    hints |= LengthHints.IndexedDisplacement32;
+                }
             }
 
             if (mod == 0 && (sib & 7) == 5)

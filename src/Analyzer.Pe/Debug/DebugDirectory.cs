@@ -64,7 +64,8 @@ public sealed class DebugDirectory
         }
 
         var count = (int)Math.Min(dir.Size / EntrySize, MaxEntries);
-        var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, count * EntrySize);
+        using var reader = image.OpenReader();
+        var span = reader.GetAvailableSpan(dir.Rva, count * EntrySize).ToArray(); // a copy: the entries' data is read through the same reader
         if (span.Length < count * EntrySize)
         {
             problems.Add(new PeProblem(PeStructure.Debug, ProblemCode.DebugDirectoryTruncated,
@@ -75,28 +76,27 @@ public sealed class DebugDirectory
         var start = image.FileOffsetOf(dir.Rva) ?? 0;
         for (var i = 0; i < count; i++)
         {
-            var e = span.Slice(i * EntrySize, EntrySize);
+            var e = span.AsSpan(i * EntrySize, EntrySize);
             SpanRead.TryUInt32(e, 12, out var type);
             SpanRead.TryUInt32(e, 16, out var size);
             SpanRead.TryUInt32(e, 20, out var address);
             SpanRead.TryUInt32(e, 24, out var pointer);
             var entry = new DebugEntry(i, type, size, address, pointer, start + (i * EntrySize));
             entries.Add(entry);
-            if (type == DebugEntry.CodeView && codeView is null && size >= CodeViewRecord.HeaderSize && pointer != 0 && pointer < image.Bytes.Length)
+            if (type == DebugEntry.CodeView && codeView is null && size >= CodeViewRecord.HeaderSize && pointer != 0 && pointer < image.FileLength)
             {
                 // Found by file pointer, as debuggers do; the record may run to the end of the file at most.
-                var data = image.Bytes[(int)pointer..];
-                codeView = CodeViewRecord.TryParse(data[..(int)Math.Min(size, (uint)data.Length)]);
+                codeView = CodeViewRecord.TryParse(reader.ReadAt(pointer, (int)Math.Min(size, int.MaxValue)));
             }
 
             if (type == DebugEntry.ExDllCharacteristics && size >= 4)
             {
                 // The data is found by file pointer, as the loader and link.exe do.
-                if (pointer != 0 && SpanRead.TryUInt32(image.Bytes, (int)Math.Min(pointer, int.MaxValue), out var flags))
+                if (pointer != 0 && SpanRead.TryUInt32(reader.ReadAt(pointer, 4), 0, out var flags))
                 {
                     ex = (ExDllCharacteristics)flags;
                 }
-                else if (address != 0 && image.TryGetSpan(address, 4, out var data))
+                else if (address != 0 && reader.TryGetSpan(address, 4, out var data))
                 {
                     ex = (ExDllCharacteristics)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data);
                 }

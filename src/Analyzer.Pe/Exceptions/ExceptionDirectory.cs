@@ -7,9 +7,10 @@ using Pelint.Pe.Headers;
 namespace Pelint.Pe.Exceptions;
 
 /// <summary>
-/// The exception directory (data directory 3) as RUNTIME_FUNCTION entries, with lazily decoded,
-/// cached UNWIND_INFO records and iterative, cycle-safe chain walks. Built once per image
-/// (<see cref="PeImage.ExceptionDirectory"/>) and shared by every reader of it.
+/// The exception directory (data directory 3) as a table of RUNTIME_FUNCTION entries, every
+/// direct entry's UNWIND_INFO decoded once into an <see cref="UnwindTable"/> (records shared by
+/// entries that share them), and iterative, cycle-safe chain walks. Built once per image
+/// (<see cref="PeImage.ExceptionDirectory"/>) and shared, read-only, by every reader of it.
 /// </summary>
 public sealed class ExceptionDirectory
 {
@@ -18,16 +19,20 @@ public sealed class ExceptionDirectory
 
     private readonly PeImage _image;
     private readonly RuntimeFunction[] _functions;
+    // Unwind infos asked for by RVA that no entry of the directory names (tests, dumps).
     private readonly ConcurrentDictionary<uint, UnwindInfo> _infos = new();
 
-    // Per-entry memos, filled lazily by whichever thread gets there first (the values are
-    // immutable and deterministic, so a race only computes one twice): every rule asks these
-    // for every entry, so they must cost an array read, not a lookup.
-    private readonly UnwindInfo?[] _entryInfos;
+    // Each direct entry's record in _table (-1 for indirect entries): every rule asks for every
+    // entry, so this must cost an array read, not a lookup.
+    private readonly UnwindTable _table;
+    private readonly int[] _entryInfos;
+
+    // Per-entry memo, filled lazily by whichever thread gets there first (the values are
+    // immutable and deterministic, so a race only computes one twice).
     private readonly int[] _primaries; // 0 = not yet known, -1 = no primary, else index + 1
     private readonly ChpeCodeMap? _chpe;
 
-    private ExceptionDirectory(PeImage image, DataDirectory directory, RuntimeFunction[] functions, IReadOnlyList<PeProblem> problems, ChpeCodeMap? chpe)
+    private ExceptionDirectory(PeImage image, DataDirectory directory, RuntimeFunction[] functions, IReadOnlyList<PeProblem> problems, ChpeCodeMap? chpe, UnwindTable table, int[] entryInfos)
     {
         _image = image;
         Directory = directory;
@@ -35,7 +40,8 @@ public sealed class ExceptionDirectory
         Functions = functions;
         Problems = problems;
         _chpe = chpe;
-        _entryInfos = new UnwindInfo?[functions.Length];
+        _table = table;
+        _entryInfos = entryInfos;
         _primaries = new int[functions.Length];
     }
 
@@ -43,6 +49,9 @@ public sealed class ExceptionDirectory
 
     /// <summary>Entries in file order (which should be sorted by BeginAddress).</summary>
     public IReadOnlyList<RuntimeFunction> Functions { get; }
+
+    /// <summary><see cref="Functions"/> as a span, for loops over every entry.</summary>
+    public ReadOnlySpan<RuntimeFunction> FunctionSpan => _functions;
 
     public IReadOnlyList<PeProblem> Problems { get; }
 
@@ -103,33 +112,18 @@ public sealed class ExceptionDirectory
         return Functions[(int)(delta / RuntimeFunction.Size)];
     }
 
-    /// <summary>The UNWIND_INFO at an RVA, decoded once and cached.</summary>
+    /// <summary>The decoded UNWIND_INFO records of the directory's entries.</summary>
+    public UnwindTable UnwindTable => _table;
+
+    /// <summary>The UNWIND_INFO at any RVA, decoded on first request and cached (an entry's own is <see cref="UnwindInfoAt"/>).</summary>
     public UnwindInfo GetUnwindInfo(uint rva) =>
         _infos.TryGetValue(rva, out var cached) ? cached : _infos.GetOrAdd(rva, UnwindInfo.Read(_image, rva));
 
-    /// <summary>The UNWIND_INFO at a direct entry's own UnwindData, memoised per entry.</summary>
-    private UnwindInfo InfoAt(RuntimeFunction direct)
-    {
-        if (!IsOwnEntry(direct))
-        {
-            return GetUnwindInfo(direct.UnwindData);
-        }
+    /// <summary>The UNWIND_INFO at a direct entry's own UnwindData (mapped or not), decoded with the directory.</summary>
+    public UnwindInfo UnwindInfoAt(RuntimeFunction direct) => InfoAt(direct);
 
-        // An array read for every entry after the first visit. Records are shared by RVA (one
-        // decode, one object, however many entries name it: a million entries sharing one record
-        // cost a million references, not a million records); neighbours are checked before the dictionary.
-        if (Volatile.Read(ref _entryInfos[direct.Index]) is { } known)
-        {
-            return known;
-        }
-
-        var i = direct.Index;
-        var info = i > 0 && Volatile.Read(ref _entryInfos[i - 1]) is { } previous && previous.Rva == direct.UnwindData
-            ? previous
-            : GetUnwindInfo(direct.UnwindData);
-        _entryInfos[i] = info;
-        return info;
-    }
+    private UnwindInfo InfoAt(RuntimeFunction direct) =>
+        IsOwnEntry(direct) && _entryInfos[direct.Index] is >= 0 and var record ? _table[record] : GetUnwindInfo(direct.UnwindData);
 
     // Entries come from this directory, but a caller may build one (tests, chained links).
     private bool IsOwnEntry(RuntimeFunction entry) => (uint)entry.Index < (uint)_functions.Length && _functions[entry.Index] == entry;
@@ -264,8 +258,17 @@ public sealed class ExceptionDirectory
     }
 
     /// <summary>The decoded unwind info of an entry (following a low-bit pointer), or null if it cannot be found.</summary>
-    public UnwindInfo? UnwindInfoOf(RuntimeFunction entry) =>
-        UnwindSource(entry) is { } source && _image.Map.IsMapped(source.UnwindData, UnwindInfo.HeaderSize) ? InfoAt(source) : null;
+    public UnwindInfo? UnwindInfoOf(RuntimeFunction entry)
+    {
+        if (!entry.IsIndirect && IsOwnEntry(entry))
+        {
+            // Nearly every call: the entry's own record, whose header was read if it is mapped.
+            var own = _table[_entryInfos[entry.Index]];
+            return own.HeaderMapped ? own : null;
+        }
+
+        return UnwindSource(entry) is { } source && _image.Map.IsMapped(source.UnwindData, UnwindInfo.HeaderSize) ? InfoAt(source) : null;
+    }
 
     internal static ExceptionDirectory Read(PeImage image)
     {
@@ -281,12 +284,12 @@ public sealed class ExceptionDirectory
         }
         else if (image.Machine != Machine.Amd64)
         {
-            return new ExceptionDirectory(image, dir, [], problems, chpe);
+            return new ExceptionDirectory(image, dir, [], problems, chpe, new UnwindTable(image.Map), []);
         }
 
         if (!dir.IsPresent)
         {
-            return new ExceptionDirectory(image, dir, [], problems, chpe);
+            return new ExceptionDirectory(image, dir, [], problems, chpe, new UnwindTable(image.Map), []);
         }
 
         if (dir.Size % RuntimeFunction.Size != 0)
@@ -296,7 +299,8 @@ public sealed class ExceptionDirectory
         }
 
         var wanted = (int)Math.Min(dir.Size / RuntimeFunction.Size, int.MaxValue / RuntimeFunction.Size) * RuntimeFunction.Size;
-        var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, wanted);
+        using var reader = image.OpenReader();
+        var span = reader.GetAvailableSpan(dir.Rva, wanted);
         if (span.Length < wanted)
         {
             problems.Add(new PeProblem(PeStructure.ExceptionDirectory, ProblemCode.ExceptionDirectoryTruncated,
@@ -314,6 +318,36 @@ public sealed class ExceptionDirectory
                 BinaryPrimitives.ReadUInt32LittleEndian(e[8..]), start + (i * RuntimeFunction.Size));
         }
 
-        return new ExceptionDirectory(image, dir, functions, problems, chpe);
+        // Every direct entry's UNWIND_INFO, decoded once here in RVA order (so the reader moves
+        // forward through them); entries that name the same record (a linker folds identical
+        // ones: a tenth of a large Rust image's) share one decoding.
+        var entryInfos = new int[count];
+        var byRva = new ulong[count];
+        var direct = 0;
+        for (var i = 0; i < count; i++)
+        {
+            entryInfos[i] = -1;
+            if (!functions[i].IsIndirect)
+            {
+                byRva[direct++] = ((ulong)functions[i].UnwindData << 32) | (uint)i;
+            }
+        }
+
+        var order = byRva.AsSpan(0, direct);
+        order.Sort();
+        var table = new UnwindTable(image.Map, direct);
+        var record = -1;
+        for (var k = 0; k < order.Length; k++)
+        {
+            var rva = (uint)(order[k] >> 32);
+            if (k == 0 || rva != (uint)(order[k - 1] >> 32))
+            {
+                record = table.Decode(reader, rva);
+            }
+
+            entryInfos[(int)(uint)order[k]] = record;
+        }
+
+        return new ExceptionDirectory(image, dir, functions, problems, chpe, table, entryInfos);
     }
 }

@@ -1,4 +1,5 @@
 using Pelint.Pe.Imports;
+using Pelint.Pe.IO;
 
 namespace Pelint.Pe.Exceptions;
 
@@ -52,12 +53,13 @@ public sealed class LanguageHandlers
     public IEnumerable<ScopedFunction> ScopedFunctions()
     {
         var directory = _image.ExceptionDirectory;
+        using var reader = _image.OpenReader();
         foreach (var f in directory.Functions)
         {
             if (!f.IsIndirect && directory.IsX64(f) && directory.UnwindInfoOf(f) is { HasHandler: true, HandlerRva: { } handler, LanguageDataRva: { } data }
                 && Identify(handler) is { UsesScopeTable: true } identity)
             {
-                yield return new ScopedFunction(f, identity, data, ScopeTable.Read(_image, data));
+                yield return new ScopedFunction(f, identity, data, ScopeTable.Read(reader, data));
             }
         }
     }
@@ -82,15 +84,16 @@ public sealed class LanguageHandlers
         }
 
         var result = new Dictionary<uint, HandlerIdentity>();
+        using var reader = image.OpenReader();
         foreach (var (rva, list) in users)
         {
-            result[rva] = ByName(image, rva) ?? ByEvidence(image, rva, list) ?? new HandlerIdentity(rva, null, HandlerEvidence.Unknown, "not identified");
+            result[rva] = ByName(image, reader, rva) ?? ByEvidence(image, reader, rva, list) ?? new HandlerIdentity(rva, null, HandlerEvidence.Unknown, "not identified");
         }
 
         return new LanguageHandlers(image, result);
     }
 
-    private static HandlerIdentity? ByName(PeImage image, uint rva)
+    private static HandlerIdentity? ByName(PeImage image, ImageReader reader, uint rva)
     {
         if (image.Exports.NameOf(rva) is { } exported)
         {
@@ -98,7 +101,7 @@ public sealed class LanguageHandlers
         }
 
         // An import thunk: FF 25 disp32 (jmp qword [rip+disp32]), optionally with a REX.W prefix.
-        if (image.TryGetSpan(rva, 7, out var code) || image.TryGetSpan(rva, 6, out code))
+        if (reader.TryGetSpan(rva, 7, out var code) || reader.TryGetSpan(rva, 6, out code))
         {
             var skip = code[0] == 0x48 ? 1 : 0;
             if (code.Length >= skip + 6 && code[skip] == 0xFF && code[skip + 1] == 0x25)
@@ -115,7 +118,7 @@ public sealed class LanguageHandlers
         return null;
     }
 
-    private static HandlerIdentity? ByEvidence(PeImage image, uint rva, List<(RuntimeFunction Function, UnwindInfo Info)> users)
+    private static HandlerIdentity? ByEvidence(PeImage image, ImageReader reader, uint rva, List<(RuntimeFunction Function, UnwindInfo Info)> users)
     {
         if (users.Count < MinimumUsers)
         {
@@ -125,7 +128,7 @@ public sealed class LanguageHandlers
         var valid = 0;
         foreach (var (function, info) in users)
         {
-            if (info.LanguageDataRva is { } data && LooksLikeScopeTable(image, ScopeTable.Read(image, data)))
+            if (info.LanguageDataRva is { } data && LooksLikeScopeTable(image, ScopeTable.Read(reader, data)))
             {
                 valid++;
             }

@@ -24,8 +24,17 @@ public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord>
 
     public static ScopeTable Read(PeImage image, uint rva)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        using var reader = image.OpenReader();
+        return Read(reader, rva);
+    }
+
+    /// <summary>The table at <paramref name="rva"/>, read through a reader the caller keeps for many tables.</summary>
+    public static ScopeTable Read(IO.ImageReader reader, uint rva)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
         Span<byte> scratch = stackalloc byte[4];
-        if (!image.TryRead(rva, 4, scratch, out var c))
+        if (!reader.TryRead(rva, 4, scratch, out var c))
         {
             return Broken(rva, 0, ProblemCode.ScopeTableUnmapped, $"the scope table at RVA 0x{rva:X} is outside the image's sections");
         }
@@ -37,7 +46,7 @@ public sealed record ScopeTable(uint Rva, uint Count, IReadOnlyList<ScopeRecord>
         }
 
         var bytes = (int)count * ScopeRecord.Size;
-        if (!image.Map.IsMapped(rva + 4, (uint)bytes) || !image.TryGetSpan(rva + 4, bytes, out var table))
+        if (!reader.Map.IsMapped(rva + 4, (uint)bytes) || !reader.TryGetSpan(rva + 4, bytes, out var table))
         {
             return Broken(rva, count, ProblemCode.ScopeTableOutsideSection, $"the scope table at RVA 0x{rva:X} declares {count} records that run past the end of its section");
         }

@@ -28,9 +28,32 @@ public enum UnwindFlags : byte
 /// <summary>
 /// One decoded prolog operation. <see cref="Register"/> is OpInfo for the register ops;
 /// <see cref="Value"/> is the allocation size (bytes) or the save offset from rsp (bytes).
+/// Eight bytes: an image's codes live in one shared array (see <see cref="UnwindTable"/>).
 /// </summary>
-public readonly record struct UnwindCode(byte CodeOffset, UnwindOp Op, byte OpInfo, uint Value, int Slots)
+public readonly record struct UnwindCode
 {
+    private readonly byte _slots;
+
+    public UnwindCode(byte codeOffset, UnwindOp op, byte opInfo, uint value, int slots)
+    {
+        CodeOffset = codeOffset;
+        Op = op;
+        OpInfo = opInfo;
+        _slots = (byte)slots;
+        Value = value;
+    }
+
+    public byte CodeOffset { get; }
+
+    public UnwindOp Op { get; }
+
+    public byte OpInfo { get; }
+
+    public uint Value { get; }
+
+    /// <summary>How many 2-byte slots of the code array the operation takes (1 to 3).</summary>
+    public int Slots => _slots;
+
     public int Register => OpInfo;
 
     public static string OpName(UnwindOp op) => op switch

@@ -1,25 +1,77 @@
-using System.Buffers.Binary;
+using System.Collections;
 
 namespace Pelint.Pe.Exceptions;
 
 /// <summary>
 /// Version 2 epilog codes: the first UWOP_EPILOG gives the size of every epilog and, with
 /// OpInfo bit 0, says one ends the function; each further code gives an epilog's offset back
-/// from the function's end (offset 0 = padding).
+/// from the function's end (offset 0 = padding). A view of its record in an <see cref="UnwindTable"/>.
 /// </summary>
-public sealed record V2EpilogCodes(int Size, bool AtEnd, IReadOnlyList<int> OffsetsFromEnd, int PaddingCodes)
+public readonly struct V2EpilogCodes
 {
-    /// <summary>Epilog start RVAs for a function with this unwind info (it can be shared).</summary>
-    public IEnumerable<uint> StartsFor(RuntimeFunction function)
-    {
-        if (AtEnd)
-        {
-            yield return function.EndAddress - (uint)Size;
-        }
+    private readonly UnwindTable _table;
+    private readonly int _index;
 
-        foreach (var offset in OffsetsFromEnd)
+    internal V2EpilogCodes(UnwindTable table, int index)
+    {
+        _table = table;
+        _index = index;
+    }
+
+    public int Size => _table.RecordAt(_index).EpilogSize;
+
+    public bool AtEnd => (_table.RecordAt(_index).State & UnwindTable.Record.EpilogAtEnd) != 0;
+
+    /// <summary>The epilogs' offsets back from the function's end, padding codes left out.</summary>
+    public ReadOnlySpan<int> OffsetsFromEnd => _table.EpilogOffsetsOf(_table.RecordAt(_index));
+
+    public int PaddingCodes => _table.RecordAt(_index).EpilogPadding;
+
+    /// <summary>Epilog start RVAs for a function with this unwind info (it can be shared).</summary>
+    public EpilogStarts StartsFor(RuntimeFunction function) => new(this, function.EndAddress);
+
+    /// <summary>The epilog starts of one function: the one at the end (if any), then one per offset; foreach allocates nothing.</summary>
+    public readonly struct EpilogStarts(V2EpilogCodes codes, uint functionEnd) : IEnumerable<uint>
+    {
+        public Enumerator GetEnumerator() => new(codes, functionEnd);
+
+        IEnumerator<uint> IEnumerable<uint>.GetEnumerator() => GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public struct Enumerator(V2EpilogCodes codes, uint functionEnd) : IEnumerator<uint>
         {
-            yield return function.EndAddress - (uint)offset;
+            // -1: the epilog at the end (when AtEnd); 0...: the offsets.
+            private int _next = codes.AtEnd ? -1 : 0;
+
+            public uint Current { get; private set; }
+
+            readonly object IEnumerator.Current => Current;
+
+            public bool MoveNext()
+            {
+                if (_next == -1)
+                {
+                    Current = functionEnd - (uint)codes.Size;
+                    _next = 0;
+                    return true;
+                }
+
+                var offsets = codes.OffsetsFromEnd;
+                if (_next < offsets.Length)
+                {
+                    Current = functionEnd - (uint)offsets[_next++];
+                    return true;
+                }
+
+                return false;
+            }
+
+            public void Reset() => throw new NotSupportedException();
+
+            public readonly void Dispose()
+            {
+            }
         }
     }
 }
@@ -28,24 +80,72 @@ public sealed record V2EpilogCodes(int Size, bool AtEnd, IReadOnlyList<int> Offs
 /// UNWIND_INFO, decoded per Microsoft's "x64 exception handling": byte 0 = Version (low 3 bits)
 /// | Flags &lt;&lt; 3; byte 1 SizeOfProlog; byte 2 CountOfCodes; byte 3 FrameRegister (low
 /// nibble) | FrameOffset (high nibble, times 16); the code array padded to an even count; then a
-/// handler RVA and its data, or one chained RUNTIME_FUNCTION.
+/// handler RVA and its data, or one chained RUNTIME_FUNCTION. A view of one record of an
+/// <see cref="UnwindTable"/> (16 bytes, no allocation); two views are equal when they show the
+/// same record.
 /// </summary>
-public sealed record UnwindInfo(
-    uint Rva,
-    byte Version,
-    UnwindFlags Flags,
-    byte SizeOfProlog,
-    byte CountOfCodes,
-    byte FrameRegister,
-    int FrameOffset,
-    IReadOnlyList<UnwindCode> Codes,
-    V2EpilogCodes? Epilogs,
-    uint? HandlerRva,
-    uint? LanguageDataRva,
-    RuntimeFunction? Chained,
-    IReadOnlyList<PeProblem> Problems)
+public readonly struct UnwindInfo : IEquatable<UnwindInfo>
 {
     public const int HeaderSize = 4;
+
+    private readonly UnwindTable _table;
+    private readonly int _index;
+
+    internal UnwindInfo(UnwindTable table, int index)
+    {
+        _table = table;
+        _index = index;
+    }
+
+    /// <summary>The table the record is in.</summary>
+    public UnwindTable Table => _table;
+
+    /// <summary>The record's index in its <see cref="Table"/>: a key for caches of what is derived from it.</summary>
+    public int Index => _index;
+
+    public uint Rva => Record.Rva;
+
+    public byte Version => (byte)(Record.VersionAndFlags & 7);
+
+    public UnwindFlags Flags => (UnwindFlags)(Record.VersionAndFlags >> 3);
+
+    public byte SizeOfProlog => Record.SizeOfProlog;
+
+    public byte CountOfCodes => Record.CountOfCodes;
+
+    public byte FrameRegister => (byte)(Record.Frame & 0xF);
+
+    /// <summary>The frame register's offset from rsp in bytes (the nibble times 16).</summary>
+    public int FrameOffset => (Record.Frame >> 4) * 16;
+
+    /// <summary>The decoded prolog codes in file order (version 2 epilog codes left out; see <see cref="Epilogs"/>).</summary>
+    public ReadOnlySpan<UnwindCode> Codes => _table.CodesOf(Record);
+
+    public V2EpilogCodes? Epilogs => (Record.State & UnwindTable.Record.HasEpilogs) != 0 ? new V2EpilogCodes(_table, _index) : null;
+
+    public uint? HandlerRva => (Record.State & UnwindTable.Record.HasHandlerRva) != 0 ? Record.Tail0 : null;
+
+    /// <summary>The language-specific data right after the handler RVA.</summary>
+    public uint? LanguageDataRva => (Record.State & UnwindTable.Record.HasHandlerRva) != 0 ? Rva + (uint)CodeArrayEnd + 4 : null;
+
+    /// <summary>The chained RUNTIME_FUNCTION (Index -1: it is a copy inside the UNWIND_INFO, not an entry of the directory).</summary>
+    public RuntimeFunction? Chained
+    {
+        get
+        {
+            ref readonly var r = ref Record;
+            if ((r.State & UnwindTable.Record.HasChained) == 0)
+            {
+                return null;
+            }
+
+            var tail = Rva + (uint)CodeArrayEnd;
+            return new RuntimeFunction(-1, r.Tail0, r.Tail1, r.Tail2, _table.Map.TryGetFileOffset(tail, out var offset, out _) ? offset : -1);
+        }
+    }
+
+    /// <summary>What the decoder could not accept; empty for a sound record.</summary>
+    public ReadOnlySpan<PeProblem> Problems => _table.ProblemsOf(Record);
 
     /// <summary>Whether the record's codes, handler and chain were decoded: versions 1 and 2 (version 3, APX, is valid but not decoded).</summary>
     public bool IsDecoded => Version is 1 or 2;
@@ -58,214 +158,33 @@ public sealed record UnwindInfo(
     /// <summary>Bytes from the header to the end of the code array (padded to an even count).</summary>
     public int CodeArrayEnd => HeaderSize + (((CountOfCodes + 1) & ~1) * 2);
 
+    /// <summary>Whether the header is inside the image's sections (else nothing was decoded and <see cref="Problems"/> says so).</summary>
+    internal bool HeaderMapped => (Record.State & UnwindTable.Record.HeaderRead) != 0;
+
+    private ref readonly UnwindTable.Record Record => ref _table.RecordAt(_index);
+
     public static UnwindInfo Read(PeImage image, uint rva)
     {
-        // Most records are sound: the problem list is only allocated for one that is not.
-        var problems = new ProblemList(rva);
-        Span<byte> header = stackalloc byte[HeaderSize];
-        if (!image.TryRead(rva, HeaderSize, header, out var h))
-        {
-            return Unreadable(rva, ProblemCode.UnwindHeaderUnmapped, $"UNWIND_INFO at RVA 0x{rva:X} is outside the image's sections");
-        }
-
-        var version = (byte)(h[0] & 7);
-        var flags = (UnwindFlags)(h[0] >> 3);
-        var prolog = h[1];
-        var count = h[2];
-        var frameRegister = (byte)(h[3] & 0xF);
-        var frameOffset = (h[3] >> 4) * 16;
-        if (version == 3)
-        {
-            // Version 3 (APX) has a payload of its own after the header; it is valid, only not decoded here.
-            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, []);
-        }
-
-        if (version is not (1 or 2))
-        {
-            problems.Add(ProblemCode.UnwindBadVersion, $"version {version} (only 1, 2 and 3 exist); the rest cannot be decoded");
-            return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
-        }
-
-        if ((flags & UnwindFlags.ChainInfo) != 0 && (flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
-        {
-            problems.Add(ProblemCode.UnwindFlagsChainAndHandler, $"flags 0x{(byte)flags:X} combine CHAININFO with a handler flag, which are exclusive");
-        }
-
-        if ((byte)flags > 7)
-        {
-            problems.Add(ProblemCode.UnwindFlagsUnknown, $"flags 0x{(byte)flags:X} include undefined bits");
-        }
-
-        var arrayBytes = ((count + 1) & ~1) * 2;
-        Span<byte> array = stackalloc byte[512];
-
-        // A record with no codes may end exactly where its section ends (mingw emits these).
-        var codes = array[..0];
-        if (arrayBytes > 0)
-        {
-            if (!image.TryRead(rva + HeaderSize, arrayBytes, array, out var read))
-            {
-                problems.Add(ProblemCode.UnwindCodesOutsideSection, $"its {count} unwind codes run past the end of their section");
-                return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, [], null, null, null, null, problems.ToArray());
-            }
-
-            codes = array[..arrayBytes];
-            read.CopyTo(codes);
-        }
-
-        var (decoded, epilogs) = DecodeCodes(codes[..(count * 2)], version, count, ref problems);
-        uint? handler = null;
-        uint? languageData = null;
-        RuntimeFunction? chained = null;
-        var tail = rva + (uint)(HeaderSize + arrayBytes);
-        if ((flags & UnwindFlags.ChainInfo) != 0)
-        {
-            Span<byte> entry = stackalloc byte[RuntimeFunction.Size];
-            if (image.TryRead(tail, RuntimeFunction.Size, entry, out var e))
-            {
-                chained = new RuntimeFunction(-1, BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e[4..]),
-                    BinaryPrimitives.ReadUInt32LittleEndian(e[8..]), image.FileOffsetOf(tail) ?? -1);
-            }
-            else
-            {
-                problems.Add(ProblemCode.UnwindChainOutsideSection, "its chained RUNTIME_FUNCTION runs past the end of its section");
-            }
-        }
-        else if ((flags & (UnwindFlags.EHandler | UnwindFlags.UHandler)) != 0)
-        {
-            Span<byte> word = stackalloc byte[4];
-            if (image.TryRead(tail, 4, word, out var w))
-            {
-                handler = BinaryPrimitives.ReadUInt32LittleEndian(w);
-                languageData = tail + 4;
-            }
-            else
-            {
-                problems.Add(ProblemCode.UnwindHandlerOutsideSection, "its exception handler RVA runs past the end of its section");
-            }
-        }
-
-        return new UnwindInfo(rva, version, flags, prolog, count, frameRegister, frameOffset, decoded, epilogs, handler, languageData, chained, problems.ToArray());
+        ArgumentNullException.ThrowIfNull(image);
+        using var reader = image.OpenReader();
+        return Read(reader, rva);
     }
 
-    private static (UnwindCode[] Codes, V2EpilogCodes? Epilogs) DecodeCodes(ReadOnlySpan<byte> raw, byte version, int count, ref ProblemList problems)
+    /// <summary>The record at <paramref name="rva"/>, decoded into a table of its own (tests, single lookups).</summary>
+    public static UnwindInfo Read(IO.ImageReader reader, uint rva)
     {
-        var codes = new CodeList(stackalloc UnwindCode[count]);
-        V2EpilogCodes? epilogs = null;
-        var i = 0;
-        if (version == 2 && count > 0 && (raw[1] & 0xF) == (int)UnwindOp.Epilog)
-        {
-            var size = raw[0];
-            var atEnd = (raw[1] >> 4 & 1) != 0;
-            var offsets = new List<int>();
-            var padding = 0;
-            for (i = 1; i < count && (raw[(i * 2) + 1] & 0xF) == (int)UnwindOp.Epilog; i++)
-            {
-                var offset = raw[i * 2] | ((raw[(i * 2) + 1] >> 4) << 8);
-                if (offset == 0)
-                {
-                    padding++;
-                }
-                else
-                {
-                    offsets.Add(offset);
-                }
-            }
-
-            epilogs = new V2EpilogCodes(size, atEnd, offsets, padding);
-        }
-
-        while (i < count)
-        {
-            var offset = raw[i * 2];
-            var op = (UnwindOp)(raw[(i * 2) + 1] & 0xF);
-            var info = (byte)(raw[(i * 2) + 1] >> 4);
-            int slots;
-            uint value = 0;
-            switch (op)
-            {
-                case UnwindOp.PushNonvol:
-                case UnwindOp.SetFpreg:
-                case UnwindOp.PushMachframe:
-                    slots = 1;
-                    break;
-                case UnwindOp.AllocSmall:
-                    slots = 1;
-                    value = (uint)(info * 8) + 8;
-                    break;
-                case UnwindOp.AllocLarge when info == 0:
-                    slots = 2;
-                    break;
-                case UnwindOp.AllocLarge when info == 1:
-                    slots = 3;
-                    break;
-                case UnwindOp.AllocLarge:
-                    problems.Add(ProblemCode.UnwindBadAllocLarge, $"code {i}: ALLOC_LARGE with OpInfo {info} (only 0 and 1 are defined)");
-                    return (codes.ToArray(), epilogs);
-                case UnwindOp.SaveNonvol:
-                case UnwindOp.SaveXmm128:
-                    slots = 2;
-                    break;
-                case UnwindOp.SaveNonvolFar:
-                case UnwindOp.SaveXmm128Far:
-                    slots = 3;
-                    break;
-                case UnwindOp.Epilog when version == 2:
-                    problems.Add(ProblemCode.UnwindEpilogCodeMisplaced, $"code {i}: UWOP_EPILOG after a prolog code; the epilog codes must come first");
-                    return (codes.ToArray(), epilogs);
-                case UnwindOp.Epilog:
-                    problems.Add(ProblemCode.UnwindObsoleteOp, $"code {i}: op 6 in a version 1 record (the obsolete UWOP_SAVE_XMM form); its size is not known, decoding stops");
-                    return (codes.ToArray(), epilogs);
-                default:
-                    problems.Add(ProblemCode.UnwindUnknownOp, $"code {i}: op {(byte)op} is reserved or unknown; its size is not known, decoding stops");
-                    return (codes.ToArray(), epilogs);
-            }
-
-            if (i + slots > count)
-            {
-                problems.Add(ProblemCode.UnwindTruncatedOp, $"code {i}: {UnwindCode.OpName(op)} needs {slots} slots but only {count - i} remain");
-                return (codes.ToArray(), epilogs);
-            }
-
-            var operand = raw[((i + 1) * 2)..];
-            value = op switch
-            {
-                UnwindOp.AllocLarge when info == 0 => BinaryPrimitives.ReadUInt16LittleEndian(operand) * 8u,
-                UnwindOp.AllocLarge => BinaryPrimitives.ReadUInt32LittleEndian(operand),
-                UnwindOp.SaveNonvol => BinaryPrimitives.ReadUInt16LittleEndian(operand) * 8u,
-                UnwindOp.SaveNonvolFar => BinaryPrimitives.ReadUInt32LittleEndian(operand),
-                UnwindOp.SaveXmm128 => BinaryPrimitives.ReadUInt16LittleEndian(operand) * 16u,
-                UnwindOp.SaveXmm128Far => BinaryPrimitives.ReadUInt32LittleEndian(operand),
-                _ => value,
-            };
-            codes.Add(new UnwindCode(offset, op, info, value, slots));
-            i += slots;
-        }
-
-        return (codes.ToArray(), epilogs);
+        ArgumentNullException.ThrowIfNull(reader);
+        var table = new UnwindTable(reader.Map);
+        return table[table.Decode(reader, rva)];
     }
 
-    /// <summary>Problems found while decoding one record (at <c>rva</c>); allocated on the first one.</summary>
-    private struct ProblemList(uint rva)
-    {
-        private List<PeProblem>? _items;
+    public bool Equals(UnwindInfo other) => ReferenceEquals(_table, other._table) && _index == other._index;
 
-        public void Add(ProblemCode code, string message) => (_items ??= []).Add(new PeProblem(PeStructure.UnwindInfo, code, message, rva));
+    public override bool Equals(object? obj) => obj is UnwindInfo other && Equals(other);
 
-        public readonly PeProblem[] ToArray() => _items is null ? [] : [.. _items];
-    }
+    public override int GetHashCode() => HashCode.Combine(_table, _index);
 
-    /// <summary>Codes decoded into stack memory (at most 255 slots), copied out once at their final count.</summary>
-    private ref struct CodeList(Span<UnwindCode> buffer)
-    {
-        private readonly Span<UnwindCode> _items = buffer;
-        private int _count;
+    public static bool operator ==(UnwindInfo left, UnwindInfo right) => left.Equals(right);
 
-        public void Add(UnwindCode code) => _items[_count++] = code;
-
-        public readonly UnwindCode[] ToArray() => _count == 0 ? [] : _items[.._count].ToArray();
-    }
-
-    private static UnwindInfo Unreadable(uint rva, ProblemCode code, string message) =>
-        new(rva, 0, UnwindFlags.None, 0, 0, 0, 0, [], null, null, null, null, [new PeProblem(PeStructure.UnwindInfo, code, message, rva)]);
+    public static bool operator !=(UnwindInfo left, UnwindInfo right) => !left.Equals(right);
 }

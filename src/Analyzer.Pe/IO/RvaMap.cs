@@ -6,7 +6,8 @@ namespace Pelint.Pe.IO;
 /// Maps RVAs to file bytes the way the loader lays the image out: headers at RVA 0, each
 /// section at its VirtualAddress for VirtualSize bytes, of which only the first SizeOfRawData
 /// come from the file (the rest reads as zero). Section tables can overlap or lie; the first
-/// section that contains an RVA wins, as in the loader's own lookups.
+/// section that contains an RVA wins, as in the loader's own lookups. It only maps: reads go
+/// through an <see cref="ImageReader"/>.
 /// </summary>
 public sealed class RvaMap
 {
@@ -128,62 +129,6 @@ public sealed class RvaMap
 
         rva = 0;
         return false;
-    }
-
-    /// <summary>
-    /// The file bytes of [rva, rva+length) when every one of them is in the file. Use for tables
-    /// and code; use <see cref="TryRead"/> for small structures that may lie in zero-fill.
-    /// </summary>
-    public bool TryGetSpan(ReadOnlySpan<byte> file, uint rva, int length, out ReadOnlySpan<byte> span)
-    {
-        span = default;
-        if (length < 0 || !TryGetFileOffset(rva, out var offset, out var available) || available < length)
-        {
-            return false;
-        }
-
-        span = file.Slice((int)offset, length);
-        return true;
-    }
-
-    /// <summary>The longest file-backed run starting at <paramref name="rva"/>, capped at <paramref name="maxLength"/>.</summary>
-    public ReadOnlySpan<byte> GetAvailableSpan(ReadOnlySpan<byte> file, uint rva, int maxLength)
-    {
-        if (!TryGetFileOffset(rva, out var offset, out var available))
-        {
-            return default;
-        }
-
-        return file.Slice((int)offset, (int)Math.Min(available, maxLength));
-    }
-
-    /// <summary>
-    /// Reads [rva, rva+length) as the loader would see it: file bytes where present, zero past a
-    /// section's raw data. Returns a slice of the file when possible, else fills
-    /// <paramref name="scratch"/>. False when the range is not inside one mapped region.
-    /// </summary>
-    public bool TryRead(ReadOnlySpan<byte> file, uint rva, int length, Span<byte> scratch, out ReadOnlySpan<byte> bytes)
-    {
-        bytes = default;
-        if (length < 0 || length > scratch.Length || !IsMapped(rva, (uint)length))
-        {
-            return false;
-        }
-
-        if (TryGetSpan(file, rva, length, out bytes))
-        {
-            return true;
-        }
-
-        var dest = scratch[..length];
-        dest.Clear();
-        if (TryGetFileOffset(rva, out var offset, out var available))
-        {
-            file.Slice((int)offset, (int)Math.Min(available, length)).CopyTo(dest);
-        }
-
-        bytes = dest;
-        return true;
     }
 
     // The loader rounds PointerToRawData down to 512 when the file alignment is at least that.

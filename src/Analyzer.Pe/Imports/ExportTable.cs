@@ -59,8 +59,9 @@ public sealed class ExportTable
             return new ExportTable(dir, null, functions, problems);
         }
 
+        using var reader = image.OpenReader();
         Span<byte> scratch = stackalloc byte[DirectorySize];
-        if (!image.TryRead(dir.Rva, DirectorySize, scratch, out var d))
+        if (!reader.TryRead(dir.Rva, DirectorySize, scratch, out var d))
         {
             problems.Add(new PeProblem(PeStructure.Exports, ProblemCode.ExportDirectoryUnmapped,
                 $"the export directory at RVA 0x{dir.Rva:X} is outside the image's sections", dir.Rva, dir.FileOffset, 8));
@@ -74,12 +75,11 @@ public sealed class ExportTable
         SpanRead.TryUInt32(d, 28, out var functionsRva);
         SpanRead.TryUInt32(d, 32, out var namesRva);
         SpanRead.TryUInt32(d, 36, out var ordinalsRva);
-        image.TryReadAsciiZ(nameRva, MaxNameLength, out var dllName);
+        reader.TryReadAsciiZ(nameRva, MaxNameLength, out var dllName);
 
-        var file = image.Bytes;
-        var addresses = TableSpan(image, functionsRva, functionCount, 4, "address table", problems);
-        var names = TableSpan(image, namesRva, nameCount, 4, "name pointer table", problems);
-        var ordinals = TableSpan(image, ordinalsRva, nameCount, 2, "ordinal table", problems);
+        var addresses = TableSpan(image, reader, functionsRva, functionCount, 4, "address table", problems);
+        var names = TableSpan(image, reader, namesRva, nameCount, 4, "name pointer table", problems);
+        var ordinals = TableSpan(image, reader, ordinalsRva, nameCount, 2, "ordinal table", problems);
         var addressCount = addresses.Length / 4;
         var nameByIndex = new Dictionary<int, string>();
         var namedCount = Math.Min(names.Length / 4, ordinals.Length / 2);
@@ -87,7 +87,7 @@ public sealed class ExportTable
         {
             SpanRead.TryUInt32(names, i * 4, out var namePtr);
             SpanRead.TryUInt16(ordinals, i * 2, out var index);
-            if (index < addressCount && image.TryReadAsciiZ(namePtr, MaxNameLength, out var name))
+            if (index < addressCount && reader.TryReadAsciiZ(namePtr, MaxNameLength, out var name))
             {
                 nameByIndex.TryAdd(index, name);
             }
@@ -105,33 +105,33 @@ public sealed class ExportTable
             string? forwarder = null;
             if (rva >= dir.Rva && rva < (ulong)dir.Rva + dir.Size)
             {
-                image.TryReadAsciiZ(rva, MaxNameLength, out var text);
+                reader.TryReadAsciiZ(rva, MaxNameLength, out var text);
                 forwarder = text.Length > 0 ? text : "?";
             }
 
             functions.Add(new ExportedFunction(ordinalBase + (uint)i, name, rva, forwarder));
         }
 
-        _ = file;
         return new ExportTable(dir, string.IsNullOrEmpty(dllName) ? null : dllName, functions, problems);
     }
 
-    private static ReadOnlySpan<byte> TableSpan(PeImage image, uint rva, uint count, int width, string what, List<PeProblem> problems)
+    // A copy: the three tables are read through one reader, and names are read between their entries.
+    private static byte[] TableSpan(PeImage image, ImageReader reader, uint rva, uint count, int width, string what, List<PeProblem> problems)
     {
         if (count == 0)
         {
-            return default;
+            return [];
         }
 
         var capped = Math.Min(count, MaxExports);
         var wanted = (long)capped * width;
-        var span = image.Map.GetAvailableSpan(image.Bytes, rva, (int)wanted);
+        var span = reader.GetAvailableSpan(rva, (int)wanted);
         if (span.Length < wanted || capped < count)
         {
             problems.Add(new PeProblem(PeStructure.Exports, ProblemCode.ExportTableTruncated,
                 $"the export {what} at RVA 0x{rva:X} declares {count} entries but the file holds {span.Length / width}", rva, image.FileOffsetOf(rva)));
         }
 
-        return span[..(span.Length / width * width)];
+        return span[..(span.Length / width * width)].ToArray();
     }
 }

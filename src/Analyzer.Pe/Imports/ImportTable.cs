@@ -61,6 +61,7 @@ public sealed class ImportTable
         var is64 = image.IsPe32Plus;
         var thunkSize = is64 ? 8 : 4;
         var ordinalFlag = is64 ? 0x8000_0000_0000_0000UL : 0x8000_0000UL;
+        using var reader = image.OpenReader();
         Span<byte> scratch = stackalloc byte[DescriptorSize];
         Span<byte> thunkBytes = stackalloc byte[8];
         for (var i = 0; ; i++)
@@ -73,7 +74,7 @@ public sealed class ImportTable
             }
 
             var rva = dir.Rva + (uint)(i * DescriptorSize);
-            if (!image.TryRead(rva, DescriptorSize, scratch, out var d))
+            if (!reader.TryRead(rva, DescriptorSize, scratch, out var d))
             {
                 problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportDescriptorUnmapped,
                     $"import descriptor {i} at RVA 0x{rva:X} is outside the image's sections", rva, image.FileOffsetOf(rva)));
@@ -88,7 +89,7 @@ public sealed class ImportTable
                 break;
             }
 
-            if (!image.TryReadAsciiZ(nameRva, MaxNameLength, out var dll))
+            if (!reader.TryReadAsciiZ(nameRva, MaxNameLength, out var dll))
             {
                 problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportBadDllName,
                     $"import descriptor {i} names its DLL at RVA 0x{nameRva:X}, which is not a readable string", rva, image.FileOffsetOf(rva), DescriptorSize));
@@ -100,7 +101,7 @@ public sealed class ImportTable
             for (var j = 0; j < MaxFunctionsPerDll; j++)
             {
                 var thunkRva = thunks + (uint)(j * thunkSize);
-                if (!image.TryRead(thunkRva, thunkSize, thunkBytes, out var t))
+                if (!reader.TryRead(thunkRva, thunkSize, thunkBytes, out var t))
                 {
                     problems.Add(new PeProblem(PeStructure.Imports, ProblemCode.ImportThunkUnmapped,
                         $"the lookup table of {dll} runs out of the image at RVA 0x{thunkRva:X}", thunkRva, null));
@@ -118,7 +119,7 @@ public sealed class ImportTable
                 {
                     functions.Add(new ImportedFunction(dll, null, (ushort)value, slot));
                 }
-                else if (value <= uint.MaxValue && image.TryReadAsciiZ((uint)value + 2, MaxNameLength, out var name))
+                else if (value <= uint.MaxValue && reader.TryReadAsciiZ((uint)value + 2, MaxNameLength, out var name))
                 {
                     functions.Add(new ImportedFunction(dll, name, null, slot));
                 }

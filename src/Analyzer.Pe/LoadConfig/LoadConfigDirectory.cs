@@ -76,8 +76,9 @@ public sealed class LoadConfigDirectory
             return new LoadConfigDirectory(dir, problems);
         }
 
+        using var reader = image.OpenReader();
         Span<byte> scratch = stackalloc byte[4];
-        if (!image.TryRead(dir.Rva, 4, scratch, out var sizeBytes))
+        if (!reader.TryRead(dir.Rva, 4, scratch, out var sizeBytes))
         {
             problems.Add(new PeProblem(PeStructure.LoadConfig, ProblemCode.LoadConfigUnmapped,
                 $"the load config directory at RVA 0x{dir.Rva:X} is outside the image's sections", dir.Rva, dir.FileOffset, 8));
@@ -103,12 +104,12 @@ public sealed class LoadConfigDirectory
         }
 
         Span<byte> buffer = stackalloc byte[maxKnown];
-        if (!image.TryRead(dir.Rva, readable, buffer, out var bytes))
+        if (!reader.TryRead(dir.Rva, readable, buffer, out var bytes))
         {
             // Fall back to what is mapped; a Size that runs off the section is itself a problem.
             problems.Add(new PeProblem(PeStructure.LoadConfig, ProblemCode.LoadConfigSizeOverrun,
                 $"the load config structure declares Size {declared} but runs past its section", dir.Rva, image.FileOffsetOf(dir.Rva), 4));
-            var span = image.Map.GetAvailableSpan(image.Bytes, dir.Rva, readable);
+            var span = reader.GetAvailableSpan(dir.Rva, readable);
             bytes = span;
             readable = span.Length;
         }

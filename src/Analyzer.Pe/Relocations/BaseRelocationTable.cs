@@ -28,29 +28,21 @@ public readonly record struct BaseRelocationEntry(ushort Raw)
 }
 
 /// <summary>
-/// One block of the base relocation directory, as written. Its entries are read from the file
-/// on demand; <see cref="EntryCount"/> is bounded by the block size and the directory's end.
+/// One block of the base relocation directory, as written. Its entries are read through
+/// <see cref="BaseRelocationTable.ReadEntries"/>; <see cref="EntryCount"/> is bounded by the block
+/// size and the directory's end.
 /// </summary>
 public readonly record struct BaseRelocationBlock(int Index, uint PageRva, uint SizeOfBlock, long FileOffset, int EntryCount)
 {
     public const int HeaderSize = 8;
-
-    public BaseRelocationEntry GetEntry(ReadOnlySpan<byte> file, int index)
-    {
-        if ((uint)index >= (uint)EntryCount || !SpanRead.TryUInt16(file, (int)(FileOffset + HeaderSize + (index * 2)), out var raw))
-        {
-            throw new ArgumentOutOfRangeException(nameof(index));
-        }
-
-        return new BaseRelocationEntry(raw);
-    }
 }
 
 /// <summary>
 /// The base relocation directory split into blocks. Framing problems (a block that cannot be
 /// read, a size that would not advance, an overrun of the directory) end the walk and are
 /// recorded; the semantic checks of each block belong to the rules. Blocks are not stored: a
-/// directory can hold millions of them, so <see cref="Blocks"/> walks the file again each time.
+/// directory can hold millions of them, so <see cref="Blocks"/> reads the file again each time
+/// (through a window, so memory does not grow with the directory).
 /// </summary>
 public sealed class BaseRelocationTable
 {
@@ -80,8 +72,24 @@ public sealed class BaseRelocationTable
 
     public IReadOnlyList<PeProblem> Problems { get; }
 
+    /// <summary>
+    /// The entries of a block as stored (2 bytes each, see <see cref="EntryAt"/>), read through
+    /// <paramref name="reader"/> and valid until its next read; fewer when the file shrank since it was opened.
+    /// </summary>
+    public static ReadOnlySpan<byte> ReadEntries(ImageReader reader, BaseRelocationBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var bytes = reader.ReadAt(block.FileOffset + BaseRelocationBlock.HeaderSize, block.EntryCount * 2);
+        return bytes[..(bytes.Length & ~1)];
+    }
+
+    /// <summary>Entry <paramref name="index"/> of what <see cref="ReadEntries"/> returned.</summary>
+    public static BaseRelocationEntry EntryAt(ReadOnlySpan<byte> entries, int index) =>
+        new(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(entries[(index * 2)..]));
+
     public static BaseRelocationTable Read(PeImage image)
     {
+        ArgumentNullException.ThrowIfNull(image);
         var dir = image.GetDirectory(DataDirectoryIndex.BaseRelocation);
         var problems = new List<PeProblem>();
         if (!dir.IsPresent)
@@ -105,14 +113,14 @@ public sealed class BaseRelocationTable
             size = available;
         }
 
-        var file = image.Bytes;
+        using var reader = image.OpenReader();
         long position = 0;
         var count = 0;
         while (position < size)
         {
             var blockOffset = start + position;
             var blockRva = (uint)(dir.Rva + position);
-            if (!TryReadBlock(file, start, size, position, count, out var block, out var last))
+            if (!TryReadBlock(reader, start, size, position, count, out var block, out var last))
             {
                 problems.Add(new PeProblem(PeStructure.BaseRelocations, ProblemCode.RelocationBlockHeaderTruncated,
                     $"{size - position} trailing bytes at RVA 0x{blockRva:X} cannot hold a block header", blockRva, blockOffset, (int)(size - position)));
@@ -142,9 +150,10 @@ public sealed class BaseRelocationTable
 
     private static IEnumerable<BaseRelocationBlock> Walk(PeImage image, long start, long size)
     {
+        using var reader = image.OpenReader();
         long position = 0;
         var index = 0;
-        while (position < size && TryReadBlock(image.Bytes, start, size, position, index++, out var block, out var last))
+        while (position < size && TryReadBlock(reader, start, size, position, index++, out var block, out var last))
         {
             yield return block;
             if (last)
@@ -157,21 +166,23 @@ public sealed class BaseRelocationTable
     }
 
     /// <summary>
-    /// The block at <paramref name="position"/> of the directory: false when no block header fits
-    /// there; <paramref name="last"/> when its size cannot advance the walk or runs past the end.
+    /// The block at <paramref name="position"/> of the directory (at file offset
+    /// <paramref name="start"/>): false when no block header fits there (or the file shrank under
+    /// it); <paramref name="last"/> when its size cannot advance the walk or runs past the end.
     /// </summary>
-    private static bool TryReadBlock(ReadOnlySpan<byte> file, long start, long size, long position, int index, out BaseRelocationBlock block, out bool last)
+    private static bool TryReadBlock(ImageReader reader, long start, long size, long position, int index, out BaseRelocationBlock block, out bool last)
     {
         block = default;
         last = true;
-        if (size - position < BaseRelocationBlock.HeaderSize)
+        var blockOffset = start + position;
+        var header = size - position < BaseRelocationBlock.HeaderSize ? default : reader.ReadAt(blockOffset, BaseRelocationBlock.HeaderSize);
+        if (header.Length < BaseRelocationBlock.HeaderSize)
         {
             return false;
         }
 
-        var blockOffset = start + position;
-        SpanRead.TryUInt32(file, (int)blockOffset, out var pageRva);
-        SpanRead.TryUInt32(file, (int)blockOffset + 4, out var sizeOfBlock);
+        SpanRead.TryUInt32(header, 0, out var pageRva);
+        SpanRead.TryUInt32(header, 4, out var sizeOfBlock);
         if (sizeOfBlock < BaseRelocationBlock.HeaderSize)
         {
             block = new BaseRelocationBlock(index, pageRva, sizeOfBlock, blockOffset, 0);

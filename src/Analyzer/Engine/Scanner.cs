@@ -98,6 +98,12 @@ public sealed class Scanner(RuleEngine engine)
             SymbolDirectories = options.SymbolDirectories,
         });
         var report = Engine.Analyze(analysis, options.Policy);
+        if (image.ChangedSinceOpen() is { } change)
+        {
+            // Read while another process truncated or rewrote it: what the rules saw is not one file.
+            return Failed(input.Path, ToolNotification.FileUnreadable, $"{input.Path} could not be analyzed: {change}");
+        }
+
         if (image.HeaderProblems.Count > 0)
         {
             // Analyzed, but from headers the reader had to cut down: say so once per problem.

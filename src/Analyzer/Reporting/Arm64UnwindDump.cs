@@ -253,7 +253,8 @@ internal static class Arm64UnwindDump
     private static uint? Parameter(PeImage image, Arm64UnwindRecord record)
     {
         Span<byte> scratch = stackalloc byte[4];
-        return record.HandlerDataRva is { } data && image.TryRead(data, 4, scratch, out var bytes)
+        using var reader = image.OpenReader();
+        return record.HandlerDataRva is { } data && reader.TryRead(data, 4, scratch, out var bytes)
             ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes)
             : null;
     }

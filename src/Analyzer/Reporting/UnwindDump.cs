@@ -101,7 +101,7 @@ public static class UnwindDump
                 source = end;
             }
 
-            var info = directory.GetUnwindInfo(source.UnwindData);
+            var info = directory.UnwindInfoAt(source);
             output.WriteLine(info.IsDecoded ? $"    Unwind version: {info.Version}" : $"    Unwind version: {info.Version} (APX; its payload is not decoded)");
             output.WriteLine($"    Unwind flags: {FlagText(info.Flags)}");
             output.WriteLine($"    Size of prologue: 0x{info.SizeOfProlog:X2}");
@@ -116,7 +116,7 @@ public static class UnwindDump
                 output.WriteLine($"    Epilogs (size 0x{epilogs.Size:X2}): {string.Join(", ", epilogs.StartsFor(f).Select(r => r.ToString("X8", inv)))}");
             }
 
-            if (info.Codes.Count > 0)
+            if (info.Codes.Length > 0)
             {
                 output.WriteLine("    Unwind codes:");
                 foreach (var c in info.Codes)
@@ -187,10 +187,13 @@ public static class UnwindDump
 
         if (source is { } s)
         {
-            var info = directory.GetUnwindInfo(s.UnwindData);
+            var info = directory.UnwindInfoAt(s);
             json.WritePropertyName("unwindInfo");
             WriteInfo(json, image, handlers, f, info);
-            problems.AddRange(info.Problems.Select(p => p.Message));
+            foreach (var p in info.Problems)
+            {
+                problems.Add(p.Message);
+            }
         }
         else
         {

@@ -130,7 +130,7 @@ public static class SarifBuilder
         var tags = new JsonArray();
         foreach (var tag in rule.Tags)
         {
-            tags.Add(tag);
+            tags.Add((JsonNode?)JsonValue.Create(tag)); // the JsonNode overload: Add<T> needs reflection (not under NativeAOT)
         }
 
         var properties = new JsonObject

@@ -24,9 +24,10 @@ public sealed class InstructionLengthTests
                 continue;
             }
 
+            using var reader = image.OpenReader();
             foreach (var f in image.ExceptionDirectory.Functions)
             {
-                var code = image.Map.GetAvailableSpan(image.Bytes, f.BeginAddress, (int)Math.Min(f.Length, ImageCode.MaxDecodeBytes)).ToArray();
+                var code = reader.GetAvailableSpan(f.BeginAddress, (int)Math.Min(f.Length, ImageCode.MaxDecodeBytes)).ToArray();
                 var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), f.BeginAddress);
                 while (decoder.IP < f.BeginAddress + (ulong)code.Length)
                 {
@@ -45,6 +46,8 @@ public sealed class InstructionLengthTests
                     Assert.True(length == instruction.Length, $"length {length}, Iced {instruction.Length}: {where}");
                     Assert.True(!Exits.Contains(instruction.Code) || hints.HasFlag(LengthHints.ExitCandidate), $"exit not flagged: {where}");
                     Assert.True(instruction.MemoryIndex == Register.None || hints.HasFlag(LengthHints.IndexedMemory), $"index register not flagged: {where}");
+                    var tableForm = instruction.MemoryIndex != Register.None && instruction.MemoryIndexScale is 1 or 4 && instruction.MemoryDisplSize >= 4;
+                    Assert.True(tableForm == hints.HasFlag(LengthHints.IndexedDisplacement32), $"indexed disp32 form {(tableForm ? "not " : string.Empty)}flagged: {where}");
                 }
             }
         }
@@ -59,7 +62,9 @@ public sealed class InstructionLengthTests
     [InlineData("C21000", 3, LengthHints.ExitCandidate)]                   // ret 0x10
     [InlineData("48B88877665544332211", 10, LengthHints.None)]             // mov rax, imm64
     [InlineData("66B83412", 4, LengthHints.None)]                          // mov ax, imm16
-    [InlineData("8B0C8500100000", 7, LengthHints.IndexedMemory)]           // mov ecx, [rax*4+0x1000]
+    [InlineData("8B0C8500100000", 7, LengthHints.IndexedMemory | LengthHints.IndexedDisplacement32)] // mov ecx, [rax*4+0x1000]
+    [InlineData("8B4C8108", 4, LengthHints.IndexedMemory)]                 // mov ecx, [rcx+rax*4+8]: disp8
+    [InlineData("8B8CC100100000", 7, LengthHints.IndexedMemory)]           // mov ecx, [rcx+rax*8+0x1000]: scale 8
     [InlineData("FF2425E8030000", 7, LengthHints.ExitCandidate)]           // jmp [0x3e8]: a SIB byte without an index
     [InlineData("FF25F0FFFFFF", 6, LengthHints.ExitCandidate)]             // jmp [rip-0x10]
     [InlineData("0F8410000000", 6, LengthHints.None)]                      // je rel32

@@ -31,7 +31,7 @@ public sealed class UnwindInfoDecodingTests
 
         Assert.Equal(5, info.FrameRegister);
         Assert.Equal(48, info.FrameOffset);
-        Assert.Equal(UnwindOp.SetFpreg, Assert.Single(info.Codes).Op);
+        Assert.Equal(UnwindOp.SetFpreg, Assert.Single(info.Codes.ToArray()).Op);
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class UnwindInfoDecodingTests
         // 0x50: op 0 (PUSH_NONVOL), OpInfo 5 (rbp). 0x42: op 2 (ALLOC_SMALL), OpInfo 4 → 4*8+8 bytes.
         var info = Decode(0x01, 0x05, 0x02, 0x00, 0x05, 0x42, 0x01, 0x50);
 
-        Assert.Collection(info.Codes,
+        Assert.Collection(info.Codes.ToArray(),
             c => Assert.Equal((UnwindOp.AllocSmall, 40u, 5), (c.Op, c.Value, (int)c.CodeOffset)),
             c => Assert.Equal((UnwindOp.PushNonvol, 5), (c.Op, c.Register)));
     }
@@ -61,9 +61,10 @@ public sealed class UnwindInfoDecodingTests
         // EPILOG size 3 at the end (OpInfo 1), one more 0x0C back from the end, one padding code, then PUSH_NONVOL rsi.
         var info = Decode(0x02, 0x02, 0x04, 0x00, 0x03, 0x16, 0x0C, 0x06, 0x00, 0x06, 0x02, 0x60);
 
-        Assert.Equal((3, true, 1), (info.Epilogs!.Size, info.Epilogs.AtEnd, info.Epilogs.PaddingCodes));
-        Assert.Equal([0x0C], info.Epilogs.OffsetsFromEnd);
-        Assert.Equal(UnwindOp.PushNonvol, Assert.Single(info.Codes).Op);
+        var epilogs = info.Epilogs!.Value;
+        Assert.Equal((3, true, 1), (epilogs.Size, epilogs.AtEnd, epilogs.PaddingCodes));
+        Assert.Equal([0x0C], epilogs.OffsetsFromEnd.ToArray());
+        Assert.Equal(UnwindOp.PushNonvol, Assert.Single(info.Codes.ToArray()).Op);
         Assert.Equal(6, info.Codes[0].Register);
     }
 
@@ -84,8 +85,8 @@ public sealed class UnwindInfoDecodingTests
     {
         var info = Decode(version, 0x00, 0x02, 0x00, 0x00, 0x50, 0x00, 0x50);
 
-        Assert.Equal(ProblemCode.UnwindBadVersion, Assert.Single(info.Problems).Code);
-        Assert.Empty(info.Codes);
+        Assert.Equal(ProblemCode.UnwindBadVersion, Assert.Single(info.Problems.ToArray()).Code);
+        Assert.Empty(info.Codes.ToArray());
     }
 
     [Fact]
@@ -95,12 +96,12 @@ public sealed class UnwindInfoDecodingTests
         // Byte 0 = 3 | CHAININFO << 3: the chain lives in the payload, so it is not read as one here.
         var info = Decode(0x23, 0x05, 0x02, 0x00, 0x12, 0x34, 0x56, 0x78);
 
-        Assert.Empty(info.Problems);
+        Assert.True(info.Problems.IsEmpty);
         Assert.Equal(3, info.Version);
         Assert.False(info.IsDecoded);
         Assert.False(info.IsChained);
         Assert.False(info.HasHandler);
-        Assert.Empty(info.Codes);
+        Assert.True(info.Codes.IsEmpty);
     }
 
     [Fact]
@@ -116,7 +117,7 @@ public sealed class UnwindInfoDecodingTests
 
         var info = UnwindInfo.Read(image, xdata.Rva + 0x0C);
 
-        Assert.Empty(info.Problems);
+        Assert.True(info.Problems.IsEmpty);
         Assert.Equal(0, info.CountOfCodes);
     }
 }

@@ -16,10 +16,10 @@ public sealed class UnwindOperandDecodingTests
         // 08 11: ALLOC_LARGE, OpInfo 1; operand slots 0x0000, 0x0001 -> 0x00010000 bytes. Then PUSH_NONVOL rbp at 1.
         var info = Decode(0x01, 0x08, 0x04, 0x00, 0x08, 0x11, 0x00, 0x00, 0x01, 0x00, 0x01, 0x50);
 
-        Assert.Collection(info.Codes,
+        Assert.Collection(info.Codes.ToArray(),
             c => Assert.Equal((UnwindOp.AllocLarge, 3, 0x10000u), (c.Op, c.Slots, c.Value)),
             c => Assert.Equal((UnwindOp.PushNonvol, 1, 5), (c.Op, c.Slots, c.Register)));
-        Assert.Empty(info.Problems);
+        Assert.Empty(info.Problems.ToArray());
     }
 
     [Fact]
@@ -28,10 +28,10 @@ public sealed class UnwindOperandDecodingTests
         // 10 34: SAVE_NONVOL rbx, slot 5 -> 40; 08 68: SAVE_XMM128 xmm6, slot 2 -> 32.
         var info = Decode(0x01, 0x10, 0x04, 0x00, 0x10, 0x34, 0x05, 0x00, 0x08, 0x68, 0x02, 0x00);
 
-        Assert.Collection(info.Codes,
+        Assert.Collection(info.Codes.ToArray(),
             c => Assert.Equal((UnwindOp.SaveNonvol, 2, 3, 40u), (c.Op, c.Slots, c.Register, c.Value)),
             c => Assert.Equal((UnwindOp.SaveXmm128, 2, 6, 32u), (c.Op, c.Slots, c.Register, c.Value)));
-        Assert.Empty(info.Problems);
+        Assert.Empty(info.Problems.ToArray());
     }
 
     [Fact]
@@ -40,10 +40,10 @@ public sealed class UnwindOperandDecodingTests
         // 10 75: SAVE_NONVOL_FAR rdi at 0x00020010; 08 F9: SAVE_XMM128_FAR xmm15 at 0x00010020.
         var info = Decode(0x01, 0x10, 0x06, 0x00, 0x10, 0x75, 0x10, 0x00, 0x02, 0x00, 0x08, 0xF9, 0x20, 0x00, 0x01, 0x00);
 
-        Assert.Collection(info.Codes,
+        Assert.Collection(info.Codes.ToArray(),
             c => Assert.Equal((UnwindOp.SaveNonvolFar, 3, 7, 0x20010u), (c.Op, c.Slots, c.Register, c.Value)),
             c => Assert.Equal((UnwindOp.SaveXmm128Far, 3, 15, 0x10020u), (c.Op, c.Slots, c.Register, c.Value)));
-        Assert.Empty(info.Problems);
+        Assert.Empty(info.Problems.ToArray());
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class UnwindOperandDecodingTests
         // 01 1A: PUSH_MACHFRAME with error code (OpInfo 1), then 00 02: ALLOC_SMALL 8 bytes.
         var info = Decode(0x01, 0x01, 0x02, 0x00, 0x01, 0x1A, 0x00, 0x02);
 
-        Assert.Equal([UnwindOp.PushMachframe, UnwindOp.AllocSmall], info.Codes.Select(c => c.Op));
+        Assert.Equal([UnwindOp.PushMachframe, UnwindOp.AllocSmall], info.Codes.ToArray().Select(c => c.Op));
         Assert.Equal(1, info.Codes[0].Slots);
     }
 
@@ -61,7 +61,7 @@ public sealed class UnwindOperandDecodingTests
     {
         var info = Decode(0x01, 0x04, 0x02, 0x00, 0x04, 0x06, 0x02, 0x00);
 
-        Assert.Contains(info.Problems, p => p.Code == ProblemCode.UnwindObsoleteOp);
+        Assert.Contains(info.Problems.ToArray(), p => p.Code == ProblemCode.UnwindObsoleteOp);
     }
 
     [Fact]
@@ -70,8 +70,8 @@ public sealed class UnwindOperandDecodingTests
         // 08 07: UWOP_SPARE_CODE; the codes after it cannot be located, so none is decoded after it.
         var info = Decode(0x01, 0x08, 0x04, 0x00, 0x08, 0x07, 0x04, 0x42, 0x02, 0x50, 0x01, 0x50);
 
-        Assert.Contains(info.Problems, p => p.Code is ProblemCode.UnwindUnknownOp or ProblemCode.UnwindObsoleteOp);
-        Assert.DoesNotContain(info.Codes, c => c.CodeOffset < 8);
+        Assert.Contains(info.Problems.ToArray(), p => p.Code is ProblemCode.UnwindUnknownOp or ProblemCode.UnwindObsoleteOp);
+        Assert.DoesNotContain(info.Codes.ToArray(), c => c.CodeOffset < 8);
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class UnwindOperandDecodingTests
         // Flags 5 = EHANDLER | CHAININFO: the two are exclusive.
         var info = Decode(0x29, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x20, 0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00);
 
-        Assert.Contains(info.Problems, p => p.Code == ProblemCode.UnwindFlagsChainAndHandler);
+        Assert.Contains(info.Problems.ToArray(), p => p.Code == ProblemCode.UnwindFlagsChainAndHandler);
         Assert.False(info.HasHandler);
     }
 }

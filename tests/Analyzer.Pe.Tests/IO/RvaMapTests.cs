@@ -12,13 +12,14 @@ public sealed class RvaMapTests
         var text = builder.AddSection(".data", SectionCharacteristics.MemRead | SectionCharacteristics.ContainsInitializedData, 0x200, virtualSize: 0x2000);
         text.Data[0x1FF] = 0xAB;
         using var image = PeImage.Load(builder.Build(), "zero-fill").Image!;
+        using var reader = image.OpenReader();
 
         Span<byte> scratch = stackalloc byte[8];
-        Assert.True(image.TryRead(text.Rva + 0x1FC, 8, scratch, out var bytes));
+        Assert.True(reader.TryRead(text.Rva + 0x1FC, 8, scratch, out var bytes));
         Assert.Equal(new byte[] { 0, 0, 0, 0xAB, 0, 0, 0, 0 }, bytes.ToArray());
-        Assert.False(image.TryGetSpan(text.Rva + 0x1FC, 8, out _));
-        Assert.True(image.TryRead(text.Rva + 0x1000, 4, scratch, out _));
-        Assert.False(image.TryRead(text.Rva + 0x2000, 4, scratch, out _));
+        Assert.False(reader.TryGetSpan(text.Rva + 0x1FC, 8, out _));
+        Assert.True(reader.TryRead(text.Rva + 0x1000, 4, scratch, out _));
+        Assert.False(reader.TryRead(text.Rva + 0x2000, 4, scratch, out _));
     }
 
     [Fact]
@@ -27,9 +28,10 @@ public sealed class RvaMapTests
         var builder = new PeBuilder();
         var text = builder.AddSection(".text", SectionCharacteristics.MemRead | SectionCharacteristics.MemExecute, 0x400, virtualSize: 0x10);
         using var image = PeImage.Load(builder.Build(), "virtual-cut").Image!;
+        using var reader = image.OpenReader();
 
-        Assert.True(image.TryGetSpan(text.Rva, 0x10, out _));
-        Assert.False(image.TryGetSpan(text.Rva, 0x11, out _));
+        Assert.True(reader.TryGetSpan(text.Rva, 0x10, out _));
+        Assert.False(reader.TryGetSpan(text.Rva, 0x11, out _));
         Assert.Null(image.Map.FindSection(text.Rva + 0x10));
     }
 
@@ -49,8 +51,9 @@ public sealed class RvaMapTests
         var bytes = builder.Build();
         var patch = ImagePatch.FromBytes(bytes).WriteUInt32(ImagePatch.FromBytes(bytes).SectionHeaderOffset(0) + 20, 0x7FFF_0000);
         using var image = PeImage.Load(patch.Bytes, "lying-pointer").Image!;
+        using var reader = image.OpenReader();
 
-        Assert.False(image.TryGetSpan(text.Rva, 1, out _));
+        Assert.False(reader.TryGetSpan(text.Rva, 1, out _));
         Assert.Null(image.FileOffsetOf(text.Rva));
     }
 }

@@ -126,7 +126,8 @@ public sealed class UnwinderOracleTests(WineOracleFixture oracle, ITestOutputHel
 
         // Wine accepts lea rsp, [any register + d] as an epilog's start (Microsoft only the frame register).
         Span<byte> b = stackalloc byte[3];
-        if (image.TryRead(rva, 3, b, out var bytes) && (bytes[0] & 0xFE) == 0x48 && bytes[1] == 0x8D && (bytes[2] & 0x38) == 0x20)
+        using var reader = image.OpenReader();
+        if (reader.TryRead(rva, 3, b, out var bytes) && (bytes[0] & 0xFE) == 0x48 && bytes[1] == 0x8D && (bytes[2] & 0x38) == 0x20)
         {
             return false;
         }
@@ -148,7 +149,8 @@ public sealed class UnwinderOracleTests(WineOracleFixture oracle, ITestOutputHel
     private static bool ScanAgrees(PeImage image, RuntimeFunction entry, uint rva)
     {
         Span<byte> scratch = stackalloc byte[64];
-        if (!image.TryRead(rva, 64, scratch, out var b) || !RawUnwindInfo.TryRead(image, entry.UnwindData, out var info)
+        using var reader = image.OpenReader();
+        if (!reader.TryRead(rva, 64, scratch, out var b) || !RawUnwindInfo.TryRead(image, entry.UnwindData, out var info)
             || rva - entry.BeginAddress < info.SizeOfProlog)
         {
             return false;

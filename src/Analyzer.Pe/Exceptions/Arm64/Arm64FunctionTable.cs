@@ -131,7 +131,8 @@ public sealed class Arm64FunctionTable
         }
 
         var wanted = (int)Math.Min(size / Arm64RuntimeFunction.Size, int.MaxValue / Arm64RuntimeFunction.Size) * Arm64RuntimeFunction.Size;
-        var span = image.Map.GetAvailableSpan(image.Bytes, rva, wanted);
+        using var reader = image.OpenReader();
+        var span = reader.GetAvailableSpan(rva, wanted);
         if (span.Length < wanted)
         {
             problems.Add(new PeProblem(PeStructure.ExceptionDirectory, ProblemCode.Arm64PdataTruncated,

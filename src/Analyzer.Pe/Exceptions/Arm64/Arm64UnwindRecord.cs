@@ -149,8 +149,20 @@ public sealed class Arm64UnwindRecord
     /// <summary>Reads the record at <paramref name="rva"/>; never reads outside the image or past the record's own claims.</summary>
     public static Arm64UnwindRecord Read(PeImage image, uint rva)
     {
+        ArgumentNullException.ThrowIfNull(image);
         var problems = new List<PeProblem>();
-        var available = image.Map.GetAvailableSpan(image.Bytes, rva, MaxSize);
+        using var reader = image.OpenReader();
+        var available = reader.GetAvailableSpan(rva, 8);
+        if (available.Length >= 4)
+        {
+            // Only as much as the header (and its extension) claims, never the largest record's size.
+            var first = BinaryPrimitives.ReadUInt32LittleEndian(available);
+            uint? extensionWord = (first >> 22) == 0 && available.Length >= 8 ? BinaryPrimitives.ReadUInt32LittleEndian(available[4..]) : null;
+            var claim = new Arm64UnwindRecord(rva, first, extensionWord, [], [], null, []);
+            var scopeWords = claim.EpilogInHeader ? 0 : claim.EpilogCount;
+            available = reader.GetAvailableSpan(rva, Math.Min(MaxSize, 8 + ((scopeWords + claim.CodeWords + 1) * 4)));
+        }
+
         var fileOffset = image.FileOffsetOf(rva);
         if (available.Length < 4)
         {

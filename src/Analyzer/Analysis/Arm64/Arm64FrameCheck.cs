@@ -215,7 +215,8 @@ public sealed class Arm64FrameCheck
             return null;
         }
 
-        if (!image.TryGetSpan(start, count * 4, out var bytes))
+        using var reader = image.OpenReader();
+        if (!reader.TryGetSpan(start, count * 4, out var bytes))
         {
             return new Arm64FrameMismatch(entry, epilog, start, "(not in the file)", codes.Count > 0 ? codes[0].Text(!epilog) : "ret", codes.Count > 0 ? codes[0].Code.Name : "end");
         }
@@ -256,7 +257,8 @@ public sealed class Arm64FrameCheck
     internal static long? SpEffectOfCall(PeImage image, uint target)
     {
         const int limit = 16;
-        if (!image.TryGetSpan(target, 4, out _))
+        using var reader = image.OpenReader();
+        if (!reader.TryGetSpan(target, 4, out _))
         {
             return null;
         }
@@ -264,7 +266,7 @@ public sealed class Arm64FrameCheck
         long delta = 0;
         for (var i = 0; i < limit; i++)
         {
-            if (!image.TryGetSpan(target + (uint)(i * 4), 4, out var word))
+            if (!reader.TryGetSpan(target + (uint)(i * 4), 4, out var word))
             {
                 return null;
             }

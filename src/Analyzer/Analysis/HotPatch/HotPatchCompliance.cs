@@ -1,5 +1,6 @@
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
+using Pelint.Pe.IO;
 using Pelint.Pe.Exceptions;
 
 namespace Pelint.Analysis.HotPatch;
@@ -86,6 +87,7 @@ public sealed class HotPatchCompliance
         var needed = HotPatchEntries.PaddingNeeded(image);
         var directory = image.Machine == Machine.Amd64 ? image.ExceptionDirectory : null;
         var code = image.Code.OpenCursor();
+        using var reader = image.OpenReader();
         var judged = new EntryCompliance[entries.Count];
         var movEdiEdi = 0;
         for (var i = 0; i < entries.Count; i++)
@@ -95,12 +97,12 @@ public sealed class HotPatchCompliance
             var first = !code.TryDecodeAt(entry.Rva, out var instruction) || instruction.IsInvalid ? FirstInstructionProblem.Undecodable
                 : instruction.Length < 2 ? FirstInstructionProblem.OneByte
                 : FirstInstructionProblem.None;
-            if (image.TryGetSpan(entry.Rva, 2, out var bytes) && bytes[0] == 0x8B && bytes[1] == 0xFF)
+            if (entry.StartsWithMovEdiEdi)
             {
                 movEdiEdi++;
             }
 
-            judged[i] = new EntryCompliance(entry, first, PaddingOf(image, directory, entry.Rva, needed));
+            judged[i] = new EntryCompliance(entry, first, PaddingOf(image, reader, directory, entry.Rva, needed));
         }
 
         return new HotPatchCompliance(judged, movEdiEdi);
@@ -111,7 +113,8 @@ public sealed class HotPatchCompliance
     {
         ArgumentNullException.ThrowIfNull(image);
         var needed = HotPatchEntries.PaddingNeeded(image);
-        return entry >= needed && image.TryGetSpan(entry - (uint)needed, needed, out var padding) ? padding : [];
+        using var reader = image.OpenReader();
+        return entry >= needed && reader.TryGetSpan(entry - (uint)needed, needed, out var padding) ? padding.ToArray() : [];
     }
 
     /// <summary>The x64 function whose range covers the padding before an entry, if any.</summary>
@@ -135,7 +138,7 @@ public sealed class HotPatchCompliance
         return null;
     }
 
-    private static PaddingProblem PaddingOf(PeImage image, ExceptionDirectory? directory, uint entry, int needed)
+    private static PaddingProblem PaddingOf(PeImage image, ImageReader reader, ExceptionDirectory? directory, uint entry, int needed)
     {
         var section = image.Map.FindSection(entry);
         if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
@@ -144,7 +147,7 @@ public sealed class HotPatchCompliance
         }
 
         var start = entry - (uint)needed;
-        if (!image.TryGetSpan(start, needed, out var padding))
+        if (!reader.TryGetSpan(start, needed, out var padding))
         {
             return PaddingProblem.NotInFile;
         }

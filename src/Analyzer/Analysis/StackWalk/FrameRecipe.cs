@@ -17,7 +17,7 @@ public static class FrameRecipe
     public static StackState? EntryState(UnwindInfo primary)
     {
         var state = StackState.AtEntry();
-        for (var k = primary.Codes.Count - 1; k >= 0; k--)
+        for (var k = primary.Codes.Length - 1; k >= 0; k--)
         {
             var code = primary.Codes[k];
             if (code.CodeOffset != 0)
@@ -69,7 +69,7 @@ public static class FrameRecipe
                 return null;
             }
 
-            for (var k = info.Codes.Count - 1; k >= 0; k--)
+            for (var k = info.Codes.Length - 1; k >= 0; k--)
             {
                 var code = info.Codes[k];
                 switch (code.Op)

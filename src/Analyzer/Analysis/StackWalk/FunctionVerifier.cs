@@ -2,6 +2,7 @@ using Iced.Intel;
 using Pelint.Pe;
 using Pelint.Pe.Code;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.StackWalk;
 
@@ -13,7 +14,7 @@ namespace Pelint.Analysis.StackWalk;
 /// <see cref="VirtualUnwinder"/> what a stack walk stopped at each instruction computes and
 /// compares it with the truth. Bytes never reached are never judged. One instance per worker.
 /// </summary>
-public sealed class FunctionVerifier
+public sealed class FunctionVerifier : IDisposable
 {
     /// <summary>Instruction visits per function before it is given up as too costly to follow.</summary>
     public const int MaxSteps = 1 << 20;
@@ -21,7 +22,7 @@ public sealed class FunctionVerifier
     // Instructions remembered before an indirect jump, to read its switch table.
     private const int History = 12;
 
-    private readonly PeImage _image;
+    private readonly ImageReader _reader;
     private readonly ExceptionDirectory _directory;
     private readonly CodeCursor _cursor;
     private readonly VirtualUnwinder _unwinder;
@@ -45,11 +46,18 @@ public sealed class FunctionVerifier
     public FunctionVerifier(PeImage image, NoReturnFunctions noReturn)
     {
         _noReturn = noReturn;
-        _image = image;
+        _reader = image.OpenReader();
         _directory = image.ExceptionDirectory;
         _cursor = image.Code.OpenCursor();
         _unwinder = new VirtualUnwinder(image);
-        _tables = new JumpTables(image);
+        _tables = new JumpTables(image, _reader);
+    }
+
+    public void Dispose()
+    {
+        _cursor.Dispose();
+        _unwinder.Dispose();
+        _reader.Dispose();
     }
 
     private sealed class Block(uint start, StackState entry)
@@ -418,7 +426,7 @@ public sealed class FunctionVerifier
         }
 
         Span<byte> scratch = stackalloc byte[3];
-        return _image.TryRead(next, 3, scratch, out var b) && b[0] == 0x48 && ((b[1] == 0x2B && b[2] == 0xE0) || (b[1] == 0x29 && b[2] == 0xC4));
+        return _reader.TryRead(next, 3, scratch, out var b) && b[0] == 0x48 && ((b[1] == 0x2B && b[2] == 0xE0) || (b[1] == 0x29 && b[2] == 0xC4));
     }
 
     private bool IsNoReturnCall(in Instruction call) => _noReturn.NeverReturns(call, _cursor);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Iced.Intel;
 using Pelint.Pe;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.StackWalk;
 
@@ -23,10 +24,17 @@ public sealed class JumpTables
     /// <summary>No switch a compiler wrote has more cases.</summary>
     public const int MaxEntries = 4096;
 
-    private readonly PeImage _image;
+    private readonly ulong _imageBase;
+    private readonly ImageReader _reader;
     private readonly List<uint> _targets = [];
 
-    public JumpTables(PeImage image) => _image = image;
+    /// <summary>Tables are read through <paramref name="reader"/>, which the caller owns (each read is used before the next).</summary>
+    public JumpTables(PeImage image, ImageReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        _imageBase = image.ImageBase;
+        _reader = reader;
+    }
 
     // What a register holds, as far as a table lookup cares.
     private readonly record struct Expression(ExpressionKind Kind, long Table, long Base, bool Signed, int BaseRegister, int Count);
@@ -102,7 +110,7 @@ public sealed class JumpTables
         {
             // jmp [base+index*8+disp]: a table of addresses.
             var baseRegister = InstructionEffects.Number(jump.MemoryBase);
-            var table = jump.MemoryBase == Register.None ? (long)jump.MemoryDisplacement64 - (long)_image.ImageBase
+            var table = jump.MemoryBase == Register.None ? (long)jump.MemoryDisplacement64 - (long)_imageBase
                 : baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress ? registers[baseRegister].Base + (long)jump.MemoryDisplacement64
                 : -1;
             if (table >= 0)
@@ -171,7 +179,7 @@ public sealed class JumpTables
     {
         var baseRegister = InstructionEffects.Number(load.MemoryBase);
         var table = (long)load.MemoryDisplacement64 + (baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress ? registers[baseRegister].Base : 0);
-        if (table is < 0 or > uint.MaxValue || !_image.TryGetSpan((uint)table, count, out var bytes))
+        if (table is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)table, count, out var bytes))
         {
             return -1;
         }
@@ -208,7 +216,7 @@ public sealed class JumpTables
         for (var i = 0; i < target.Count; i++)
         {
             var at = target.Table + (i * 4L);
-            if (at is < 0 or > uint.MaxValue || !_image.TryGetSpan((uint)at, 4, out var bytes))
+            if (at is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)at, 4, out var bytes))
             {
                 return;
             }
@@ -227,12 +235,12 @@ public sealed class JumpTables
         for (var i = 0; i < count; i++)
         {
             var at = table + (i * 8L);
-            if (at is < 0 or > uint.MaxValue || !_image.TryGetSpan((uint)at, 8, out var bytes))
+            if (at is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)at, 8, out var bytes))
             {
                 return;
             }
 
-            var rva = (long)(BinaryPrimitives.ReadUInt64LittleEndian(bytes) - _image.ImageBase);
+            var rva = (long)(BinaryPrimitives.ReadUInt64LittleEndian(bytes) - _imageBase);
             if (rva >= 0 && function.Contains((ulong)rva))
             {
                 _targets.Add((uint)rva);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.StackWalk;
 
@@ -69,13 +70,41 @@ public readonly ref struct RawUnwindInfo
         _ => 1,
     };
 
-    /// <summary>The record at <paramref name="rva"/>, when its header, codes and chained entry are in the file.</summary>
-    public static bool TryRead(PeImage image, uint rva, out RawUnwindInfo info)
+    /// <summary>The most bytes a record can take: header, 256 slots, a chained entry.</summary>
+    public const int MaxLength = UnwindInfo.HeaderSize + (256 * 2) + RuntimeFunction.Size;
+
+    /// <summary>
+    /// The record at <paramref name="rva"/>, when its header, codes and chained entry are in the
+    /// file, copied into <paramref name="copy"/>: the record stays readable whatever the reader
+    /// reads next. The copy remembers the last record it holds, so asking again for it (every
+    /// instruction of a function asks for the function's record) reads nothing.
+    /// </summary>
+    public static bool TryRead(ImageReader reader, uint rva, Copy copy, out RawUnwindInfo info)
     {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(copy);
         info = default;
-        if ((rva & 1) != 0 || !image.TryGetSpan(rva, UnwindInfo.HeaderSize, out var header))
+        if (copy.Rva != rva || copy.Length < 0)
+        {
+            copy.Rva = rva;
+            copy.Length = Read(reader, rva, copy.Buffer);
+        }
+
+        if (copy.Length == 0)
         {
             return false;
+        }
+
+        info = new RawUnwindInfo(rva, copy.Buffer.AsSpan(0, copy.Length));
+        return true;
+    }
+
+    // The record's length once copied into `buffer`; 0 when it is not all in the file.
+    private static int Read(ImageReader reader, uint rva, byte[] buffer)
+    {
+        if ((rva & 1) != 0 || !reader.TryGetSpan(rva, UnwindInfo.HeaderSize, out var header))
+        {
+            return 0;
         }
 
         var length = UnwindInfo.HeaderSize + (((header[2] + 1) & ~1) * 2);
@@ -84,12 +113,31 @@ public readonly ref struct RawUnwindInfo
             length += RuntimeFunction.Size;
         }
 
-        if (!image.TryGetSpan(rva, length, out var bytes))
+        if (!reader.TryGetSpan(rva, length, out var bytes))
         {
-            return false;
+            return 0;
         }
 
-        info = new RawUnwindInfo(rva, bytes);
-        return true;
+        bytes.CopyTo(buffer);
+        return length;
+    }
+
+    /// <summary>The record at <paramref name="rva"/>, read once on its own (tests, investigations).</summary>
+    public static bool TryRead(PeImage image, uint rva, out RawUnwindInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var reader = image.OpenReader();
+        return TryRead(reader, rva, new Copy(), out info);
+    }
+
+    /// <summary>A record copied out of the file, for one use at a time (see <see cref="TryRead(ImageReader, uint, Copy, out RawUnwindInfo)"/>).</summary>
+    public sealed class Copy
+    {
+        internal byte[] Buffer { get; } = new byte[MaxLength];
+
+        internal uint Rva { get; set; }
+
+        // -1 before the first read; 0 when the record at Rva is not all in the file.
+        internal int Length { get; set; } = -1;
     }
 }

@@ -62,7 +62,7 @@ public sealed class StackWalkAnalysis
     /// </summary>
     internal static IEnumerable<FunctionVerdict> VerifyEach(PeImage image, Func<FunctionLayout, bool> select, Action<string>? trace, Action<uint, RuntimeFunction, StackState>? observe)
     {
-        var verifier = new FunctionVerifier(image, new NoReturnFunctions(image)) { Trace = trace, Observe = observe };
+        using var verifier = new FunctionVerifier(image, new NoReturnFunctions(image)) { Trace = trace, Observe = observe };
         foreach (var function in Group(image.ExceptionDirectory).Where(select))
         {
             if (VerifyOne(image, verifier, function, new Totals(), CancellationToken.None) is { } verdict)
@@ -129,7 +129,7 @@ public sealed class StackWalkAnalysis
                     results[chunk] = (verdicts, totals);
                     return verifier;
                 },
-                _ => { });
+                verifier => verifier.Dispose());
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
         {
@@ -221,7 +221,7 @@ public sealed class StackWalkAnalysis
             var chain = new List<UnwindInfo>();
             for (var k = walk.Path.Count - 1; k >= 0; k--)
             {
-                if (directory.UnwindInfoOf(walk.Path[k]) is not { } info || info.Problems.Count > 0)
+                if (directory.UnwindInfoOf(walk.Path[k]) is not { } info || info.Problems.Length > 0)
                 {
                     totals.Malformed++;
                     return null;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.StackWalk;
 
@@ -20,7 +21,7 @@ namespace Pelint.Analysis.StackWalk;
 /// </list>
 /// One instance per worker: it reuses its outcome and scratch buffers.
 /// </summary>
-public sealed class VirtualUnwinder
+public sealed class VirtualUnwinder : IDisposable
 {
     /// <summary>The SDK's UNWIND_CHAIN_LIMIT.</summary>
     public const int ChainLimit = 32;
@@ -28,15 +29,31 @@ public sealed class VirtualUnwinder
     // Longer than any epilog the scan can accept (an add or lea, sixteen 2-byte pops, a prefix, a jmp).
     private const int ScanBytes = 64;
 
-    private readonly PeImage _image;
+    // Unwind data and code are far apart in the file: a reader each, so neither evicts the other's window.
+    private readonly ImageReader _reader;
+    private readonly ImageReader _codeReader;
     private readonly ExceptionDirectory _directory;
     private readonly byte[] _code = new byte[ScanBytes];
+
+    // One copy of a record per use that may overlap another (the function's record while the
+    // epilog scan looks up its primary; a chain walked link by link).
+    private readonly RawUnwindInfo.Copy _info = new();
+    private readonly RawUnwindInfo.Copy _link = new();
+    private readonly RawUnwindInfo.Copy _primary = new();
     private readonly UnwindResult _result = new();
 
     public VirtualUnwinder(PeImage image)
     {
-        _image = image;
+        ArgumentNullException.ThrowIfNull(image);
+        _reader = image.OpenReader();
+        _codeReader = image.OpenReader();
         _directory = image.ExceptionDirectory;
+    }
+
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _codeReader.Dispose();
     }
 
     /// <summary>
@@ -49,7 +66,7 @@ public sealed class VirtualUnwinder
     {
         var outcome = _result;
         outcome.Reset(state);
-        if (!RawUnwindInfo.TryRead(_image, entry.UnwindData, out var info))
+        if (!RawUnwindInfo.TryRead(_reader, entry.UnwindData, _info, out var info))
         {
             outcome.Failure = UnwindFailure.InfoUnreadable;
             return outcome;
@@ -308,7 +325,7 @@ public sealed class VirtualUnwinder
         var unwindData = entry.UnwindData;
         for (var links = 0; ; links++)
         {
-            if (!RawUnwindInfo.TryRead(_image, unwindData, out var info))
+            if (!RawUnwindInfo.TryRead(_reader, unwindData, _link, out var info))
             {
                 outcome.Failure = UnwindFailure.InfoUnreadable;
                 return;
@@ -376,7 +393,7 @@ public sealed class VirtualUnwinder
         var unwindData = entry.UnwindData;
         for (var links = 0; ; links++)
         {
-            if (!RawUnwindInfo.TryRead(_image, unwindData, out var info))
+            if (!RawUnwindInfo.TryRead(_reader, unwindData, _link, out var info))
             {
                 outcome.Failure = UnwindFailure.InfoUnreadable;
                 return;
@@ -498,10 +515,10 @@ public sealed class VirtualUnwinder
     {
         var code = _code.AsSpan();
         code.Clear();
-        if (_image.Map.TryGetFileOffset(rva, out var offset, out var available))
+        if (_codeReader.Map.TryGetFileOffset(rva, out var offset, out var available))
         {
             var count = (int)Math.Min(available, ScanBytes);
-            _image.Bytes.Slice((int)offset, count).CopyTo(code);
+            _codeReader.ReadAt(offset, count).CopyTo(code);
         }
 
         return code;
@@ -518,7 +535,7 @@ public sealed class VirtualUnwinder
         var unwindData = entry.UnwindData;
         for (var links = 0; links <= ChainLimit; links++)
         {
-            if (!RawUnwindInfo.TryRead(_image, unwindData, out var info) || !info.IsChained)
+            if (!RawUnwindInfo.TryRead(_reader, unwindData, _primary, out var info) || !info.IsChained)
             {
                 return begin;
             }

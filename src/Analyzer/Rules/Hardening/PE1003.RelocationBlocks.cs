@@ -1,6 +1,7 @@
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Pe.Headers;
+using Pelint.Pe.IO;
 using Pelint.Pe.Relocations;
 
 namespace Pelint.Rules;
@@ -24,10 +25,11 @@ public sealed partial class RelocationBlocks : IRule
 
         var machine = MachineNames.Of(image.Machine);
         var problems = new BlockProblems();
+        using var reader = image.OpenReader();
         foreach (var block in table.Blocks)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            problems.Check(image, block);
+            problems.Check(image, block, reader);
             if (problems.Count == 0)
             {
                 continue;
@@ -147,7 +149,7 @@ public sealed partial class RelocationBlocks : IRule
         /// <summary>The number of findings the block makes.</summary>
         public int Count { get; private set; }
 
-        public void Check(PeImage image, BaseRelocationBlock block)
+        public void Check(PeImage image, BaseRelocationBlock block, ImageReader reader)
         {
             SizeTooSmall = SizeOdd = PageUnaligned = PageOutside = false;
             Array.Clear(BadTypeCount);
@@ -163,7 +165,7 @@ public sealed partial class RelocationBlocks : IRule
 
             SizeOdd = (block.SizeOfBlock & 1) != 0;
             PageOutside = block.PageRva >= image.Map.SizeOfImage;
-            var applied = PageOutside ? block.EntryCount : CheckEntries(image, block);
+            var applied = PageOutside ? block.EntryCount : CheckEntries(image, block, reader);
 
             // A block of ABSOLUTE entries only patches nothing: objcopy-made EFI images pad .reloc
             // with such blocks at unaligned pages, and the loader skips them.
@@ -172,13 +174,13 @@ public sealed partial class RelocationBlocks : IRule
         }
 
         /// <summary>Checks each entry's type and target; returns how many entries are not ABSOLUTE padding.</summary>
-        private int CheckEntries(PeImage image, BaseRelocationBlock block)
+        private int CheckEntries(PeImage image, BaseRelocationBlock block, ImageReader reader)
         {
             var applied = 0;
-            var file = image.Bytes;
-            for (var i = 0; i < block.EntryCount; i++)
+            var entries = BaseRelocationTable.ReadEntries(reader, block);
+            for (var i = 0; i < entries.Length / 2; i++)
             {
-                var entry = block.GetEntry(file, i);
+                var entry = BaseRelocationTable.EntryAt(entries, i);
                 var type = (int)entry.Type;
                 if (entry.Type != BaseRelocationType.Absolute)
                 {

@@ -55,7 +55,8 @@ internal static class HotPatchReport
     /// </summary>
     public static string KeyOf(RuleContext context, PatchableEntry entry) =>
         context.Image.Exports.NameOf(entry.Rva)
-        ?? (entry.Function is { } f && f.BeginAddress == entry.Rva ? FunctionIdentity.Of(context.Analysis).KeyOf(f) : null)
+        ?? (context.Image.Machine == System.Reflection.PortableExecutable.Machine.Amd64 && context.Image.ExceptionDirectory.FindByBegin(entry.Rva) is { } f
+            ? FunctionIdentity.Of(context.Analysis).KeyOf(f) : null)
         ?? entry.Name
         ?? "entry";
 }

@@ -36,12 +36,18 @@ public sealed partial class HotpatchFirstInstruction : IRule
             }
 
             var entry = e.Entry;
-            var first = e.FirstInstruction == FirstInstructionProblem.OneByte && context.Image.TryGetSpan(entry.Rva, 1, out var b)
-                ? $"starts with a 1-byte instruction ({b[0]:X2})"
+            var first = e.FirstInstruction == FirstInstructionProblem.OneByte && FirstByte(context.Image, entry.Rva) is { } b
+                ? $"starts with a 1-byte instruction ({b:X2})"
                 : "starts with an instruction that cannot be decoded";
             var finding = Messages.ShortFirstInstruction(HotPatchReport.Where(context, entry, "function entry"), HotPatchReport.KeyOf(context, entry),
                 context.FileName, HotPatchReport.Describe(context, entry), first, why);
             yield return HotPatchReport.Leveled(context, finding);
         }
+    }
+
+    private static byte? FirstByte(PeImage image, uint rva)
+    {
+        using var reader = image.OpenReader();
+        return reader.TryGetSpan(rva, 1, out var bytes) ? bytes[0] : null;
     }
 }

@@ -127,8 +127,11 @@ internal static class StackWalkFindings
     public static string FunctionKey(RuleContext context, FunctionVerdict verdict) => FunctionIdentity.Of(context.Analysis).KeyOf(verdict.Primary);
 
     /// <summary>The instruction at an RVA as Iced formats it.</summary>
-    public static string InstructionText(PeImage image, uint rva) =>
-        image.Code.OpenCursor().TryDecodeAt(rva, out var instruction) && !instruction.IsInvalid ? instruction.ToString() : "?";
+    public static string InstructionText(PeImage image, uint rva)
+    {
+        using var cursor = image.Code.OpenCursor();
+        return cursor.TryDecodeAt(rva, out var instruction) && !instruction.IsInvalid ? instruction.ToString() : "?";
+    }
 
     /// <summary>"entry rsp+0xe8", "the caller's rbp" ...: where the unwinder read the return address.</summary>
     public static string Slot(Sym address) => address.ToString();

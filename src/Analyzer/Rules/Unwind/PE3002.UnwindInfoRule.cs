@@ -23,7 +23,7 @@ public sealed partial class UnwindInfoRule : IRule
                 continue; // PE3004 and PE3001 speak for these.
             }
 
-            var info = directory.UnwindInfoOf(f)!;
+            var info = directory.UnwindInfoOf(f)!.Value;
             Check(info, f, problems);
             foreach (var (code, message) in problems)
             {
@@ -50,7 +50,7 @@ public sealed partial class UnwindInfoRule : IRule
     private static void Check(UnwindInfo info, RuntimeFunction f, List<(string Code, string Message)> problems)
     {
         problems.Clear();
-        for (var k = 0; k < info.Problems.Count; k++)
+        for (var k = 0; k < info.Problems.Length; k++)
         {
             problems.Add((info.Problems[k].Id, info.Problems[k].Message));
         }
@@ -67,12 +67,12 @@ public sealed partial class UnwindInfoRule : IRule
 
         var previous = int.MaxValue;
         var setsFrame = false;
-        for (var k = 0; k < info.Codes.Count; k++)
+        for (var k = 0; k < info.Codes.Length; k++)
         {
             setsFrame |= info.Codes[k].Op == UnwindOp.SetFpreg;
         }
 
-        for (var k = 0; k < info.Codes.Count; k++)
+        for (var k = 0; k < info.Codes.Length; k++)
         {
             var code = info.Codes[k];
             if (code.CodeOffset > info.SizeOfProlog)
@@ -99,7 +99,7 @@ public sealed partial class UnwindInfoRule : IRule
         {
             problems.Add(("fpreg-without-register", "it has a SET_FPREG code but names no frame register"));
         }
-        else if (!setsFrame && info.FrameRegister != 0 && !info.IsChained && info.Codes.Count > 0)
+        else if (!setsFrame && info.FrameRegister != 0 && !info.IsChained && info.Codes.Length > 0)
         {
             // A chained fragment inherits its parent's frame; so does a fragment with no codes of its own.
             problems.Add(("register-without-fpreg", $"it names frame register {X64Registers.Name(info.FrameRegister)} but no SET_FPREG code establishes it"));
