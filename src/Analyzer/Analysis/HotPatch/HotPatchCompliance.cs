@@ -1,7 +1,7 @@
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
-using Pelint.Pe.IO;
 using Pelint.Pe.Exceptions;
+using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.HotPatch;
 
