@@ -25,28 +25,9 @@ public static class FrameRecipe
                 continue;
             }
 
-            switch (code.Op)
+            if (!Apply(code, primary, state, saves: null))
             {
-                case UnwindOp.PushNonvol:
-                    var rsp = state.StackPointer.Add(-8);
-                    state.StackPointer = rsp;
-                    state.Write(rsp.Offset, state[code.Register]);
-                    break;
-                case UnwindOp.AllocSmall:
-                case UnwindOp.AllocLarge:
-                    state.StackPointer = state.StackPointer.Add(-(long)code.Value);
-                    break;
-                case UnwindOp.SetFpreg:
-                    state[primary.FrameRegister] = state.StackPointer.Add(primary.FrameOffset);
-                    break;
-                case UnwindOp.SaveNonvol:
-                case UnwindOp.SaveNonvolFar:
-                case UnwindOp.SaveXmm128:
-                case UnwindOp.SaveXmm128Far:
-                case UnwindOp.Epilog:
-                    break;
-                default:
-                    return null;
+                return null;
             }
         }
 
@@ -72,30 +53,9 @@ public static class FrameRecipe
             for (var k = info.Codes.Length - 1; k >= 0; k--)
             {
                 var code = info.Codes[k];
-                switch (code.Op)
+                if (!Apply(code, info, state, saves))
                 {
-                    case UnwindOp.PushNonvol:
-                        var rsp = state.StackPointer.Add(-8);
-                        state.StackPointer = rsp;
-                        state.Write(rsp.Offset, state[code.Register]);
-                        break;
-                    case UnwindOp.AllocSmall:
-                    case UnwindOp.AllocLarge:
-                        state.StackPointer = state.StackPointer.Add(-(long)code.Value);
-                        break;
-                    case UnwindOp.SetFpreg:
-                        state[info.FrameRegister] = state.StackPointer.Add(info.FrameOffset);
-                        break;
-                    case UnwindOp.SaveNonvol:
-                    case UnwindOp.SaveNonvolFar:
-                        saves.Add((code.Register, code.Value, info.FrameRegister, info.FrameOffset));
-                        break;
-                    case UnwindOp.SaveXmm128:
-                    case UnwindOp.SaveXmm128Far:
-                    case UnwindOp.Epilog:
-                        break;
-                    default:
-                        return null;
+                    return null;
                 }
             }
         }
@@ -109,5 +69,39 @@ public static class FrameRecipe
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// One code's effect, forward: pushes, allocations and the frame register change the state;
+    /// register saves are collected in <paramref name="saves"/> (when given) to place once the
+    /// frame base is known. False for an op whose effect is not modelled (a machine frame).
+    /// </summary>
+    private static bool Apply(UnwindCode code, UnwindInfo info, StackState state, List<(int Register, long Offset, int FrameRegister, int FrameOffset)>? saves)
+    {
+        switch (code.Op)
+        {
+            case UnwindOp.PushNonvol:
+                var rsp = state.StackPointer.Add(-8);
+                state.StackPointer = rsp;
+                state.Write(rsp.Offset, state[code.Register]);
+                return true;
+            case UnwindOp.AllocSmall:
+            case UnwindOp.AllocLarge:
+                state.StackPointer = state.StackPointer.Add(-(long)code.Value);
+                return true;
+            case UnwindOp.SetFpreg:
+                state[info.FrameRegister] = state.StackPointer.Add(info.FrameOffset);
+                return true;
+            case UnwindOp.SaveNonvol:
+            case UnwindOp.SaveNonvolFar:
+                saves?.Add((code.Register, code.Value, info.FrameRegister, info.FrameOffset));
+                return true;
+            case UnwindOp.SaveXmm128:
+            case UnwindOp.SaveXmm128Far:
+            case UnwindOp.Epilog:
+                return true;
+            default:
+                return false;
+        }
     }
 }

@@ -9,35 +9,22 @@ public sealed partial class UnwindCodesMatchFrame : IRule
 {
     public Applicability GetApplicability(PeImage image) => StackWalkFindings.Applicability(image);
 
-    public IEnumerable<Finding> Analyze(RuleContext context)
+    public IEnumerable<Finding> Analyze(RuleContext context) => StackWalkFindings.PerFunction(context, StackWalkClass.Codes, (verdict, hazards) => Describe(context, verdict, hazards));
+
+    private static Finding Describe(RuleContext context, FunctionVerdict verdict, List<Hazard> hazards)
     {
         var image = context.Image;
-        foreach (var verdict in StackWalkAnalysis.Of(context.Analysis).Verdicts)
-        {
-            var hazards = StackWalkFindings.Of(image, verdict, StackWalkClass.Codes);
-            if (hazards.Count == 0)
-            {
-                continue;
-            }
-
-            if (context.IsPastCap)
-            {
-                yield return Finding.PastCap;
-                continue;
-            }
-
-            var first = hazards[0];
-            var where = StackWalkFindings.Where(context, verdict, first);
-            var key = StackWalkFindings.FunctionKey(context, verdict);
-            var name = StackWalkFindings.FunctionName(context, verdict);
-            var text = StackWalkFindings.InstructionText(image, first.Rva);
-            var affected = StackWalkFindings.Affected(verdict, hazards);
-            var finding = first.Kind == HazardKind.WrongCaller
-                ? Messages.WrongCaller(where, $"{key}:codes-wrong-caller", context.FileName, name, first.Rva, text,
-                    StackWalkFindings.Slot(first.ReturnAddressFrom), first.TrueRsp.ToString(), (ulong)verdict.FrameDepth, affected)
-                : Messages.WrongRegister(where, $"{key}:codes-wrong-register", context.FileName, name, first.Rva, text,
-                    StackWalkFindings.Register(first.Register), StackWalkFindings.Slot(first.SlotAddress), first.RestoredValue.ToString(), affected);
-            yield return StackWalkFindings.WithPlaces(context, finding, verdict, hazards);
-        }
+        var first = hazards[0];
+        var where = StackWalkFindings.Where(context, verdict, first);
+        var key = StackWalkFindings.FunctionKey(context, verdict);
+        var name = StackWalkFindings.FunctionName(context, verdict);
+        var text = StackWalkFindings.InstructionText(image, first.Rva);
+        var affected = StackWalkFindings.Affected(verdict, hazards);
+        var finding = first.Kind == HazardKind.WrongCaller
+            ? Messages.WrongCaller(where, $"{key}:codes-wrong-caller", context.FileName, name, first.Rva, text,
+                StackWalkFindings.Slot(first.ReturnAddressFrom), first.TrueRsp.ToString(), (ulong)verdict.FrameDepth, affected)
+            : Messages.WrongRegister(where, $"{key}:codes-wrong-register", context.FileName, name, first.Rva, text,
+                StackWalkFindings.Register(first.Register), StackWalkFindings.Slot(first.SlotAddress), first.RestoredValue.ToString(), affected);
+        return finding;
     }
 }

@@ -9,29 +9,16 @@ public sealed partial class UnwindReleasedSlot : IRule
 {
     public Applicability GetApplicability(PeImage image) => StackWalkFindings.Applicability(image);
 
-    public IEnumerable<Finding> Analyze(RuleContext context)
+    public IEnumerable<Finding> Analyze(RuleContext context) => StackWalkFindings.PerFunction(context, StackWalkClass.ReleasedSlot, (verdict, hazards) => Describe(context, verdict, hazards));
+
+    private static Finding Describe(RuleContext context, FunctionVerdict verdict, List<Hazard> hazards)
     {
         var image = context.Image;
-        foreach (var verdict in StackWalkAnalysis.Of(context.Analysis).Verdicts)
-        {
-            var hazards = StackWalkFindings.Of(image, verdict, StackWalkClass.ReleasedSlot);
-            if (hazards.Count == 0)
-            {
-                continue;
-            }
-
-            if (context.IsPastCap)
-            {
-                yield return Finding.PastCap;
-                continue;
-            }
-
-            var first = hazards[0];
-            var finding = Messages.Released(StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:released-slot",
-                context.FileName, StackWalkFindings.FunctionName(context, verdict), first.Rva, StackWalkFindings.InstructionText(image, first.Rva),
-                StackWalkFindings.Register(first.Register), StackWalkFindings.Slot(first.SlotAddress), first.TrueRsp.ToString(),
-                StackWalkFindings.Affected(verdict, hazards));
-            yield return StackWalkFindings.WithPlaces(context, finding, verdict, hazards);
-        }
+        var first = hazards[0];
+        var finding = Messages.Released(StackWalkFindings.Where(context, verdict, first), $"{StackWalkFindings.FunctionKey(context, verdict)}:released-slot",
+            context.FileName, StackWalkFindings.FunctionName(context, verdict), first.Rva, StackWalkFindings.InstructionText(image, first.Rva),
+            StackWalkFindings.Register(first.Register), StackWalkFindings.Slot(first.SlotAddress), first.TrueRsp.ToString(),
+            StackWalkFindings.Affected(verdict, hazards));
+        return finding;
     }
 }

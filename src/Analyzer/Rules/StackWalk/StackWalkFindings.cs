@@ -97,6 +97,23 @@ internal static class StackWalkFindings
         return capped ? Math.Max(hazards.Count, kinds.Sum(verdict.Count)) : hazards.Select(h => h.Rva).Distinct().Count();
     }
 
+    /// <summary>
+    /// One result per function with hazards of <paramref name="kind"/>, built by
+    /// <paramref name="describe"/> from the verdict and those hazards (the first is the place);
+    /// past the rule's cap only counted.
+    /// </summary>
+    public static IEnumerable<Finding> PerFunction(RuleContext context, StackWalkClass kind, Func<FunctionVerdict, List<Hazard>, Finding> describe)
+    {
+        foreach (var verdict in StackWalkAnalysis.Of(context.Analysis).Verdicts)
+        {
+            var hazards = Of(context.Image, verdict, kind);
+            if (hazards.Count > 0)
+            {
+                yield return context.IsPastCap ? Finding.PastCap : WithPlaces(context, describe(verdict, hazards), verdict, hazards);
+            }
+        }
+    }
+
     /// <summary>The first hazard as the result's place; up to the rule's max-related-locations others as related locations.</summary>
     public static Finding WithPlaces(RuleContext context, Finding finding, FunctionVerdict verdict, List<Hazard> hazards)
     {
