@@ -34,20 +34,36 @@ public sealed class NoReturnFunctions(PeImage image)
     // function of its key and the order in which threads ask never changes it.
     private readonly ConcurrentDictionary<ulong, bool> _known = new();
 
+    /// <summary>
+    /// A worker's means to answer: a cursor of its own (callees lie anywhere in the image, and
+    /// reading them through the verifier's cursor would evict the window of the function being
+    /// verified) and the work lists of each depth, reused from call to call.
+    /// </summary>
+    public sealed class Probe(PeImage image) : IDisposable
+    {
+        internal CodeCursor Cursor { get; } = image.Code.OpenCursor();
+
+        internal Stack<uint>[] Pending { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new Stack<uint>())];
+
+        internal HashSet<uint>[] Seen { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new HashSet<uint>())];
+
+        public void Dispose() => Cursor.Dispose();
+    }
+
     /// <summary>Whether a call of <paramref name="call"/> never comes back.</summary>
-    public bool NeverReturns(in Instruction call, CodeCursor cursor)
+    public bool NeverReturns(in Instruction call, Probe probe)
     {
         if (call.Op0Kind == OpKind.Memory && call.IsIPRelativeMemoryOperand)
         {
             return IsNoReturnImport((uint)call.IPRelativeMemoryAddress);
         }
 
-        return call.Op0Kind == OpKind.NearBranch64 && call.NearBranchTarget <= uint.MaxValue && NeverReturns((uint)call.NearBranchTarget, cursor, 0);
+        return call.Op0Kind == OpKind.NearBranch64 && call.NearBranchTarget <= uint.MaxValue && NeverReturns((uint)call.NearBranchTarget, probe, 0);
     }
 
     private bool IsNoReturnImport(uint slot) => image.Imports.FindBySlot(slot) is { Name: { } name } && Imports.Contains(name);
 
-    private bool NeverReturns(uint target, CodeCursor cursor, int depth)
+    private bool NeverReturns(uint target, Probe probe, int depth)
     {
         var key = ((ulong)(uint)depth << 32) | target;
         if (_known.TryGetValue(key, out var known))
@@ -55,13 +71,14 @@ public sealed class NoReturnFunctions(PeImage image)
             return known;
         }
 
-        var result = Compute(target, cursor, depth);
+        var result = Compute(target, probe, depth);
         _known[key] = result;
         return result;
     }
 
-    private bool Compute(uint target, CodeCursor cursor, int depth)
+    private bool Compute(uint target, Probe probe, int depth)
     {
+        var cursor = probe.Cursor;
         if (!cursor.TryDecodeAt(target, out var first) || first.IsInvalid)
         {
             return false;
@@ -78,8 +95,10 @@ public sealed class NoReturnFunctions(PeImage image)
             return false;
         }
 
-        var pending = new Stack<uint>();
-        var seen = new HashSet<uint>();
+        var pending = probe.Pending[depth];
+        var seen = probe.Seen[depth];
+        pending.Clear();
+        seen.Clear();
         pending.Push(target);
         while (pending.TryPop(out var rva))
         {
@@ -111,7 +130,7 @@ public sealed class NoReturnFunctions(PeImage image)
                         rva = (uint)instruction.NearBranchTarget;
                         continue;
                     case FlowControl.UnconditionalBranch:
-                        if (!NeverReturnsAt(instruction.NearBranchTarget, cursor, depth))
+                        if (!NeverReturnsAt(instruction.NearBranchTarget, probe, depth))
                         {
                             return false; // a tail call of something that returns
                         }
@@ -130,7 +149,7 @@ public sealed class NoReturnFunctions(PeImage image)
                     case FlowControl.IndirectCall:
                         if (instruction.Op0Kind == OpKind.Memory && instruction.IsIPRelativeMemoryOperand
                             ? IsNoReturnImport((uint)instruction.IPRelativeMemoryAddress)
-                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, cursor, depth))
+                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, probe, depth))
                         {
                             break;
                         }
@@ -157,6 +176,6 @@ public sealed class NoReturnFunctions(PeImage image)
         return true;
     }
 
-    private bool NeverReturnsAt(ulong target, CodeCursor cursor, int depth) =>
-        target <= uint.MaxValue && NeverReturns((uint)target, cursor, depth + 1);
+    private bool NeverReturnsAt(ulong target, Probe probe, int depth) =>
+        target <= uint.MaxValue && NeverReturns((uint)target, probe, depth + 1);
 }
