@@ -455,8 +455,13 @@ public sealed class FunctionVerifier : IDisposable
         {
             _lastBody = new BodyAnswer
             {
-                Valid = true, Entry = entry, SlotVersion = state.SlotVersion, Rsp = state.StackPointer, Deepest = state.Deepest,
-                Frame = frame, Judged = judged,
+                Valid = true,
+                Entry = entry,
+                SlotVersion = state.SlotVersion,
+                Rsp = state.StackPointer,
+                Deepest = state.Deepest,
+                Frame = frame,
+                Judged = judged,
             };
             _lastBodyHazards.Clear();
             _lastBodyHazards.AddRange(_found);
