@@ -62,6 +62,9 @@ public sealed class FunctionVerifier : IDisposable
     private int _steps;
     private int _frameRegister;
 
+    /// <summary>A state for the caller to build the next function's entry state in (see <see cref="FrameRecipe.TryEntryState"/>).</summary>
+    internal StackState EntryState { get; } = StackState.AtEntry();
+
     /// <summary>Where discovery found each block, for investigations (tests and tools).</summary>
     internal Action<string>? Trace { get; set; }
 

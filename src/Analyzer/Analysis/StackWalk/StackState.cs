@@ -30,13 +30,22 @@ public sealed class StackState : IEquatable<StackState>
     public static StackState AtEntry()
     {
         var state = new StackState();
+        state.ResetToEntry();
+        return state;
+    }
+
+    /// <summary>Makes this the state at the function's first instruction (what <see cref="AtEntry"/> returns).</summary>
+    public void ResetToEntry()
+    {
         for (var r = 0; r < 16; r++)
         {
-            state._registers[r] = r == Rsp ? Sym.Stack(0) : Sym.Entry(r);
+            _registers[r] = r == Rsp ? Sym.Stack(0) : Sym.Entry(r);
         }
 
-        state.Write(0, Sym.ReturnAddress);
-        return state;
+        Deepest = 0;
+        _slotCount = 0;
+        SlotVersion++;
+        Write(0, Sym.ReturnAddress);
     }
 
     public Sym this[int register]
