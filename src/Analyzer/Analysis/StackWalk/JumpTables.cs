@@ -138,6 +138,14 @@ public sealed class JumpTables
             return;
         }
 
+        // Widening it into another register (MSVC: movsxd rax, ecx; a 32-bit mov) carries the bound there.
+        if (source >= 0 && (instruction.Mnemonic is Mnemonic.Movsxd or Mnemonic.Movzx || (instruction.Mnemonic == Mnemonic.Mov && width == 4)))
+        {
+            registers[target] = default;
+            bounds[target] = bounds[source];
+            return;
+        }
+
         var bound = -1L;
         var value = default(Expression);
         switch (instruction.Mnemonic)
