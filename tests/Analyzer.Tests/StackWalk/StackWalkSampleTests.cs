@@ -1,4 +1,5 @@
 using Pelint.Analysis;
+using Pelint.Analysis.StackWalk;
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Rules;
@@ -81,6 +82,22 @@ public sealed class StackWalkSampleTests
         Assert.Equal(0x1041u, result.Finding.Location.Rva);
         Assert.Contains("[entry rsp+0x28]", result.Message, StringComparison.Ordinal);
         Assert.Contains("rsp is entry rsp-0x10", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Harmless_sample_follows_every_switch_case_and_never_decodes_the_table_between_them()
+    {
+        // objdump -d: jump_table_llvm at 0x1170, lea rax,[rip+0xa] -> table at 0x118C (4 entries
+        // 0x10, 0x1B, 0x25, 0x33 from it), cases at 0x119C, 0x11A7, 0x11B1, 0x11BF, default at
+        // 0x11C9 (ja). objdump decodes the table as adc/sbb/and and swallows case 0's call.
+        using var image = PeImage.Open(Path.Combine(TestPaths.SamplesBin, "stackwalk-harmless.x64.exe")).Image!;
+        var judged = new List<uint>();
+        var verdict = Assert.Single(StackWalkAnalysis.VerifyEach(image, f => f.Primary.BeginAddress == 0x1170, null, (rva, _, _) => judged.Add(rva)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Empty(verdict.Unfollowed);
+        Assert.All([0x119Cu, 0x11A7u, 0x11B1u, 0x11BFu, 0x11C9u], rva => Assert.Contains(rva, judged));
+        Assert.DoesNotContain(judged, rva => rva is >= 0x118C and < 0x119C);
     }
 
     [Fact]
