@@ -27,10 +27,6 @@ public sealed class StackWalkSampleTests
     // the gap stays visible until the verifier is fixed (and this entry is removed).
     private static readonly (string Sample, string Rule, string[] Functions, string Reason)[] KnownVerifierGaps =
     [
-        ("stackwalk-harmless.x64.exe", "PE3013", ["jump_table_msvc"],
-            "verifier gap: MSVC's switch shape cmp ecx,3; ja; movsxd rax,ecx; lea rdx,[__ImageBase]; mov ecx,[rdx+rax*4+table]; add rcx,rdx; jmp rcx "
-            + "is not resolved (JumpTables keeps the bounds check only through a 64-bit mov or a widening of the same register), "
-            + "so jump_table_msvc gets a PE3013 note; expected: no result"),
     ];
 
     [SkippableTheory]
