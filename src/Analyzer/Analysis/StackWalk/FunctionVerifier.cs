@@ -31,6 +31,9 @@ public sealed class FunctionVerifier : IDisposable
     private readonly VirtualUnwinder _unwinder;
     private readonly JumpTables _tables;
     private readonly SortedList<uint, Block> _blocks = [];
+
+    // The same blocks by start, for the lookup every instruction of a walk makes.
+    private readonly Dictionary<uint, Block> _blockAt = [];
     private readonly Queue<Block> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
     private readonly NoReturnFunctions _noReturn;
@@ -133,6 +136,7 @@ public sealed class FunctionVerifier : IDisposable
         _frameRegister = frameRegister;
         _verdict = new FunctionVerdict(function.Primary) { FrameDepth = frameDepth };
         _blocks.Clear();
+        _blockAt.Clear();
         _work.Clear();
         ReleaseScratch();
         _lastBody.Valid = false;
@@ -196,7 +200,7 @@ public sealed class FunctionVerifier : IDisposable
     // branch with another stack pointer, the branch is believed and the fall-through dropped.
     private void Join(uint target, StackState state, uint from, bool afterCall = false)
     {
-        if (_blocks.TryGetValue(target, out var block))
+        if (_blockAt.TryGetValue(target, out var block))
         {
             var conflict = block.Entry.StackPointer != state.StackPointer || (_frameRegister != 0 && block.Entry[_frameRegister] != state[_frameRegister]);
             if (conflict && afterCall && block.ByBranch)
@@ -240,6 +244,7 @@ public sealed class FunctionVerifier : IDisposable
 
         block = new Block(target, Rent(state)) { ByBranch = !afterCall };
         _blocks.Add(target, block);
+        _blockAt.Add(target, block);
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
         Enqueue(block);
 
@@ -292,7 +297,7 @@ public sealed class FunctionVerifier : IDisposable
                 return;
             }
 
-            if (rva != block.Start && _blocks.ContainsKey(rva))
+            if (rva != block.Start && _blockAt.ContainsKey(rva))
             {
                 block.End = rva;
                 Join(rva, state, rva, afterCall);
