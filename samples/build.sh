@@ -45,11 +45,14 @@ build_all() { # output directory
     clang-22 --target=i686-pc-windows-msvc -c "$src/loadcfg.S" -o "$obj/loadcfg.x86.obj"
     local LIB64=("$obj/loadcfg.x64.obj" "$obj/kernel32.lib")
 
-    # Hand-written x64 code with hand-written .pdata/.xdata.
+    # Hand-written x64 code with hand-written .pdata/.xdata (the stackwalk samples export their
+    # functions through .drectve, so that results name them; their import libraries stay in $obj).
     local n
-    for n in epilog-legal epilog-scheduled epilog-undocumented epilog-mismatch unwind-chained; do
+    for n in epilog-legal epilog-scheduled epilog-undocumented epilog-mismatch unwind-chained \
+        stackwalk-harmless stackwalk-hazards; do
         nasm -f win64 -I"$src/" "$src/$n.asm" -o "$obj/$n.obj"
-        "${LINK[@]}" "${EXE64[@]}" "${HARDENED64[@]}" "$obj/$n.obj" "${LIB64[@]}" /OUT:"$bin/$n.x64.exe"
+        "${LINK[@]}" "${EXE64[@]}" "${HARDENED64[@]}" "$obj/$n.obj" "${LIB64[@]}" \
+            /IMPLIB:"$obj/$n.x64.lib" /OUT:"$bin/$n.x64.exe"
     done
 
     # C structured exception handling; __C_specific_handler comes from ntdll.dll.

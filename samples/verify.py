@@ -13,11 +13,12 @@ would raise next to the expected ones:
   PE3001..                         prolog instructions vs. unwind codes (offsets, ops, registers),
                                    chained / low-bit indirect entries, v2 EPILOG codes
   PE3005/PE3006/PE3009             every ret / tail jmp classified by the documented epilog form
+                                   (PE3009 only as a note: the rule is off by default)
                                    (add rsp / lea rsp, pops, ret or tail jmp, nothing between)
   scope tables                     __C_specific_handler records inside their function
 
 It is a test aid with a deliberately small x64 pattern set (what these samples contain), not a
-general analyzer.  Usage: python3 samples/verify.py   (needs x86_64-w64-mingw32-objdump)
+general analyzer; it skips the stackwalk-* images, whose expectations depend on the stack state.  Usage: python3 samples/verify.py   (needs x86_64-w64-mingw32-objdump)
 """
 import os, re, struct, subprocess, sys
 
@@ -251,7 +252,7 @@ def check(path):
                 v2_starts.append(first_pop)
         if "v2" in f and sorted(v2_starts) != f["v2"]:
             found.append("PE3008"); notes.append("0x%X v2 EPILOG sites %s != scanned %s" % (begin, f["v2"], v2_starts))
-    if undocumented: found.append("PE3009")
+    if undocumented: notes.append("PE3009 (off by default, so not expected): %d undocumented release(s)" % undocumented)
 
     # scope tables (first: their filter/__finally funclets are not hot-patch entries)
     funclets = set()
@@ -303,6 +304,12 @@ def main():
     ok = True
     for name in sorted(os.listdir(BIN)):
         if not name.endswith((".exe", ".dll")): continue
+        if name.startswith("stackwalk-"):
+            # Their expectations depend on the stack state at each instruction (frame register,
+            # handler-only functions, released slots), which this script's epilog patterns
+            # cannot judge; pelint's verifier and the Wine oracle test check them.
+            print("%-30s %-8s (stack-walk classes, not judged by epilog patterns)" % (name, "skipped"))
+            continue
         got, notes = check(os.path.join(BIN, name))
         exp_path = os.path.join(BIN, name + ".expected")
         want = sorted(l.strip() for l in open(exp_path) if l.strip() and not l.startswith("#")) if os.path.exists(exp_path) else None

@@ -31,6 +31,7 @@ public sealed class ExceptionDirectory
     // immutable and deterministic, so a race only computes one twice).
     private readonly int[] _primaries; // 0 = not yet known, -1 = no primary, else index + 1
     private readonly ChpeCodeMap? _chpe;
+    private int _sortedAndDisjoint; // 0 = not yet known, 1 = no, 2 = yes (an int: written whole by any thread)
 
     private ExceptionDirectory(PeImage image, DataDirectory directory, RuntimeFunction[] functions, IReadOnlyList<PeProblem> problems, ChpeCodeMap? chpe, UnwindTable table, int[] entryInfos)
     {
@@ -70,11 +71,12 @@ public sealed class ExceptionDirectory
     /// <summary>The entry whose range contains <paramref name="rva"/> (binary search; entries assumed sorted).</summary>
     public RuntimeFunction? FindContaining(uint rva)
     {
-        int lo = 0, hi = Functions.Count - 1;
+        var functions = _functions;
+        int lo = 0, hi = functions.Length - 1;
         while (lo <= hi)
         {
             var mid = lo + ((hi - lo) / 2);
-            var f = Functions[mid];
+            var f = functions[mid];
             if (rva < f.BeginAddress)
             {
                 hi = mid - 1;
@@ -90,6 +92,36 @@ public sealed class ExceptionDirectory
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether the entries are sorted by address and no two overlap: then every address of an
+    /// entry's range finds that entry, and a caller may reuse one lookup for the whole range.
+    /// </summary>
+    public bool IsSortedAndDisjoint
+    {
+        get
+        {
+            if (_sortedAndDisjoint == 0)
+            {
+                _sortedAndDisjoint = ComputeSortedAndDisjoint() ? 2 : 1;
+            }
+
+            return _sortedAndDisjoint == 2;
+        }
+    }
+
+    private bool ComputeSortedAndDisjoint()
+    {
+        for (var i = 1; i < _functions.Length; i++)
+        {
+            if (_functions[i].BeginAddress < _functions[i - 1].EndAddress || _functions[i - 1].BeginAddress > _functions[i - 1].EndAddress)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The entry that begins exactly at <paramref name="rva"/>, if any.</summary>

@@ -161,6 +161,38 @@ public sealed class StackWalkClassTests
     }
 
     [Fact]
+    public void Msvc_switch_through_a_byte_table_is_followed_when_the_index_is_widened_into_another_register()
+    {
+        // clrjit.dll's shape: 0 sub rsp,0x28; 4 cmp ecx,2; 7 ja 50; 9 movsxd rax,ecx;
+        // 12 lea r13,[__ImageBase]; 19 movzx eax,byte [rax+r13+bytes] (the bounded register is the
+        // base, the image base the index); 28 mov ecx,[r13+rax*4+table]; 36 add rcx,r13; 39 jmp rcx;
+        // 41 case0: mov eax,5; 46 jmp 50; 48 case1: xor eax,eax; 50 add rsp,0x28; 54 ret; 55 pad;
+        // 56 bytes 00 01 01 (case numbers of 0..2); 59 pad; 60 table: the RVAs of 41 and 48
+        // (offsets checked with objdump -D -b binary).
+        var begin = FunctionImage.Begin(0);
+        var imageBase = BitConverter.GetBytes((int)(0 - (begin + 19)));
+        var bytes = BitConverter.GetBytes(begin + 56);
+        var table = BitConverter.GetBytes(begin + 60);
+        byte[] code =
+        [
+            0x48, 0x83, 0xEC, 0x28, 0x83, 0xF9, 0x02, 0x77, 0x29, 0x48, 0x63, 0xC1,
+            0x4C, 0x8D, 0x2D, .. imageBase,
+            0x42, 0x0F, 0xB6, 0x84, 0x28, .. bytes,
+            0x41, 0x8B, 0x8C, 0x85, .. table,
+            0x4C, 0x01, 0xE9, 0xFF, 0xE1, 0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x02, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xCC,
+            0x00, 0x01, 0x01, 0xCC, .. BitConverter.GetBytes(begin + 41), .. BitConverter.GetBytes(begin + 48),
+        ];
+        var judged = new List<uint>();
+        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - begin));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Empty(verdict.Unfollowed);
+        Assert.Contains(41u, judged);
+        Assert.Contains(48u, judged);
+        Assert.DoesNotContain(judged, offset => offset >= 55);
+    }
+
+    [Fact]
     public void A_function_with_no_codes_and_its_own_handler_is_described_as_handler_only()
     {
         // Flags EHANDLER, no codes, handler = function 1; body pushes and allocates.

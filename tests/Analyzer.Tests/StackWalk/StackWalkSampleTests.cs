@@ -1,4 +1,5 @@
 using Pelint.Analysis;
+using Pelint.Analysis.StackWalk;
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Rules;
@@ -20,17 +21,49 @@ public sealed class StackWalkSampleTests
         return data;
     }
 
-    [Theory]
+    // Where the verifier is known to be wrong on a sample, the sample's .expected file stays the
+    // truth: the wrong result is set aside (only when it names exactly these functions), the rest
+    // of the image is still checked, and the test is then reported as skipped with the reason, so
+    // the gap stays visible until the verifier is fixed (and this entry is removed).
+    private static readonly (string Sample, string Rule, string[] Functions, string Reason)[] KnownVerifierGaps =
+    [
+    ];
+
+    [SkippableTheory]
     [MemberData(nameof(Samples))]
     public void Sample_yields_exactly_its_expected_findings(string sample)
     {
+        // A line is a rule ID, or a rule ID, the function and the RVA of the instruction it is
+        // reported at ("PE3005 vzeroupper_after_release 0x104B"); a file uses one form throughout.
         var path = Path.Combine(TestPaths.SamplesBin, sample);
-        var expected = File.ReadLines(path + ".expected").Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).Order(StringComparer.Ordinal);
+        var lines = File.ReadLines(path + ".expected").Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var located = lines.Any(l => l.Contains(' ', StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Equal(located ? 3 : 1, l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length));
+        var expected = lines.Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).Order(StringComparer.Ordinal);
 
         var report = RuleHarness.Analyze(path);
+        var gaps = KnownVerifierGaps.Where(g => g.Sample == sample).ToList();
+        var setAside = new List<string>();
+        var actual = new List<string>();
+        foreach (var result in report.Results)
+        {
+            var gap = gaps.FirstOrDefault(g => g.Rule == result.Rule.Id && NamesExactly(result.Finding, g.Functions));
+            if (gap.Reason is not null)
+            {
+                setAside.Add(gap.Reason);
+                continue;
+            }
 
-        Assert.Equal(expected, report.RuleIds());
+            actual.Add(located ? $"{result.Rule.Id} {result.Finding.Location.Function} 0x{result.Finding.Location.Rva:X}" : result.Rule.Id);
+        }
+
+        Assert.Equal(expected, actual.Order(StringComparer.Ordinal));
+        Skip.If(setAside.Count > 0, string.Join("; ", setAside));
     }
+
+    // The finding's functions (its location's and its related locations') are exactly these.
+    private static bool NamesExactly(Finding finding, string[] functions) =>
+        finding.RelatedLocations.Select(l => l.Function).Append(finding.Location.Function).OfType<string>().ToHashSet().SetEquals(functions);
 
     [Fact]
     public void Scheduled_sample_reports_the_mov_that_runs_after_add_rsp()
@@ -45,6 +78,22 @@ public sealed class StackWalkSampleTests
         Assert.Equal(0x1041u, result.Finding.Location.Rva);
         Assert.Contains("[entry rsp+0x28]", result.Message, StringComparison.Ordinal);
         Assert.Contains("rsp is entry rsp-0x10", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Harmless_sample_follows_every_switch_case_and_never_decodes_the_table_between_them()
+    {
+        // objdump -d: jump_table_llvm at 0x1170, lea rax,[rip+0xa] -> table at 0x118C (4 entries
+        // 0x10, 0x1B, 0x25, 0x33 from it), cases at 0x119C, 0x11A7, 0x11B1, 0x11BF, default at
+        // 0x11C9 (ja). objdump decodes the table as adc/sbb/and and swallows case 0's call.
+        using var image = PeImage.Open(Path.Combine(TestPaths.SamplesBin, "stackwalk-harmless.x64.exe")).Image!;
+        var judged = new List<uint>();
+        var verdict = Assert.Single(StackWalkAnalysis.VerifyEach(image, f => f.Primary.BeginAddress == 0x1170, null, (rva, _, _) => judged.Add(rva)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Empty(verdict.Unfollowed);
+        Assert.All([0x119Cu, 0x11A7u, 0x11B1u, 0x11BFu, 0x11C9u], rva => Assert.Contains(rva, judged));
+        Assert.DoesNotContain(judged, rva => rva is >= 0x118C and < 0x119C);
     }
 
     [Fact]

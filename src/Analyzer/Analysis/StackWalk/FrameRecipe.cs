@@ -17,6 +17,17 @@ public static class FrameRecipe
     public static StackState? EntryState(UnwindInfo primary)
     {
         var state = StackState.AtEntry();
+        return TryEntryState(primary, state) ? state : null;
+    }
+
+    /// <summary>
+    /// <see cref="EntryState(UnwindInfo)"/> written into <paramref name="state"/> (reset first, so a
+    /// worker reuses one object): false when a code with CodeOffset 0 is one the state cannot hold.
+    /// </summary>
+    public static bool TryEntryState(UnwindInfo primary, StackState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        state.ResetToEntry();
         for (var k = primary.Codes.Length - 1; k >= 0; k--)
         {
             var code = primary.Codes[k];
@@ -25,58 +36,57 @@ public static class FrameRecipe
                 continue;
             }
 
-            if (!Apply(code, primary, state, saves: null))
+            if (!Apply(code, primary, state))
             {
-                return null;
+                return false;
             }
         }
 
-        return state;
+        return true;
     }
 
     /// <summary>
-    /// Replays <paramref name="primaryFirst"/>'s codes in execution order; null when they use an
-    /// op whose effect on the state is not modelled (PUSH_MACHFRAME) or are not decoded.
+    /// The depth of the frame <paramref name="primaryFirst"/>'s codes build (bytes between the
+    /// return address and RSP after every prolog of the chain): false when they use an op whose
+    /// effect is not modelled (a machine frame) or are of another version.
     /// </summary>
-    public static StackState? StateAfter(IReadOnlyList<UnwindInfo> primaryFirst, out long depth)
+    public static bool TryFrameDepth(IReadOnlyList<UnwindInfo> primaryFirst, out long depth)
     {
-        var state = StackState.AtEntry();
         depth = 0;
-        var saves = new List<(int Register, long Offset, int FrameRegister, int FrameOffset)>();
         foreach (var info in primaryFirst)
         {
             if (info.Version is not (1 or 2))
             {
-                return null;
+                return false;
             }
 
-            for (var k = info.Codes.Length - 1; k >= 0; k--)
+            foreach (var code in info.Codes)
             {
-                var code = info.Codes[k];
-                if (!Apply(code, info, state, saves))
+                switch (code.Op)
                 {
-                    return null;
+                    case UnwindOp.PushNonvol:
+                        depth += 8;
+                        break;
+                    case UnwindOp.AllocSmall:
+                    case UnwindOp.AllocLarge:
+                        depth += (long)code.Value;
+                        break;
+                    case UnwindOp.SetFpreg or UnwindOp.SaveNonvol or UnwindOp.SaveNonvolFar or UnwindOp.SaveXmm128 or UnwindOp.SaveXmm128Far or UnwindOp.Epilog:
+                        break;
+                    default:
+                        return false;
                 }
             }
         }
 
-        depth = -state.StackPointer.Offset;
-        foreach (var (register, offset, frameRegister, frameOffset) in saves)
-        {
-            // Relative to the frame base: the post-prolog RSP, or the frame register minus its offset.
-            var frameBase = frameRegister != 0 && state[frameRegister].IsStack ? state[frameRegister].Add(-frameOffset) : state.StackPointer;
-            state.Write(frameBase.Offset + offset, Sym.Entry(register));
-        }
-
-        return state;
+        return true;
     }
 
     /// <summary>
-    /// One code's effect, forward: pushes, allocations and the frame register change the state;
-    /// register saves are collected in <paramref name="saves"/> (when given) to place once the
-    /// frame base is known. False for an op whose effect is not modelled (a machine frame).
+    /// One code's effect, forward: pushes, allocations and the frame register change the state.
+    /// False for an op whose effect is not modelled (a machine frame).
     /// </summary>
-    private static bool Apply(UnwindCode code, UnwindInfo info, StackState state, List<(int Register, long Offset, int FrameRegister, int FrameOffset)>? saves)
+    private static bool Apply(UnwindCode code, UnwindInfo info, StackState state)
     {
         switch (code.Op)
         {
@@ -94,8 +104,6 @@ public static class FrameRecipe
                 return true;
             case UnwindOp.SaveNonvol:
             case UnwindOp.SaveNonvolFar:
-                saves?.Add((code.Register, code.Value, info.FrameRegister, info.FrameOffset));
-                return true;
             case UnwindOp.SaveXmm128:
             case UnwindOp.SaveXmm128Far:
             case UnwindOp.Epilog:

@@ -19,6 +19,9 @@ public sealed class FunctionVerifier : IDisposable
     /// <summary>Instruction visits per function before it is given up as too costly to follow.</summary>
     public const int MaxSteps = 1 << 20;
 
+    // Decoded instructions (and an eighth as many block states) kept for the next function.
+    private const int KeptScratch = 16384;
+
     // Instructions remembered before an indirect jump, to read its switch table.
     private const int History = 12;
 
@@ -28,14 +31,42 @@ public sealed class FunctionVerifier : IDisposable
     private readonly VirtualUnwinder _unwinder;
     private readonly JumpTables _tables;
     private readonly SortedList<uint, Block> _blocks = [];
+
+    // The same blocks by start, for the lookup every instruction of a walk makes.
+    private readonly Dictionary<uint, Block> _blockAt = [];
     private readonly Queue<Block> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
     private readonly NoReturnFunctions _noReturn;
+    private readonly NoReturnFunctions.Probe _probe;
     private readonly StackState _scratch = StackState.AtEntry();
+
+    // Instructions decoded in the current function: the fixed point walks blocks more than once
+    // and judging walks them again.
+    private readonly Dictionary<uint, Instruction> _decoded = [];
+
+    // Block entry states of earlier functions, reused (a state is ~1.4 KB).
+    private readonly List<StackState> _spareStates = [];
+    private int _statesInUse;
+
+    // The last entry found for an instruction, reused for the rest of its range when the
+    // directory is sorted and disjoint (then every address of the range finds it).
+    private readonly bool _rangesDisjoint;
+    private RuntimeFunction _containing;
+    private RuntimeFunction? _containingSource;
+    private bool _hasContaining;
+
+    // Per entry (by begin): where its unwind answer settles (see VirtualUnwinder.TrySettle).
+    private readonly Dictionary<ulong, Settle> _settles = [];
+    private BodyAnswer _lastBody;
+    private readonly List<Hazard> _lastBodyHazards = [];
+    private readonly List<Hazard> _found = [];
     private FunctionLayout _function = null!;
     private FunctionVerdict _verdict = null!;
     private int _steps;
     private int _frameRegister;
+
+    /// <summary>A state for the caller to build the next function's entry state in (see <see cref="FrameRecipe.TryEntryState"/>).</summary>
+    internal StackState EntryState { get; } = StackState.AtEntry();
 
     /// <summary>Where discovery found each block, for investigations (tests and tools).</summary>
     internal Action<string>? Trace { get; set; }
@@ -46,16 +77,35 @@ public sealed class FunctionVerifier : IDisposable
     public FunctionVerifier(PeImage image, NoReturnFunctions noReturn)
     {
         _noReturn = noReturn;
+        _probe = new NoReturnFunctions.Probe(image);
         _reader = image.OpenReader();
         _directory = image.ExceptionDirectory;
         _cursor = image.Code.OpenCursor();
         _unwinder = new VirtualUnwinder(image);
         _tables = new JumpTables(image, _reader);
+        _rangesDisjoint = _directory.IsSortedAndDisjoint;
+    }
+
+    private readonly record struct Settle(bool Known, uint From, int FrameRegister);
+
+    // What the unwinder answered in a function's body, and the inputs it read: for a later
+    // instruction of the same entry past its prolog, not starting an epilog, with the same RSP,
+    // frame register and slots, the answer is the same.
+    private struct BodyAnswer
+    {
+        public bool Valid;
+        public RuntimeFunction Entry;
+        public int SlotVersion;
+        public Sym Rsp;
+        public Sym Frame;
+        public long Deepest;
+        public bool Judged;
     }
 
     public void Dispose()
     {
         _cursor.Dispose();
+        _probe.Dispose();
         _unwinder.Dispose();
         _reader.Dispose();
     }
@@ -86,7 +136,10 @@ public sealed class FunctionVerifier : IDisposable
         _frameRegister = frameRegister;
         _verdict = new FunctionVerdict(function.Primary) { FrameDepth = frameDepth };
         _blocks.Clear();
+        _blockAt.Clear();
         _work.Clear();
+        ReleaseScratch();
+        _lastBody.Valid = false;
         _steps = 0;
 
         Explore(function.Primary.BeginAddress, entry, cancellation);
@@ -104,6 +157,25 @@ public sealed class FunctionVerifier : IDisposable
         }
 
         return _verdict;
+    }
+
+    // Forgets the previous function; what a very large one made the buffers grow to is let go.
+    private void ReleaseScratch()
+    {
+        var large = _decoded.Count > KeptScratch;
+        _decoded.Clear();
+        if (large)
+        {
+            _decoded.TrimExcess(KeptScratch);
+        }
+
+        _settles.Clear();
+        if (_spareStates.Count > KeptScratch / 8)
+        {
+            _spareStates.RemoveRange(KeptScratch / 8, _spareStates.Count - (KeptScratch / 8));
+        }
+
+        _statesInUse = 0;
     }
 
     private void Explore(uint start, StackState state, CancellationToken cancellation)
@@ -128,7 +200,7 @@ public sealed class FunctionVerifier : IDisposable
     // branch with another stack pointer, the branch is believed and the fall-through dropped.
     private void Join(uint target, StackState state, uint from, bool afterCall = false)
     {
-        if (_blocks.TryGetValue(target, out var block))
+        if (_blockAt.TryGetValue(target, out var block))
         {
             var conflict = block.Entry.StackPointer != state.StackPointer || (_frameRegister != 0 && block.Entry[_frameRegister] != state[_frameRegister]);
             if (conflict && afterCall && block.ByBranch)
@@ -170,8 +242,9 @@ public sealed class FunctionVerifier : IDisposable
             return;
         }
 
-        block = new Block(target, state.Clone()) { ByBranch = !afterCall };
+        block = new Block(target, Rent(state)) { ByBranch = !afterCall };
         _blocks.Add(target, block);
+        _blockAt.Add(target, block);
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
         Enqueue(block);
 
@@ -181,6 +254,22 @@ public sealed class FunctionVerifier : IDisposable
         {
             Enqueue(previous);
         }
+    }
+
+    // A copy of `state` for a new block, in a state object of an earlier function when one is spare.
+    private StackState Rent(StackState state)
+    {
+        if (_statesInUse < _spareStates.Count)
+        {
+            var spare = _spareStates[_statesInUse++];
+            state.CopyTo(spare);
+            return spare;
+        }
+
+        var copy = state.Clone();
+        _spareStates.Add(copy);
+        _statesInUse++;
+        return copy;
     }
 
     private void Enqueue(Block block)
@@ -208,7 +297,7 @@ public sealed class FunctionVerifier : IDisposable
                 return;
             }
 
-            if (rva != block.Start && _blocks.ContainsKey(rva))
+            if (rva != block.Start && _blockAt.ContainsKey(rva))
             {
                 block.End = rva;
                 Join(rva, state, rva, afterCall);
@@ -313,9 +402,10 @@ public sealed class FunctionVerifier : IDisposable
         block.Entry.CopyTo(state);
         var rva = block.Start;
         (uint Rva, string Form)? release = null;
+        _lastBody.Valid = false;
         while (rva < block.End && Decode(rva, out var instruction))
         {
-            var path = JudgeAt(rva, state);
+            var path = JudgeAt(rva, state, instruction);
             if (release is { } r && path == UnwindPath.EpilogScan)
             {
                 _verdict.UndocumentedForms.Add(r);
@@ -342,29 +432,88 @@ public sealed class FunctionVerifier : IDisposable
     }
 
     // The unwinder's path at the instruction (for the caller to note epilog forms), after judging it.
-    private UnwindPath? JudgeAt(uint rva, StackState state)
+    private UnwindPath? JudgeAt(uint rva, StackState state, in Instruction instruction)
     {
-        if (_directory.FindContaining(rva) is not { } containing || _directory.UnwindSource(containing) is not { } entry)
+        if (EntryAt(rva) is not { } entry)
         {
             _verdict.InstructionsUnjudged++;
             return null;
         }
 
+        var mayStartEpilog = MayStartEpilog(instruction);
+        var reusable = Observe is null && Trace is null && !mayStartEpilog && SettleOf(entry) is { Known: true } settle && rva >= settle.From;
+        var frame = reusable ? state[SettleOf(entry).FrameRegister] : default;
+        if (reusable && _lastBody.Valid && _lastBody.Entry == entry && _lastBody.SlotVersion == state.SlotVersion
+            && _lastBody.Rsp == state.StackPointer && _lastBody.Deepest == state.Deepest && _lastBody.Frame == frame)
+        {
+            return Repeat(rva);
+        }
+
+        _lastBody.Valid = false;
         Observe?.Invoke(rva, entry, state);
-        var outcome = _unwinder.Unwind(entry, rva, state);
+        var outcome = _unwinder.Unwind(entry, rva, state, mayStartEpilog);
+        _found.Clear();
+        var judged = Compare(rva, state, outcome);
+        foreach (var hazard in _found)
+        {
+            _verdict.Add(hazard);
+        }
+
+        if (reusable && outcome.Failure == UnwindFailure.None && outcome.Path == UnwindPath.Codes)
+        {
+            _lastBody = new BodyAnswer
+            {
+                Valid = true,
+                Entry = entry,
+                SlotVersion = state.SlotVersion,
+                Rsp = state.StackPointer,
+                Deepest = state.Deepest,
+                Frame = frame,
+                Judged = judged,
+            };
+            _lastBodyHazards.Clear();
+            _lastBodyHazards.AddRange(_found);
+        }
+
+        return outcome.Failure == UnwindFailure.None ? outcome.Path : null;
+    }
+
+    // The last body answer again, at another instruction with the same inputs.
+    private UnwindPath Repeat(uint rva)
+    {
+        if (_lastBody.Judged)
+        {
+            _verdict.InstructionsChecked++;
+        }
+        else
+        {
+            _verdict.InstructionsUnjudged++;
+        }
+
+        foreach (var hazard in _lastBodyHazards)
+        {
+            _verdict.Add(hazard with { Rva = rva });
+        }
+
+        return UnwindPath.Codes;
+    }
+
+    // Compares the unwinder's answer with the truth, collecting hazards in _found; false when the answer cannot be judged.
+    private bool Compare(uint rva, StackState state, UnwindResult outcome)
+    {
         if (outcome.Failure != UnwindFailure.None || !Definite(outcome.Rsp))
         {
             Trace?.Invoke($"unjudged 0x{rva:X}: {outcome.Failure}, rsp {state.StackPointer}, caller rsp {outcome.Rsp}");
             _verdict.InstructionsUnjudged++;
-            return outcome.Failure == UnwindFailure.None ? outcome.Path : null;
+            return false;
         }
 
         _verdict.InstructionsChecked++;
         var rightRsp = outcome.Rsp == Sym.Stack(8);
         if (!rightRsp || (outcome.Rip.IsKnown && outcome.Rip != Sym.ReturnAddress))
         {
-            _verdict.Add(new Hazard(rva, HazardKind.WrongCaller, outcome.Path, state.StackPointer, outcome.Rsp, outcome.Rsp.Add(-8), outcome.Rip, -1, default, default, state.Deepest));
-            return outcome.Path;
+            _found.Add(new Hazard(rva, HazardKind.WrongCaller, outcome.Path, state.StackPointer, outcome.Rsp, outcome.Rsp.Add(-8), outcome.Rip, -1, default, default, state.Deepest));
+            return true;
         }
 
         for (var r = 0; r < 16; r++)
@@ -377,16 +526,55 @@ public sealed class FunctionVerifier : IDisposable
             var value = outcome[r];
             if (value.IsKnown && value != Sym.Entry(r))
             {
-                _verdict.Add(new Hazard(rva, HazardKind.WrongRegister, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
+                _found.Add(new Hazard(rva, HazardKind.WrongRegister, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
             }
             else if (value == Sym.Entry(r) && slot.IsStack && state.StackPointer.IsStack && slot.Offset < state.StackPointer.Offset)
             {
-                _verdict.Add(new Hazard(rva, HazardKind.ReleasedSlot, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
+                _found.Add(new Hazard(rva, HazardKind.ReleasedSlot, outcome.Path, state.StackPointer, outcome.Rsp, default, default, r, slot, value, state.Deepest));
             }
         }
 
-        return outcome.Path;
+        return true;
     }
+
+    // The entry RtlLookupFunctionEntry finds for the instruction (an indirect one resolved).
+    private RuntimeFunction? EntryAt(uint rva)
+    {
+        if (!(_hasContaining && _rangesDisjoint && rva >= _containing.BeginAddress && rva < _containing.EndAddress))
+        {
+            if (_directory.FindContaining(rva) is not { } containing)
+            {
+                _hasContaining = false;
+                return null;
+            }
+
+            _containing = containing;
+            _containingSource = _directory.UnwindSource(containing);
+            _hasContaining = true;
+        }
+
+        return _containingSource;
+    }
+
+    private Settle SettleOf(RuntimeFunction entry)
+    {
+        var key = ((ulong)entry.BeginAddress << 32) | entry.UnwindData;
+        if (!_settles.TryGetValue(key, out var settle))
+        {
+            // One frame register at most (0 for none): the answer then reads only it besides RSP and the slots.
+            settle = _unwinder.TrySettle(entry, out var from, out var frameRegisters, out var listsEpilogs) && !listsEpilogs && (frameRegisters & (frameRegisters - 1)) == 0
+                ? new Settle(true, from, frameRegisters == 0 ? StackState.Rsp : System.Numerics.BitOperations.TrailingZeroCount(frameRegisters))
+                : new Settle(false, 0, 0);
+            _settles[key] = settle;
+        }
+
+        return settle;
+    }
+
+    // The first instructions of every form the version 1 epilog scan accepts: add or lea to RSP, pop, ret, jmp (any prefix).
+    private static bool MayStartEpilog(in Instruction instruction) =>
+        instruction.Mnemonic is Mnemonic.Pop or Mnemonic.Ret or Mnemonic.Jmp
+        || (instruction.Mnemonic is Mnemonic.Add or Mnemonic.Lea && instruction.Op0Kind == OpKind.Register && instruction.Op0Register == Register.RSP);
 
     // Whether a computed caller RSP is known to be right or wrong. A stack address is; so is one
     // made from the caller's own value of the frame register (the frame already torn down, or not
@@ -401,17 +589,23 @@ public sealed class FunctionVerifier : IDisposable
 
     private bool Decode(uint rva, out Instruction instruction)
     {
-        if (!_cursor.TryDecodeAt(rva, out instruction) || instruction.IsInvalid)
+        if (_decoded.TryGetValue(rva, out instruction))
         {
-            if (_verdict.Unfollowed.Count < 4)
-            {
-                _verdict.Unfollowed.Add((rva, "bytes that do not decode as an instruction"));
-            }
-
-            return false;
+            return true;
         }
 
-        return true;
+        if (_cursor.TryDecodeAt(rva, out instruction) && !instruction.IsInvalid)
+        {
+            _decoded[rva] = instruction;
+            return true;
+        }
+
+        if (_verdict.Unfollowed.Count < 4)
+        {
+            _verdict.Unfollowed.Add((rva, "bytes that do not decode as an instruction"));
+        }
+
+        return false;
     }
 
     private static bool IsTrap(in Instruction instruction) =>
@@ -429,5 +623,5 @@ public sealed class FunctionVerifier : IDisposable
         return _reader.TryRead(next, 3, scratch, out var b) && b[0] == 0x48 && ((b[1] == 0x2B && b[2] == 0xE0) || (b[1] == 0x29 && b[2] == 0xC4));
     }
 
-    private bool IsNoReturnCall(in Instruction call) => _noReturn.NeverReturns(call, _cursor);
+    private bool IsNoReturnCall(in Instruction call) => _noReturn.NeverReturns(call, _probe);
 }

@@ -107,12 +107,26 @@ public static class InstructionEffects
         Conservatively(instruction, state);
     }
 
-    /// <summary>x64 register number (rax 0 ... r15 15) of a general register of any width, -1 for anything else.</summary>
-    public static int Number(Register register)
+    // Register facts looked up for every instruction, as tables indexed by Iced's Register
+    // (Iced's own lookups cost more than the rest of the instruction's effect).
+    private static readonly sbyte[] Numbers = RegisterTable(r =>
+        r.GetFullRegister() is var full && full >= Register.RAX && full <= Register.R15 ? (sbyte)(full - Register.RAX) : (sbyte)-1);
+
+    private static readonly sbyte[] Sizes = RegisterTable(r => (sbyte)Math.Min(r.GetSize(), sbyte.MaxValue));
+
+    private static sbyte[] RegisterTable(Func<Register, sbyte> fact)
     {
-        var full = register.GetFullRegister();
-        return full >= Register.RAX && full <= Register.R15 ? full - Register.RAX : -1;
+        var table = new sbyte[Enum.GetValues<Register>().Max(r => (int)r) + 1];
+        for (var r = 0; r < table.Length; r++)
+        {
+            table[r] = fact((Register)r);
+        }
+
+        return table;
     }
+
+    /// <summary>x64 register number (rax 0 ... r15 15) of a general register of any width, -1 for anything else.</summary>
+    public static int Number(Register register) => (uint)register < (uint)Numbers.Length ? Numbers[(int)register] : -1;
 
     /// <summary>The stack address (or other symbolic address) of an instruction's memory operand.</summary>
     public static Sym Address(in Instruction instruction, StackState state)
@@ -140,7 +154,7 @@ public static class InstructionEffects
     private static Sym RegisterValue(Register register, StackState state) =>
         Width(register) == 8 && Number(register) is var n and >= 0 ? state[n] : Sym.Unknown;
 
-    private static int Width(Register register) => register.GetSize();
+    private static int Width(Register register) => (uint)register < (uint)Sizes.Length ? Sizes[(int)register] : 0;
 
     private static bool IsImmediate(OpKind kind) =>
         kind is OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate64 or OpKind.Immediate8to16

@@ -138,6 +138,14 @@ public sealed class JumpTables
             return;
         }
 
+        // Widening it into another register (MSVC: movsxd rax, ecx; a 32-bit mov) carries the bound there.
+        if (source >= 0 && (instruction.Mnemonic is Mnemonic.Movsxd or Mnemonic.Movzx || (instruction.Mnemonic == Mnemonic.Mov && width == 4)))
+        {
+            registers[target] = default;
+            bounds[target] = bounds[source];
+            return;
+        }
+
         var bound = -1L;
         var value = default(Expression);
         switch (instruction.Mnemonic)
@@ -158,9 +166,9 @@ public sealed class JumpTables
                         : default;
                 break;
             case Mnemonic.Movzx when instruction.Op1Kind == OpKind.Memory && instruction.MemorySize.GetSize() == 1 && instruction.MemoryIndexScale == 1
-                && InstructionEffects.Number(instruction.MemoryIndex) is var byteIndex and >= 0 && bounds[byteIndex] >= 0:
+                && ByteTableIndex(instruction, bounds) is var (byteIndex, tableBase):
                 // MSVC's byte table of case numbers: the case number is at most its largest entry.
-                bound = LargestByte(instruction, registers, (int)bounds[byteIndex] + 1);
+                bound = LargestByte(instruction, tableBase, registers, (int)bounds[byteIndex] + 1);
                 break;
             case Mnemonic.Add when width == 8 && source >= 0:
                 value = Sum(registers[target], registers[source], source);
@@ -175,9 +183,22 @@ public sealed class JumpTables
         bounds[target] = bound;
     }
 
-    private long LargestByte(in Instruction load, Span<Expression> registers, int count)
+    // [base+index*1+disp]: the bounded register of the two is the index (MSVC writes either
+    // order), the other one, if any, holds the image base. Null when neither is bounded.
+    private static (int Index, int Base)? ByteTableIndex(in Instruction load, Span<long> bounds)
     {
-        var baseRegister = InstructionEffects.Number(load.MemoryBase);
+        var index = InstructionEffects.Number(load.MemoryIndex);
+        var @base = InstructionEffects.Number(load.MemoryBase);
+        if (index >= 0 && bounds[index] >= 0)
+        {
+            return (index, @base);
+        }
+
+        return @base >= 0 && bounds[@base] >= 0 && index >= 0 ? (@base, index) : null;
+    }
+
+    private long LargestByte(in Instruction load, int baseRegister, Span<Expression> registers, int count)
+    {
         var table = (long)load.MemoryDisplacement64 + (baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress ? registers[baseRegister].Base : 0);
         if (table is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)table, count, out var bytes))
         {

@@ -31,37 +31,75 @@ public sealed class NoReturnFunctions(PeImage image)
 
     // Keyed by target and depth: an answer cut off at MaxDepth is only true at that depth, and
     // with the depth bound the recursion ends without a cycle guard, so every answer is a pure
-    // function of its key and the order in which threads ask never changes it.
-    private readonly ConcurrentDictionary<ulong, bool> _known = new();
+    // function of its key and the order in which threads ask never changes it. An answer that
+    // was never cut off (Exact) is the same at every smaller depth, where the same walk has more
+    // room, so it also answers for them.
+    private readonly ConcurrentDictionary<ulong, (bool Answer, bool Exact)> _known = new();
+
+    /// <summary>
+    /// A worker's means to answer: a cursor for each depth (callees lie anywhere in the image;
+    /// one cursor shared by a function and its callees would refill its window at every return
+    /// from a callee, and the verifier's own cursor would lose the function being verified) and
+    /// the work lists of each depth, reused from call to call.
+    /// </summary>
+    public sealed class Probe(PeImage image) : IDisposable
+    {
+        internal CodeCursor[] Cursors { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => image.Code.OpenCursor())];
+
+        internal Stack<uint>[] Pending { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new Stack<uint>())];
+
+        internal HashSet<uint>[] Seen { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new HashSet<uint>())];
+
+        public void Dispose()
+        {
+            foreach (var cursor in Cursors)
+            {
+                cursor.Dispose();
+            }
+        }
+    }
 
     /// <summary>Whether a call of <paramref name="call"/> never comes back.</summary>
-    public bool NeverReturns(in Instruction call, CodeCursor cursor)
+    public bool NeverReturns(in Instruction call, Probe probe)
     {
         if (call.Op0Kind == OpKind.Memory && call.IsIPRelativeMemoryOperand)
         {
             return IsNoReturnImport((uint)call.IPRelativeMemoryAddress);
         }
 
-        return call.Op0Kind == OpKind.NearBranch64 && call.NearBranchTarget <= uint.MaxValue && NeverReturns((uint)call.NearBranchTarget, cursor, 0);
+        return call.Op0Kind == OpKind.NearBranch64 && call.NearBranchTarget <= uint.MaxValue && NeverReturns((uint)call.NearBranchTarget, probe, 0, out _);
     }
 
     private bool IsNoReturnImport(uint slot) => image.Imports.FindBySlot(slot) is { Name: { } name } && Imports.Contains(name);
 
-    private bool NeverReturns(uint target, CodeCursor cursor, int depth)
+    // `exact`: the answer did not depend on the depth bound anywhere below.
+    private bool NeverReturns(uint target, Probe probe, int depth, out bool exact)
     {
         var key = ((ulong)(uint)depth << 32) | target;
         if (_known.TryGetValue(key, out var known))
         {
-            return known;
+            exact = known.Exact;
+            return known.Answer;
         }
 
-        var result = Compute(target, cursor, depth);
-        _known[key] = result;
+        for (var deeper = depth + 1; deeper <= MaxDepth; deeper++)
+        {
+            if (_known.TryGetValue(((ulong)(uint)deeper << 32) | target, out var found) && found.Exact)
+            {
+                exact = true;
+                return found.Answer;
+            }
+        }
+
+        exact = true;
+        var result = Compute(target, probe, depth, ref exact);
+        _known[key] = (result, exact);
         return result;
     }
 
-    private bool Compute(uint target, CodeCursor cursor, int depth)
+    private bool Compute(uint target, Probe probe, int depth, ref bool exact)
     {
+        var cursor = probe.Cursors[depth];
         if (!cursor.TryDecodeAt(target, out var first) || first.IsInvalid)
         {
             return false;
@@ -73,13 +111,21 @@ public sealed class NoReturnFunctions(PeImage image)
             return IsNoReturnImport((uint)first.IPRelativeMemoryAddress);
         }
 
-        if (depth >= MaxDepth || image.ExceptionDirectory.FindByBegin(target) is not { } function)
+        if (depth >= MaxDepth)
+        {
+            exact = false;
+            return false;
+        }
+
+        if (image.ExceptionDirectory.FindByBegin(target) is not { } function)
         {
             return false;
         }
 
-        var pending = new Stack<uint>();
-        var seen = new HashSet<uint>();
+        var pending = probe.Pending[depth];
+        var seen = probe.Seen[depth];
+        pending.Clear();
+        seen.Clear();
         pending.Push(target);
         while (pending.TryPop(out var rva))
         {
@@ -111,7 +157,7 @@ public sealed class NoReturnFunctions(PeImage image)
                         rva = (uint)instruction.NearBranchTarget;
                         continue;
                     case FlowControl.UnconditionalBranch:
-                        if (!NeverReturnsAt(instruction.NearBranchTarget, cursor, depth))
+                        if (!NeverReturnsAt(instruction.NearBranchTarget, probe, depth, ref exact))
                         {
                             return false; // a tail call of something that returns
                         }
@@ -130,7 +176,7 @@ public sealed class NoReturnFunctions(PeImage image)
                     case FlowControl.IndirectCall:
                         if (instruction.Op0Kind == OpKind.Memory && instruction.IsIPRelativeMemoryOperand
                             ? IsNoReturnImport((uint)instruction.IPRelativeMemoryAddress)
-                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, cursor, depth))
+                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, probe, depth, ref exact))
                         {
                             break;
                         }
@@ -157,6 +203,15 @@ public sealed class NoReturnFunctions(PeImage image)
         return true;
     }
 
-    private bool NeverReturnsAt(ulong target, CodeCursor cursor, int depth) =>
-        target <= uint.MaxValue && NeverReturns((uint)target, cursor, depth + 1);
+    private bool NeverReturnsAt(ulong target, Probe probe, int depth, ref bool exact)
+    {
+        if (target > uint.MaxValue)
+        {
+            return false;
+        }
+
+        var answer = NeverReturns((uint)target, probe, depth + 1, out var calleeExact);
+        exact &= calleeExact;
+        return answer;
+    }
 }

@@ -14,9 +14,12 @@ public sealed class StackState : IEquatable<StackState>
 
     public const int Rsp = 4;
 
+    // Most states hold a few slots: the arrays start small and grow up to MaxSlots.
+    private const int InitialSlots = 8;
+
     private readonly Sym[] _registers = new Sym[16];
-    private readonly long[] _slotOffsets = new long[MaxSlots];
-    private readonly Sym[] _slotValues = new Sym[MaxSlots];
+    private long[] _slotOffsets = new long[InitialSlots];
+    private Sym[] _slotValues = new Sym[InitialSlots];
     private int _slotCount;
 
     private StackState()
@@ -27,13 +30,22 @@ public sealed class StackState : IEquatable<StackState>
     public static StackState AtEntry()
     {
         var state = new StackState();
+        state.ResetToEntry();
+        return state;
+    }
+
+    /// <summary>Makes this the state at the function's first instruction (what <see cref="AtEntry"/> returns).</summary>
+    public void ResetToEntry()
+    {
         for (var r = 0; r < 16; r++)
         {
-            state._registers[r] = r == Rsp ? Sym.Stack(0) : Sym.Entry(r);
+            _registers[r] = r == Rsp ? Sym.Stack(0) : Sym.Entry(r);
         }
 
-        state.Write(0, Sym.ReturnAddress);
-        return state;
+        Deepest = 0;
+        _slotCount = 0;
+        SlotVersion++;
+        Write(0, Sym.ReturnAddress);
     }
 
     public Sym this[int register]
@@ -71,6 +83,13 @@ public sealed class StackState : IEquatable<StackState>
     /// </summary>
     public long Deepest { get; private set; }
 
+    /// <summary>
+    /// Changes whenever a slot is written, forgotten or the whole state is overwritten (never
+    /// repeats for one object): equal versions mean the same slots, so an answer computed from
+    /// them can be reused.
+    /// </summary>
+    public int SlotVersion { get; private set; }
+
     /// <summary>Offsets and values of the slots written, nearest the deepest first.</summary>
     public int SlotCount => _slotCount;
 
@@ -106,6 +125,7 @@ public sealed class StackState : IEquatable<StackState>
             RemoveAt(0);
         }
 
+        Reserve(_slotCount + 1);
         var at = 0;
         while (at < _slotCount && _slotOffsets[at] < offset)
         {
@@ -117,6 +137,7 @@ public sealed class StackState : IEquatable<StackState>
         _slotOffsets[at] = offset;
         _slotValues[at] = value;
         _slotCount++;
+        SlotVersion++;
     }
 
     /// <summary>Forgets every slot that overlaps [from, to) (a store of another size, a callee's home space).</summary>
@@ -140,11 +161,13 @@ public sealed class StackState : IEquatable<StackState>
 
     public void CopyTo(StackState target)
     {
+        target.Reserve(_slotCount);
         Array.Copy(_registers, target._registers, 16);
         target.Deepest = Deepest;
         Array.Copy(_slotOffsets, target._slotOffsets, _slotCount);
         Array.Copy(_slotValues, target._slotValues, _slotCount);
         target._slotCount = _slotCount;
+        target.SlotVersion++;
     }
 
     /// <summary>Joins <paramref name="other"/> into this state: what differs becomes unknown. True when this state changed.</summary>
@@ -227,10 +250,21 @@ public sealed class StackState : IEquatable<StackState>
         return -1;
     }
 
+    private void Reserve(int count)
+    {
+        if (count > _slotOffsets.Length)
+        {
+            var size = Math.Min(MaxSlots, Math.Max(count, _slotOffsets.Length * 2));
+            Array.Resize(ref _slotOffsets, size);
+            Array.Resize(ref _slotValues, size);
+        }
+    }
+
     private void RemoveAt(int index)
     {
         Array.Copy(_slotOffsets, index + 1, _slotOffsets, index, _slotCount - index - 1);
         Array.Copy(_slotValues, index + 1, _slotValues, index, _slotCount - index - 1);
         _slotCount--;
+        SlotVersion++;
     }
 }

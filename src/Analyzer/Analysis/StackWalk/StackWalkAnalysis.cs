@@ -238,7 +238,7 @@ public sealed class StackWalkAnalysis
             }
 
             if (fragment.Index == function.Primary.Index
-                && (FrameRecipe.StateAfter(chain, out depth) is null || (entry = FrameRecipe.EntryState(chain[^1])) is null))
+                && (!FrameRecipe.TryFrameDepth(chain, out depth) || !FrameRecipe.TryEntryState(chain[^1], entry = verifier.EntryState)))
             {
                 totals.NotModelled++;
                 return null;

@@ -62,7 +62,15 @@ public sealed class VirtualUnwinder : IDisposable
     /// already resolved to the entry it names), with the machine in <paramref name="state"/>.
     /// The outcome is reused by the next call.
     /// </summary>
-    public UnwindResult Unwind(RuntimeFunction entry, uint controlPc, StackState state)
+    public UnwindResult Unwind(RuntimeFunction entry, uint controlPc, StackState state) => Unwind(entry, controlPc, state, mayStartEpilog: true);
+
+    /// <summary>
+    /// As <see cref="Unwind(RuntimeFunction, uint, StackState)"/>; <paramref name="mayStartEpilog"/>
+    /// false says the instruction at <paramref name="controlPc"/> is none of the ones the version 1
+    /// epilog scan starts with (<c>add</c>/<c>lea</c> to RSP, <c>pop</c>, <c>ret</c>, <c>jmp</c>), so the
+    /// scan, which would reject it, need not read the code.
+    /// </summary>
+    public UnwindResult Unwind(RuntimeFunction entry, uint controlPc, StackState state, bool mayStartEpilog)
     {
         var outcome = _result;
         outcome.Reset(state);
@@ -81,7 +89,7 @@ public sealed class VirtualUnwinder : IDisposable
         var frameBase = EstablisherFrame(info, entry, controlPc, outcome.Registers);
         if (info.Version < 2)
         {
-            if (ScanForEpilog(entry, info, controlPc, out var frameRegister))
+            if (mayStartEpilog && ScanForEpilog(entry, info, controlPc, out var frameRegister))
             {
                 SimulateEpilog(frameRegister, state, outcome);
                 return outcome;
@@ -95,6 +103,59 @@ public sealed class VirtualUnwinder : IDisposable
 
         UnwindCodes(entry, controlPc, frameBase, state, outcome);
         return outcome;
+    }
+
+    /// <summary>
+    /// Where the answer for <paramref name="entry"/> stops depending on the instruction's offset:
+    /// from <paramref name="from"/> on, every code of every link of the chain is applied and the
+    /// establisher frame is the frame register's (when there is one), so outside an epilog
+    /// <see cref="Unwind(RuntimeFunction, uint, StackState, bool)"/> reads only RSP, the registers of
+    /// <paramref name="frameRegisters"/> (a bit each) and stack slots. <paramref name="listsEpilogs"/>
+    /// says version 2 UWOP_EPILOG codes may claim an instruction (their lookup depends on it). False
+    /// when the chain cannot be read.
+    /// </summary>
+    public bool TrySettle(RuntimeFunction entry, out uint from, out int frameRegisters, out bool listsEpilogs)
+    {
+        from = 0;
+        frameRegisters = 0;
+        listsEpilogs = false;
+        long settled = 0;
+        var begin = entry.BeginAddress;
+        var unwindData = entry.UnwindData;
+        for (var links = 0; links <= ChainLimit; links++)
+        {
+            if (!RawUnwindInfo.TryRead(_reader, unwindData, _link, out var info))
+            {
+                return false;
+            }
+
+            if (links == 0)
+            {
+                listsEpilogs = info.Version >= 2 && info.CountOfCodes != 0;
+            }
+
+            var last = (long)info.SizeOfProlog;
+            for (var index = 0; index < info.CountOfCodes; index += RawUnwindInfo.Slots(info.Op(index), info.OpInfo(index)))
+            {
+                last = Math.Max(last, info.CodeOffset(index));
+            }
+
+            settled = Math.Max(settled, begin + last);
+            if (info.FrameRegister != 0)
+            {
+                frameRegisters |= 1 << info.FrameRegister;
+            }
+
+            if (!info.IsChained)
+            {
+                from = settled > uint.MaxValue ? uint.MaxValue : (uint)settled;
+                return settled <= uint.MaxValue;
+            }
+
+            (begin, _, unwindData) = info.Chained;
+        }
+
+        return false;
     }
 
     // The establisher frame, which SAVE_NONVOL and SAVE_XMM128 offsets are relative to.
