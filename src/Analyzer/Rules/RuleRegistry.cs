@@ -41,5 +41,9 @@ public static class RuleRegistry
         new Arm64PrologMatchesCodes(),    // PE4005
         new Arm64EpilogMatchesCodes(),    // PE4006
         new Arm64ECCodeMap(),             // PE4007
+        new SafeSeh(),                    // PE5001
+        new SafeSehTableRule(),           // PE5002
+        new SafeSehHandlerInCode(),       // PE5003
+        new NoSehWithHandlers(),          // PE5004
     ];
 }
