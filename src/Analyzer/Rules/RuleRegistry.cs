@@ -21,6 +21,7 @@ public static class RuleRegistry
         new WritableSharedSection(),      // PE1010
         new HotpatchFirstInstruction(),   // PE2001
         new HotpatchPadding(),            // PE2002
+        new HotpatchEntryBranch(),        // PE2003
         new ExceptionDirectoryRule(),     // PE3001
         new UnwindInfoRule(),             // PE3002
         new ChainedUnwind(),              // PE3003

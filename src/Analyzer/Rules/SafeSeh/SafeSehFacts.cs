@@ -11,10 +11,17 @@ internal static class SafeSehFacts
     /// x86 native code only: x64, ARM64 and the other machines list their handlers in .pdata
     /// unwind data, and the linker refuses /SAFESEH for them.
     /// </summary>
-    public static Applicability Applicability(PeImage image) =>
-        image.Machine == Machine.I386
-            ? Rules.Applicability.ForNativeCode(image)
-            : Rules.Applicability.NotApplicable($"machine is {MachineNames.Of(image.Machine)}: safe exception handler tables (/SAFESEH) exist only in x86 images; other machines register handlers in their unwind data");
+    public static Applicability Applicability(PeImage image)
+    {
+        if (image.Machine != Machine.I386)
+        {
+            return Rules.Applicability.NotApplicable($"machine is {MachineNames.Of(image.Machine)}: safe exception handler tables (/SAFESEH) exist only in x86 images; other machines register handlers in their unwind data");
+        }
+
+        return image.OptionalHeader.Subsystem is Subsystem.EfiApplication or Subsystem.EfiBootServiceDriver or Subsystem.EfiRuntimeDriver or Subsystem.EfiRom
+            ? Rules.Applicability.NotApplicable("EFI image: firmware dispatches no Windows structured exceptions")
+            : Rules.Applicability.ForNativeCode(image);
+    }
 
     /// <summary>Applicable to x86 native code that names a safe exception handler table.</summary>
     public static Applicability WithTable(PeImage image)
