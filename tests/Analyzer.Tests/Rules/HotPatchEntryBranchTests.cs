@@ -1,0 +1,65 @@
+using Pelint.Testing;
+
+namespace Pelint.Tests.Rules;
+
+/// <summary>
+/// PE2003 on x86 images built hot-patchable. samples/bin/hotpatch.x86.dll (clang -fms-hotpatch,
+/// lld-link /FUNCTIONPADMIN:5; `objdump -d -p`): exports ticks_plus at RVA 0x1010, mix at 0x1040,
+/// twice at 0x1080, each starting with mov edi,edi after int3 padding. ticks_plus:
+/// 0x1010 mov edi,edi; ... 0x101D call *%edi; ... 0x1029 call *%edi; 0x102B add eax,esi (01 F0);
+/// 0x102D pop esi; ... 0x1030 ret. mix: 0x104E call 0x10001010 (E8 BD FF FF FF).
+/// </summary>
+public sealed class HotPatchEntryBranchTests
+{
+    private static readonly string Sample = Path.Combine(TestPaths.SamplesBin, "hotpatch.x86.dll");
+
+    [Fact]
+    public void A_loop_back_to_an_x86_function_entry_yields_only_PE2003_at_the_branch()
+    {
+        var patch = ImagePatch.FromFile(Sample);
+        var at = patch.FileOffsetOf(0x102B);
+        Assert.Equal([0x01, 0xF0], patch.Bytes[at..(at + 2)]); // add eax, esi, as objdump shows it
+        patch.Bytes[at] = 0x75; // jne rel8
+        patch.Bytes[at + 1] = unchecked((byte)(0x1010 - 0x102D)); // to the entry, from the next instruction
+
+        var before = RuleHarness.Analyze(File.ReadAllBytes(Sample), "hotpatch.x86.dll").RuleIds().ToHashSet();
+        var after = RuleHarness.Analyze(patch.Bytes, "hotpatch.x86.dll");
+        Assert.Equal(["PE2003"], after.RuleIds().ToHashSet().Except(before));
+        var result = Assert.Single(after.Results, r => r.Rule.Id == "PE2003");
+        Assert.Equal(0x102Bu, result.Finding.Location.Rva);
+        Assert.Equal(0x1010u, result.Finding.Location.FunctionRva);
+        Assert.Contains("function 0x1010 (ticks_plus) has a branch at 0x102B to its own first instruction (1 in all)", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_tail_jump_to_another_function_entry_is_not_a_branch_to_its_own_entry()
+    {
+        var patch = ImagePatch.FromFile(Sample);
+        var at = patch.FileOffsetOf(0x104E);
+        Assert.Equal([0xE8, 0xBD, 0xFF, 0xFF, 0xFF], patch.Bytes[at..(at + 5)]); // call ticks_plus
+        patch.Bytes[at] = 0xE9; // jmp rel32, same displacement: a tail jump from mix to ticks_plus
+
+        Assert.DoesNotContain("PE2003", RuleHarness.Analyze(patch.Bytes, "hotpatch.x86.dll").RuleIds());
+    }
+
+    [Fact]
+    public void Windows_sdk_x86_tools_built_hot_patchable_have_no_branch_to_an_entry()
+    {
+        // MSVC /hotpatch promises no jump within a function to its first instruction. Of the 39 x86
+        // images, 28 are native code with hot-patch intent (the others are IL-only or not padded).
+        var images = Directory.EnumerateFiles(TestPaths.WindowsSdkX86Bin).Where(f => f.EndsWith(".exe", StringComparison.Ordinal) || f.EndsWith(".dll", StringComparison.Ordinal)).ToList();
+        Assert.True(images.Count >= 30, $"{TestPaths.WindowsSdkX86Bin}: run dotnet restore");
+        var hotPatchable = 0;
+        foreach (var path in images)
+        {
+            var report = RuleHarness.Analyze(path);
+            Assert.DoesNotContain("PE2003", report.RuleIds());
+
+            // Judged: PE2003 applies (x86 native code) and PE2002 found intent (no "not built hot-patchable" note).
+            var judged = report.Machine == "x86" && !report.Skipped.Any(s => s.RuleId == "PE2003") && !report.RuleIds().Contains("PE2002");
+            hotPatchable += judged ? 1 : 0;
+        }
+
+        Assert.True(hotPatchable >= 25, $"only {hotPatchable} x86 SDK images were judged hot-patchable");
+    }
+}
