@@ -32,6 +32,27 @@ public sealed class HotPatchEntryBranchTests
     }
 
     [Fact]
+    public void A_loop_retargeted_to_the_entry_of_an_msvc_export_yields_only_PE2003()
+    {
+        // wintrust.dll (x86, MSVC /hotpatch; `objdump -d -p`, ImageBase 0x47600000): the export at
+        // RVA 0x23480 is mov edi,edi; push ebp; ...; 0x23490 inc eax; 0x23491 cmp ...;
+        // 0x23499 jne 0x23490 (75 F5); ... ret 4. The loop's jne is sent to the entry instead.
+        var path = Path.Combine(TestPaths.WindowsSdkX86Bin, "wintrust.dll");
+        var patch = ImagePatch.FromFile(path);
+        var at = patch.FileOffsetOf(0x23499);
+        Assert.Equal([0x75, 0xF5], patch.Bytes[at..(at + 2)]);
+        patch.Bytes[at + 1] = unchecked((byte)(0x23480 - 0x2349B));
+
+        var before = RuleHarness.Analyze(File.ReadAllBytes(path), "wintrust.dll").RuleIds().ToHashSet();
+        var after = RuleHarness.Analyze(patch.Bytes, "wintrust.dll");
+        Assert.Equal(["PE2003"], after.RuleIds().ToHashSet().Except(before));
+        var result = Assert.Single(after.Results, r => r.Rule.Id == "PE2003");
+        Assert.Equal(0x23499u, result.Finding.Location.Rva);
+        Assert.Contains("function 0x23480 (", result.Message, StringComparison.Ordinal);
+        Assert.Contains("has a branch at 0x23499 to its own first instruction (1 in all)", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_tail_jump_to_another_function_entry_is_not_a_branch_to_its_own_entry()
     {
         var patch = ImagePatch.FromFile(Sample);

@@ -56,7 +56,7 @@ public sealed class SafeSehRulesTests
         var after = AssertOnlyNew("PE5002", patch);
         var result = Assert.Single(after.Results, r => r.Rule.Id == "PE5002");
         Assert.Equal(Level.Error, result.Level);
-        Assert.Contains($"entry 11 (RVA 0x{a:X}) comes after 0x{b:X} (1 such places in all)", result.Message, StringComparison.Ordinal);
+        Assert.Contains($"entry 11 (RVA 0x{a:X}) comes after 0x{b:X} (entries out of order: 1)", result.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class SafeSehRulesTests
         var after = AssertOnlyNew("PE5002", patch);
         var result = Assert.Single(after.Results, r => r.Rule.Id == "PE5002");
         Assert.Equal(Level.Warning, result.Level);
-        Assert.Contains($"lists RVA 0x{a:X} twice (entries 20 and 21", result.Message, StringComparison.Ordinal);
+        Assert.Contains($"lists RVA 0x{a:X} twice (entries 20 and 21; entries that repeat the one before them: 1)", result.Message, StringComparison.Ordinal);
     }
 
     [Fact]
