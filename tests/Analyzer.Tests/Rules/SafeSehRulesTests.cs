@@ -44,6 +44,16 @@ public sealed class SafeSehRulesTests
     }
 
     [Fact]
+    public void A_load_config_that_ends_before_the_handler_fields_is_PE5001()
+    {
+        var patch = ImagePatch.FromFile(BasePath);
+        patch.WriteUInt32(LoadConfigOffset(patch), 64); // Size: SEHandlerTable (64..68) and SEHandlerCount (68..72) are past it
+
+        var result = Assert.Single(RuleHarness.Analyze(patch.Bytes, BaseName).Results, r => r.Rule.Id == "PE5001");
+        Assert.Contains("whose load configuration (Size 64) ends before SEHandlerTable and SEHandlerCount (72 bytes)", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Two_swapped_handlers_yield_only_PE5002()
     {
         var patch = ImagePatch.FromFile(BasePath);
@@ -125,6 +135,26 @@ public sealed class SafeSehRulesTests
         var result = Assert.Single(report.Results, r => r.Rule.Id == "PE5002");
         Assert.Contains("SEHandlerTable 0xFFF0000 lies outside the image", result.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("PE5003", report.RuleIds());
+    }
+
+    [Theory]
+    [InlineData(64, 0x1004CFFFu)] // SEHandlerTable (SizeOfImage 0x4D000): the last byte, the last 4 bytes, far outside
+    [InlineData(64, 0x1004CFFCu)]
+    [InlineData(64, 0xFFFFFFFFu)]
+    [InlineData(68, 0x7FFFFFFFu)] // SEHandlerCount
+    [InlineData(68, 1u)]
+    [InlineData(0, 64u)] // Size: ends before SEHandlerTable, between the two fields, at SEHandlerCount's end, absurd
+    [InlineData(0, 68u)]
+    [InlineData(0, 72u)]
+    [InlineData(0, 0xFFFFFFFFu)]
+    public void Hostile_load_config_fields_yield_results_never_a_rule_failure(int field, uint value)
+    {
+        var patch = ImagePatch.FromFile(BasePath);
+        patch.WriteUInt32(LoadConfigOffset(patch) + field, value);
+
+        var report = RuleHarness.Analyze(patch.Bytes, BaseName);
+        Assert.DoesNotContain(report.Notifications, n => n.Id == "PEL0003");
+        Assert.True(report.Results.Count(r => r.Rule.Id.StartsWith("PE500", StringComparison.Ordinal)) <= 100);
     }
 
     [Fact]
