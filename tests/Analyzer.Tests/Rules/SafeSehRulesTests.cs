@@ -170,6 +170,20 @@ public sealed class SafeSehRulesTests
     }
 
     [Fact]
+    public void Efi_images_are_not_applicable()
+    {
+        var patch = ImagePatch.FromFile(BasePath);
+        patch.WriteUInt16(patch.OptionalOffset + 68, 10); // Subsystem: IMAGE_SUBSYSTEM_EFI_APPLICATION
+        using var image = PeImage.Load(patch.Bytes, BaseName).Image!;
+        foreach (var rule in RuleRegistry.CreateAll().Where(r => r.Id.StartsWith("PE500", StringComparison.Ordinal)))
+        {
+            var applicability = rule.GetApplicability(image);
+            Assert.False(applicability.IsApplicable);
+            Assert.StartsWith("EFI image", applicability.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Resource_only_x86_images_are_not_applicable()
     {
         using var image = PeImage.Open(TestPaths.X86RuntimeDll("mscorrc.dll")).Image!;

@@ -16,19 +16,38 @@ public readonly record struct EntryBranch(PatchableEntry Entry, uint FirstBranch
 /// through fall-through, calls (assumed to return) and direct jumps, never through indirect
 /// jumps, and not into another function: a jump to another entry, or to code that starts with
 /// the hot-patch <c>mov edi, edi</c>, is a tail call. Bounded per function by
-/// <see cref="MaxInstructions"/> and to the entry's executable section.
+/// <see cref="MaxInstructions"/> and to the entry's executable section, and per image by
+/// <see cref="MaxImageInstructions"/> (a hostile image of 65,535 exports into one long run of
+/// code would otherwise cost billions of decodes).
 /// </summary>
 public sealed class EntryBranches
 {
     /// <summary>The most instructions decoded per function.</summary>
     public const int MaxInstructions = 65_536;
 
+    /// <summary>The most instructions decoded per image, over all its functions.</summary>
+    public const int MaxImageInstructions = 8_000_000;
+
     private static readonly AnalysisKey<EntryBranches> Key = new("hot-patch-entry-branches", Build);
 
-    private EntryBranches(IReadOnlyList<EntryBranch> functions) => Functions = functions;
+    private EntryBranches(IReadOnlyList<EntryBranch> functions, int checkedEntries, int entries)
+    {
+        Functions = functions;
+        CheckedEntries = checkedEntries;
+        Entries = entries;
+    }
 
     /// <summary>The functions with at least one branch to their entry, by entry RVA.</summary>
     public IReadOnlyList<EntryBranch> Functions { get; }
+
+    /// <summary>How many entries were followed before the image's budget ran out (all of them, normally).</summary>
+    public int CheckedEntries { get; }
+
+    /// <summary>How many entries the image has.</summary>
+    public int Entries { get; }
+
+    /// <summary>Whether every entry was followed within <see cref="MaxImageInstructions"/>.</summary>
+    public bool IsComplete => CheckedEntries == Entries;
 
     public static EntryBranches Of(AnalysisContext context) => context.Get(Key);
 
@@ -46,16 +65,24 @@ public sealed class EntryBranches
         using var cursor = image.Code.OpenCursor();
         using var reader = image.OpenReader();
         var walk = new Walk(image, cursor, reader, known);
+        var checkedEntries = 0;
         foreach (var entry in entries)
         {
             context.Cancellation.ThrowIfCancellationRequested();
+            if (walk.Decoded >= MaxImageInstructions)
+            {
+                break;
+            }
+
             if (walk.BranchesTo(entry.Rva) is { } hit)
             {
                 found.Add(new EntryBranch(entry, hit.First, hit.Count));
             }
+
+            checkedEntries++;
         }
 
-        return new EntryBranches(found);
+        return new EntryBranches(found, checkedEntries, entries.Count);
     }
 
     /// <summary>One descent at a time, its sets reused between functions.</summary>
@@ -63,6 +90,9 @@ public sealed class EntryBranches
     {
         private readonly HashSet<uint> _visited = [];
         private readonly Stack<uint> _pending = new();
+
+        /// <summary>Instructions decoded so far, over every function.</summary>
+        public long Decoded { get; private set; }
 
         public (uint First, int Count)? BranchesTo(uint entry)
         {
@@ -124,6 +154,7 @@ public sealed class EntryBranches
                 }
             }
 
+            Decoded += decoded;
             return count > 0 ? (first, count) : null;
         }
 

@@ -26,7 +26,14 @@ public sealed partial class HotpatchEntryBranch : IRule
         }
 
         var why = HotPatchReport.Why(context, compliance);
-        foreach (var f in EntryBranches.Of(context.Analysis).Functions)
+        var branches = EntryBranches.Of(context.Analysis);
+        if (!branches.IsComplete)
+        {
+            yield return Messages.Incomplete(FindingLocation.Image, "incomplete", context.FileName, EntryBranches.MaxImageInstructions,
+                branches.CheckedEntries, branches.Entries) with { Level = Level.Note };
+        }
+
+        foreach (var f in branches.Functions)
         {
             if (context.IsPastCap)
             {
