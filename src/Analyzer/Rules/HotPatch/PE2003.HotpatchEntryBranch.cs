@@ -29,8 +29,9 @@ public sealed partial class HotpatchEntryBranch : IRule
         var branches = EntryBranches.Of(context.Analysis);
         if (!branches.IsComplete)
         {
-            yield return Messages.Incomplete(FindingLocation.Image, "incomplete", context.FileName, EntryBranches.MaxImageInstructions,
-                branches.CheckedEntries, branches.Entries) with { Level = Level.Note };
+            var incomplete = Messages.Incomplete(FindingLocation.Image, "incomplete", context.FileName, EntryBranches.MaxImageInstructions,
+                branches.CheckedEntries, branches.Entries);
+            yield return incomplete with { Level = Level.Note };
         }
 
         foreach (var f in branches.Functions)
