@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Reflection.PortableExecutable;
+using Pelint.Analysis.HotPatch;
 using Pelint.Testing;
 
 namespace Pelint.Tests.Rules;
@@ -61,6 +64,54 @@ public sealed class HotPatchEntryBranchTests
         patch.Bytes[at] = 0xE9; // jmp rel32, same displacement: a tail jump from mix to ticks_plus
 
         Assert.DoesNotContain("PE2003", RuleHarness.Analyze(patch.Bytes, "hotpatch.x86.dll").RuleIds());
+    }
+
+    [Fact]
+    public void Exports_that_all_jump_into_one_long_run_of_code_stop_at_the_image_budget_with_a_note()
+    {
+        // 200 ordinal-only exports, each int3 x5, mov edi,edi (8B FF), jmp rel32 (E9) into one run
+        // of 131,072 `mov edi,edi` in their other encoding (89 FF, so not taken for a function
+        // entry), then ret: every function decodes its cap of 65,536 instructions. The budget is
+        // looked at before each function: after 122 functions 7,995,392 < 8,000,000, so the 123rd
+        // runs, and after it 8,060,928 stops the search.
+        const int Exports = 200, Entry = 12, Run = 131_072;
+        var builder = new PeBuilder(Machine.I386) { ImageBase = 0x10000000, DllCharacteristics = DllCharacteristics.DynamicBase | DllCharacteristics.NxCompatible };
+        var text = builder.AddCode((Exports * Entry) + (Run * 2) + 1);
+        var run = text.Rva + (uint)(Exports * Entry);
+        for (var i = 0; i < Exports; i++)
+        {
+            var at = i * Entry;
+            text.Data.AsSpan(at, 5).Fill(0xCC);
+            text.Data[at + 5] = 0x8B;
+            text.Data[at + 6] = 0xFF;
+            text.Data[at + 7] = 0xE9;
+            BinaryPrimitives.WriteInt32LittleEndian(text.Data.AsSpan(at + 8), (int)(run - (text.Rva + (uint)at + 12)));
+        }
+
+        for (var i = 0; i < Run; i++)
+        {
+            text.Data[(Exports * Entry) + (i * 2)] = 0x89;
+            text.Data[(Exports * Entry) + (i * 2) + 1] = 0xFF;
+        }
+
+        text.Data[^1] = 0xC3;
+        var rdata = builder.AddReadOnlyData(".rdata", 40 + (Exports * 4));
+        BinaryPrimitives.WriteUInt32LittleEndian(rdata.Data.AsSpan(16), 1); // Base
+        BinaryPrimitives.WriteUInt32LittleEndian(rdata.Data.AsSpan(20), Exports); // NumberOfFunctions
+        BinaryPrimitives.WriteUInt32LittleEndian(rdata.Data.AsSpan(28), rdata.Rva + 40); // AddressOfFunctions
+        for (var i = 0; i < Exports; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(rdata.Data.AsSpan(40 + (i * 4)), text.Rva + (uint)(i * Entry) + 5);
+        }
+
+        builder.SetDirectory(0, rdata.Rva, (uint)rdata.Data.Length);
+        var report = RuleHarness.Analyze(builder.Build(), "budget.dll");
+
+        var note = Assert.Single(report.Results, r => r.Rule.Id == "PE2003");
+        Assert.Equal(Pelint.Rules.Level.Note, note.Level);
+        Assert.Contains($"stopped after {EntryBranches.MaxImageInstructions} instructions, having followed 123 of 200 functions", note.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("PE2001", report.RuleIds());
+        Assert.DoesNotContain("PE2002", report.RuleIds());
     }
 
     [Fact]
