@@ -28,6 +28,7 @@ public sealed class PeImage : IDisposable
     private readonly ImageFile _file;
     private readonly Lazy<BaseRelocationTable> _relocations;
     private readonly Lazy<LoadConfigDirectory> _loadConfig;
+    private readonly Lazy<SafeSehTable> _safeSeh;
     private readonly Lazy<ImportTable> _imports;
     private readonly Lazy<ExportTable> _exports;
     private readonly Lazy<DebugDirectory> _debug;
@@ -51,6 +52,7 @@ public sealed class PeImage : IDisposable
         Map = new RvaMap(Sections, (uint)pe.SizeOfHeaders, (uint)pe.SizeOfImage, (uint)pe.FileAlignment, file.Length);
         _relocations = new(() => BaseRelocationTable.Read(this));
         _loadConfig = new(() => LoadConfigDirectory.Read(this));
+        _safeSeh = new(() => SafeSehTable.Read(this));
         _imports = new(() => ImportTable.Read(this));
         _exports = new(() => ExportTable.Read(this));
         _debug = new(() => DebugDirectory.Read(this));
@@ -112,6 +114,9 @@ public sealed class PeImage : IDisposable
     public BaseRelocationTable BaseRelocations => _relocations.Value;
 
     public LoadConfigDirectory LoadConfig => _loadConfig.Value;
+
+    /// <summary>The x86 safe exception handler table the load config names (/SAFESEH); empty for PE32+ images.</summary>
+    public SafeSehTable SafeSeh => _safeSeh.Value;
 
     public ImportTable Imports => _imports.Value;
 

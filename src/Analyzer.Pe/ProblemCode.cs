@@ -23,6 +23,11 @@ public enum ProblemCode
     LoadConfigSizePastSection,
     LoadConfigSizeOverrun,
 
+    // x86 safe exception handler table (SEHandlerTable)
+    SafeSehTableOutsideImage,
+    SafeSehTableTruncated,
+    SafeSehCountOverCap,
+
     // Imports and exports
     ImportTooManyDescriptors,
     ImportDescriptorUnmapped,
@@ -91,6 +96,9 @@ public static class ProblemCodes
         ProblemCode.LoadConfigSizeTooSmall => "size-too-small",
         ProblemCode.LoadConfigSizePastSection => "size-past-section",
         ProblemCode.LoadConfigSizeOverrun => "size-overrun",
+        ProblemCode.SafeSehTableOutsideImage => "seh-table-outside-image",
+        ProblemCode.SafeSehTableTruncated => "seh-table-truncated",
+        ProblemCode.SafeSehCountOverCap => "seh-count-over-cap",
         ProblemCode.ImportTooManyDescriptors => "too-many-descriptors",
         ProblemCode.ImportDescriptorUnmapped => "descriptor-unmapped",
         ProblemCode.ImportBadDllName => "bad-dll-name",

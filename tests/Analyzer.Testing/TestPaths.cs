@@ -10,6 +10,11 @@ public static class TestPaths
         typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "PelintRuntimePackVersion")?.Value
         ?? throw new InvalidOperationException("PelintRuntimePackVersion (Directory.Packages.props) is not in Pelint.Testing's assembly metadata");
 
+    /// <summary>The x86 runtime pack's version: PelintX86RuntimePackVersion in Directory.Packages.props.</summary>
+    public static string X86RuntimePackVersion { get; } =
+        typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "PelintX86RuntimePackVersion")?.Value
+        ?? throw new InvalidOperationException("PelintX86RuntimePackVersion (Directory.Packages.props) is not in Pelint.Testing's assembly metadata");
+
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     public static string SamplesBin => Path.Combine(RepositoryRoot, "samples", "bin");
@@ -32,6 +37,26 @@ public static class TestPaths
     public static string? BiomeExe =>
         new[] { Environment.GetEnvironmentVariable("PELINT_BIOME"), Path.Combine(RepositoryRoot, "artifacts", "biome", "package", "biome.exe") }
             .FirstOrDefault(p => !string.IsNullOrEmpty(p) && File.Exists(p));
+
+    /// <summary>runtimes/win-x86/native of Microsoft.NETCore.App.Runtime.win-x86 (MSVC-built x86 images, restored by the tests like the x64 pack).</summary>
+    public static string X86RuntimePackNative =>
+        Path.Combine(NuGetPackageRoot, "microsoft.netcore.app.runtime.win-x86", X86RuntimePackVersion, "runtimes", "win-x86", "native");
+
+    /// <summary>bin/10.0.26100.0/x86 of Microsoft.Windows.SDK.BuildTools: x86 tools built hot-patchable (MSVC /hotpatch).</summary>
+    public static string WindowsSdkX86Bin =>
+        Path.Combine(NuGetPackageRoot, "microsoft.windows.sdk.buildtools", "10.0.26100.4654", "bin", "10.0.26100.0", "x86");
+
+    /// <summary>An image of the x86 runtime pack; fails when restore has not fetched it.</summary>
+    public static string X86RuntimeDll(string name)
+    {
+        var path = Path.Combine(X86RuntimePackNative, name);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{name} not found in the x86 runtime pack; run 'dotnet restore' (PackageDownload of Microsoft.NETCore.App.Runtime.win-x86 {X86RuntimePackVersion})", path);
+        }
+
+        return path;
+    }
 
     public static string RuntimeDll(string name)
     {

@@ -44,7 +44,7 @@ internal static class RulesCommand
 
             if (target is not null && policy.RequirementsFor(file).HotPatchable)
             {
-                output.WriteLine("hot-patchability required (pelint_hotpatch_required): PE2001 and PE2002 report each function that falls short as an error");
+                output.WriteLine("hot-patchability required (pelint_hotpatch_required): PE2001, PE2002 and PE2003 report each function that falls short as an error");
             }
 
             if (policy is EditorConfigPolicy configured)

@@ -21,6 +21,7 @@ public static class RuleRegistry
         new WritableSharedSection(),      // PE1010
         new HotpatchFirstInstruction(),   // PE2001
         new HotpatchPadding(),            // PE2002
+        new HotpatchEntryBranch(),        // PE2003
         new ExceptionDirectoryRule(),     // PE3001
         new UnwindInfoRule(),             // PE3002
         new ChainedUnwind(),              // PE3003
@@ -41,5 +42,9 @@ public static class RuleRegistry
         new Arm64PrologMatchesCodes(),    // PE4005
         new Arm64EpilogMatchesCodes(),    // PE4006
         new Arm64ECCodeMap(),             // PE4007
+        new SafeSeh(),                    // PE5001
+        new SafeSehTableRule(),           // PE5002
+        new SafeSehHandlerInCode(),       // PE5003
+        new NoSehWithHandlers(),          // PE5004
     ];
 }

@@ -30,7 +30,7 @@ public readonly record struct EntryCompliance(PatchableEntry Entry, FirstInstruc
 }
 
 /// <summary>
-/// Every hot-patch entry of an image judged once, shared by PE2001 and PE2002, and the image's
+/// Every hot-patch entry of an image judged once, shared by PE2001, PE2002 and PE2003, and the image's
 /// intent: an image was built hot-patchable (MSVC <c>/hotpatch</c> + <c>/FUNCTIONPADMIN</c>,
 /// clang <c>-fms-hotpatch</c> + lld-link <c>/functionpadmin</c>) when nearly all of its entries
 /// are both padded and start with an instruction of at least 2 bytes: at least
