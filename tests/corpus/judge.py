@@ -11,9 +11,10 @@ are real defects or false positives, and why (the reason was established on exam
 objdump, llvm-readobj-22 and the Wine unwinder; see README.md, "Precision"). A result that no
 pattern matches is "unjudged": precision is never claimed for it.
 
-Writes one row per result (image, toolchain, rule, level, where, first instruction, pattern,
-verdict) and prints, per rule: results, defects, false positives, unjudged and precision
-(defects / judged). Exits 1 when any result is unjudged, so a rule change that produces a new
+Writes one row per result (image, machine, toolchain, rule, level, where, first instruction,
+pattern, verdict) and prints, per rule: results, defects, false positives, unjudged and precision
+(defects / judged), then the same per machine (the manifest's machine column; a pattern's
+`machine` column, a regular expression matched whole like `toolchain`, limits it to some). Exits 1 when any result is unjudged, so a rule change that produces a new
 shape of result cannot go unlabelled.
 """
 import argparse
@@ -39,7 +40,7 @@ def load_patterns(path):
     with open(path, newline="") as f:
         lines = [line for line in f if line.strip() and not line.startswith("#")]
     for row in csv.DictReader(lines, delimiter="\t"):
-        for key in ("toolchain", "image", "instruction", "message", "related"):
+        for key in ("machine", "toolchain", "image", "instruction", "message", "related"):
             row[key + "_re"] = re.compile(row[key] or ".*", re.S)
         if row["verdict"] not in ("defect", "false-positive"):
             sys.exit(f"judgments: pattern {row['id']}: verdict must be defect or false-positive, not {row['verdict']!r}")
@@ -60,6 +61,7 @@ def results(scan_dir, manifest):
         image = os.path.basename(path)[: -len(".sarif")]
         row = manifest.get(image)
         toolchain = row["toolchain"] if row else "?"
+        machine = row["machine"] if row else "?"
         with open(path) as f:
             log = json.load(f)
         for run in log.get("runs", []):
@@ -75,6 +77,7 @@ def results(scan_dir, manifest):
                 region = loc.get("physicalLocation", {}).get("region", {})
                 yield {
                     "image": image,
+                    "machine": machine,
                     "toolchain": toolchain,
                     "rule": r["ruleId"],
                     "level": level,
@@ -89,7 +92,7 @@ def judge(result, patterns):
     for p in patterns:
         if p["rule"] != result["rule"]:
             continue
-        if (p["toolchain_re"].fullmatch(result["toolchain"]) and p["image_re"].search(result["image"])
+        if (p["machine_re"].fullmatch(result["machine"]) and p["toolchain_re"].fullmatch(result["toolchain"]) and p["image_re"].search(result["image"])
                 and p["instruction_re"].search(result["instruction"]) and p["message_re"].search(result["message"])
                 and (not p["related"] or p["related_re"].search(result["related"]))):
             return p
@@ -107,27 +110,37 @@ def main():
     manifest = load_manifest(args.manifest)
     patterns = load_patterns(args.patterns)
     per_rule = defaultdict(Counter)
+    per_machine = defaultdict(Counter)
     per_pattern = Counter()
     unjudged = []
     with open(args.out, "w", newline="") as out:
         w = csv.writer(out, delimiter="\t", lineterminator="\n")
-        w.writerow(["image", "toolchain", "rule", "level", "where", "instruction", "pattern", "verdict"])
+        w.writerow(["image", "machine", "toolchain", "rule", "level", "where", "instruction", "pattern", "verdict"])
         for r in results(args.scan_dir, manifest):
             p = judge(r, patterns)
             verdict = p["verdict"] if p else "unjudged"
             per_rule[(r["rule"], r["level"])][verdict] += 1
+            per_machine[(r["machine"], r["rule"], r["level"])][verdict] += 1
             if p:
                 per_pattern[p["id"]] += 1
             else:
                 unjudged.append(r)
-            w.writerow([r["image"], r["toolchain"], r["rule"], r["level"], r["where"], r["instruction"], p["id"] if p else "", verdict])
+            w.writerow([r["image"], r["machine"], r["toolchain"], r["rule"], r["level"], r["where"], r["instruction"], p["id"] if p else "", verdict])
+
+    def row(c):
+        judged = c["defect"] + c["false-positive"]
+        precision = f"{100.0 * c['defect'] / judged:.1f}%" if judged else "-"
+        return f"{sum(c.values())} | {c['defect']} | {c['false-positive']} | {c['unjudged']} | {precision} |"
 
     print("| rule | level | results | defects | false positives | unjudged | precision |")
     print("|---|---|---|---|---|---|---|")
     for (rule, level), c in sorted(per_rule.items()):
-        judged = c["defect"] + c["false-positive"]
-        precision = f"{100.0 * c['defect'] / judged:.1f}%" if judged else "-"
-        print(f"| {rule} | {level} | {sum(c.values())} | {c['defect']} | {c['false-positive']} | {c['unjudged']} | {precision} |")
+        print(f"| {rule} | {level} | {row(c)}")
+    print()
+    print("| machine | rule | level | results | defects | false positives | unjudged | precision |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (machine, rule, level), c in sorted(per_machine.items()):
+        print(f"| {machine} | {rule} | {level} | {row(c)}")
     print()
     for p in patterns:
         print(f"{p['id']}\t{per_pattern[p['id']]}\t{p['verdict']}")

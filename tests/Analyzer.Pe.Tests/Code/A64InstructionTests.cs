@@ -20,7 +20,10 @@ public sealed class A64InstructionTests
     [InlineData(0xd503237fu, "pacibsp")]
     [InlineData(0xd50323ffu, "autibsp")]
     [InlineData(0xd503201fu, "nop")]
-    [InlineData(0x52800180u, ".word 0x52800180")] // mov w0, #12: not an instruction the check models
+    [InlineData(0x52800180u, "mov w0, #0xc")]
+    [InlineData(0x52800600u, "mov w0, #0x30")]
+    [InlineData(0xf2a00020u, "movk x0, #0x1, lsl #16")]
+    [InlineData(0x1e260000u, ".word 0x1e260000")] // fmov w0, s0: not an instruction the check models
     public void Decodes_as_objdump_lists_it(uint word, string listing) => Assert.Equal(listing, A64Instruction.Decode(word).ToString());
 
     [Fact]

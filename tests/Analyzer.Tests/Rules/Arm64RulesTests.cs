@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Rules;
 using Pelint.Testing;
@@ -120,6 +121,40 @@ public sealed class Arm64RulesTests
         }
 
         Assert.Fail("no single-epilog function with a ret");
+    }
+
+    [Theory]
+    [InlineData(0xE4u, 0x52800600u, false)] // empty prolog, mov w0, #48: the walk is right everywhere
+    [InlineData(0xE4u, 0x52800613u, true)] // mov w19, #48 overwrites a register the epilog restored
+    [InlineData(0x22u, 0x52800600u, true)] // a prolog that saves x19/x20: past the scope, the ret would restore them again
+    public void A_return_value_move_between_the_last_restore_and_the_ret_is_a_mismatch_only_when_a_walk_goes_wrong(uint prologCode, uint move, bool reported)
+    {
+        // One function of 4 instructions: 0 nop (or the prolog's stp x19, x20, [sp, #-16]!);
+        // 4 ldp x19, x20, [sp], #16 (epilog start);
+        // 8 `move`; 12 ret. xdata (Microsoft's "ARM64 exception handling"): FunctionLength 4
+        // words, one epilog scope at instruction 1 with start index 2, one code word: the prolog
+        // [prologCode, end], the epilog [save_r19r20_x #16 (0x22), end].
+        var builder = new PeBuilder(Machine.Arm64);
+        var text = builder.AddCode(0x200);
+        var data = builder.AddReadOnlyData(".rdata", 0x200);
+        var begin = text.Rva;
+        text.WriteUInt32(begin, prologCode == 0x22 ? 0xA9BF53F3 : 0xD503201F);
+        text.WriteUInt32(begin + 4, 0xA8C153F3);
+        text.WriteUInt32(begin + 8, move);
+        text.WriteUInt32(begin + 12, 0xD65F03C0);
+        var xdata = data.Rva;
+        data.WriteUInt32(xdata, 4u | (1u << 22) | (1u << 27)); // FunctionLength 4, EpilogCount 1, CodeWords 1
+        data.WriteUInt32(xdata + 4, 1u | (2u << 22)); // epilog at instruction 1, codes from index 2
+        data.WriteBytes(xdata + 8, [(byte)prologCode, 0xE4, 0x22, 0xE4]);
+        var pdata = data.Rva + 0x100;
+        data.WriteUInt32(pdata, begin);
+        data.WriteUInt32(pdata + 4, xdata);
+        builder.SetDirectory(3, pdata, 8);
+
+        var ids = RuleHarness.Analyze(builder.Build(), "epilog-move.dll").RuleIds();
+
+        Assert.Equal(reported, ids.Contains("PE4006"));
+        Assert.DoesNotContain(ids, id => id.StartsWith("PE40", StringComparison.Ordinal) && id != "PE4006");
     }
 
     [Fact]

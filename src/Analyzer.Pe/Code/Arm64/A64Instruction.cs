@@ -36,6 +36,9 @@ public enum A64Kind : byte
     AutIbsp,
     AutIasp,
     Nop,
+
+    /// <summary>movz/movn/movk: Rd gets (part of) a constant, <see cref="A64Instruction.Immediate"/> shifted into place.</summary>
+    MoveWide,
 }
 
 /// <summary>How a load or store addresses memory.</summary>
@@ -149,6 +152,14 @@ public readonly record struct A64Instruction(
             return new A64Instruction(w, sub ? A64Kind.SubRegister : A64Kind.AddRegister, Rt: (int)((w >> 16) & 31), Rn: (int)((w >> 5) & 31), Rd: (int)(w & 31));
         }
 
+        // Move wide (immediate): sf opc(00 movn, 10 movz, 11 movk) 100101 hw imm16 Rd.
+        if ((w & 0x1F800000) == 0x12800000 && ((w >> 29) & 3) != 1)
+        {
+            var shift = (int)((w >> 21) & 3) * 16;
+            return new A64Instruction(w, A64Kind.MoveWide, (w >> 31) != 0 ? A64RegisterClass.X : A64RegisterClass.W, Rd: (int)(w & 31),
+                Immediate: (long)(((w >> 5) & 0xFFFF) << shift));
+        }
+
         return w switch
         {
             0xD65F0BFF or 0xD65F0FFF => new A64Instruction(w, A64Kind.Return, Rn: 30), // retaa, retab
@@ -239,6 +250,14 @@ public readonly record struct A64Instruction(
                 return "autiasp";
             case A64Kind.Nop:
                 return "nop";
+            case A64Kind.MoveWide:
+                var shift = (int)((Word >> 21) & 3) * 16;
+                return ((Word >> 29) & 3) switch
+                {
+                    2 => string.Create(inv, $"mov {Reg(Rd, Class)}, #0x{Immediate:x}"),
+                    3 => string.Create(inv, $"movk {Reg(Rd, Class)}, #0x{Immediate >> shift:x}{(shift > 0 ? $", lsl #{shift}" : string.Empty)}"),
+                    _ => string.Create(inv, $"movn {Reg(Rd, Class)}, #0x{Immediate >> shift:x}{(shift > 0 ? $", lsl #{shift}" : string.Empty)}"),
+                };
             default:
                 return string.Create(inv, $".word 0x{Word:x8}");
         }

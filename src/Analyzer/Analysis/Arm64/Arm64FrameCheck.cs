@@ -110,7 +110,7 @@ public sealed class Arm64FrameCheck
                 var inside = (int)Math.Min((length - start) / 4, (uint)epilog.Count + 1);
                 var withReturn = inside == epilog.Count + 1;
                 epilogsChecked++;
-                if (FirstMismatch(image, entry, entry.BeginAddress + start, epilog[..Math.Min(inside, epilog.Count)], epilog: true, expectReturn: withReturn) is { } m)
+                if (FirstMismatch(image, entry, entry.BeginAddress + start, epilog[..Math.Min(inside, epilog.Count)], epilog: true, expectReturn: withReturn, prologRestoresNothing: prolog.Count == 0) is { } m)
                 {
                     epilogs.Add(m);
                 }
@@ -207,7 +207,12 @@ public sealed class Arm64FrameCheck
         return new Arm64SplitEpilog(entry, boundary, rest.Count);
     }
 
-    private static Arm64FrameMismatch? FirstMismatch(PeImage image, Arm64RuntimeFunction entry, uint start, List<Expected> codes, bool epilog, bool expectReturn = true)
+    // Instructions that may stand between an epilog's last restore and its return, each only
+    // setting a volatile register (MSVC loads the return value there: mov w0, #48).
+    private const int MaxReturnValueMoves = 4;
+
+    private static Arm64FrameMismatch? FirstMismatch(PeImage image, Arm64RuntimeFunction entry, uint start, List<Expected> codes, bool epilog, bool expectReturn = true,
+        bool prologRestoresNothing = false)
     {
         var count = codes.Count + (epilog && expectReturn ? 1 : 0);
         if (count == 0)
@@ -227,7 +232,8 @@ public sealed class Arm64FrameCheck
             var rva = start + (uint)(i * 4);
             if (epilog && i == codes.Count)
             {
-                if (insn.Kind is not (A64Kind.Return or A64Kind.Branch or A64Kind.BranchRegister))
+                if (insn.Kind is not (A64Kind.Return or A64Kind.Branch or A64Kind.BranchRegister)
+                    && !(prologRestoresNothing && ReturnFollowsVolatileMoves(image, rva)))
                 {
                     return new Arm64FrameMismatch(entry, true, rva, insn.ToString(), "ret or a tail branch", "end");
                 }
@@ -245,6 +251,39 @@ public sealed class Arm64FrameCheck
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether the instructions from <paramref name="rva"/> set only volatile registers (x0-x17)
+    /// to constants, at most <see cref="MaxReturnValueMoves"/> of them, before a return or tail
+    /// branch. With every register already restored, a walk stopped at one of them runs the
+    /// epilog's <c>end</c> and returns through lr; past the epilog scope (at the return) the
+    /// fragment's prolog, when it restores nothing, does the same. So the walk finds the right
+    /// caller everywhere, though the <c>end</c> code does not fall on the return.
+    /// </summary>
+    private static bool ReturnFollowsVolatileMoves(PeImage image, uint rva)
+    {
+        using var reader = image.OpenReader();
+        if (!reader.TryGetSpan(rva, (MaxReturnValueMoves + 1) * 4, out var bytes))
+        {
+            return false;
+        }
+
+        for (var k = 0; k <= MaxReturnValueMoves; k++)
+        {
+            var insn = A64Instruction.Decode(BinaryPrimitives.ReadUInt32LittleEndian(bytes[(k * 4)..]));
+            if (insn.Kind is A64Kind.Return or A64Kind.Branch or A64Kind.BranchRegister)
+            {
+                return k > 0;
+            }
+
+            if (insn.Kind != A64Kind.MoveWide || insn.Rd is > 17 and not 31)
+            {
+                return false;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
