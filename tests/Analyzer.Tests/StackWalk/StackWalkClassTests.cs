@@ -192,6 +192,61 @@ public sealed class StackWalkClassTests
         Assert.DoesNotContain(judged, offset => offset >= 55);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_constant_stored_over_a_saved_register_counts_only_through_rsp(bool throughRsp)
+    {
+        // 0 push rbx; 1 sub rsp,0x20; then either 5 lea rax,[rsp+0x20]; 10 mov qword [rax],0
+        // (a pointer that a path the program never takes aims at the save area: the slot is
+        // forgotten) or 5 mov qword [rsp+0x20],0 (the function clears its own saved rbx: a walk
+        // after it restores rbx = 0); then add rsp,0x20; pop rbx; ret.
+        byte[] store = throughRsp
+            ? [0x48, 0xC7, 0x44, 0x24, 0x20, 0x00, 0x00, 0x00, 0x00]
+            : [0x48, 0x8D, 0x44, 0x24, 0x20, 0x48, 0xC7, 0x00, 0x00, 0x00, 0x00, 0x00];
+        var (verdict, _) = Verify(
+            [0x53, 0x48, 0x83, 0xEC, 0x20, .. store, 0x48, 0x83, 0xC4, 0x20, 0x5B, 0xC3],
+            FunctionImage.Info(1, 0, 5, 0, 0, FunctionImage.Code(5, AllocSmall, 3), FunctionImage.Code(1, Push, Rbx)));
+
+        if (throughRsp)
+        {
+            // At the add (codes) and at the pop (epilog scan) the walk restores rbx from the
+            // cleared slot; at the ret rbx is already popped.
+            var after = FunctionImage.Begin(0) + 5 + (uint)store.Length;
+            Assert.Equal([after, after + 4], verdict.Hazards.Select(h => h.Rva));
+            Assert.All(verdict.Hazards, h => Assert.Equal((HazardKind.WrongRegister, Rbx, Sym.Constant(0)), (h.Kind, h.Register, h.RestoredValue)));
+        }
+        else
+        {
+            Assert.Empty(verdict.Hazards);
+        }
+    }
+
+    [Fact]
+    public void A_switch_is_bounded_by_the_tighter_check_of_the_register_its_index_was_copied_from()
+    {
+        // bun.exe's shape: 0 sub rsp,0x28; 4 movzx ecx,dx; 7 cmp ecx,0x20; 10 jae 43; 12 cmp dx,1;
+        // 16 ja 43 (dx, so ecx, is at most 1: two cases); 18 lea rdx,[rip+table]; 25 movsxd
+        // rax,[rdx+rcx*4]; 29 add rax,rdx; 32 jmp rax; 34 case0: mov eax,5; 39 jmp 43; 41 case1:
+        // xor eax,eax; 43 add rsp,0x28; 47 ret; 48 table: 34-48, 41-48, then a word that is not an
+        // entry (35-48, inside case 0's mov).
+        byte[] code =
+        [
+            0x48, 0x83, 0xEC, 0x28, 0x0F, 0xB7, 0xCA, 0x83, 0xF9, 0x20, 0x73, 0x1F, 0x66, 0x83, 0xFA, 0x01, 0x77, 0x19,
+            0x48, 0x8D, 0x15, 0x17, 0x00, 0x00, 0x00, 0x48, 0x63, 0x04, 0x8A, 0x48, 0x01, 0xD0, 0xFF, 0xE0,
+            0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x02, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3,
+            0xF2, 0xFF, 0xFF, 0xFF, 0xF9, 0xFF, 0xFF, 0xFF, 0xF3, 0xFF, 0xFF, 0xFF,
+        ];
+        var judged = new List<uint>();
+        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Contains(34u, judged);
+        Assert.Contains(41u, judged);
+        Assert.DoesNotContain(35u, judged);
+        Assert.DoesNotContain(judged, offset => offset >= 48);
+    }
+
     [Fact]
     public void A_function_with_no_codes_and_its_own_handler_is_described_as_handler_only()
     {

@@ -265,9 +265,14 @@ public static class InstructionEffects
                 return true; // a store elsewhere: no saved register lives there
             }
 
+            // A constant stored through another pointer than RSP (a loop clearing a buffer: lea r14,
+            // [rsp+n] ... mov qword [r14+k], 0) only lands in the save area on a path the program
+            // never takes (compiled code does not clear its own saved registers): the slot is
+            // forgotten rather than believed to hold the constant.
+            var throughRsp = instruction.MemoryBase == Register.RSP;
             var value = size != 8 ? Sym.Unknown
                 : instruction.Op1Kind == OpKind.Register ? RegisterValue(instruction.Op1Register, state)
-                : IsImmediate(instruction.Op1Kind) ? Sym.Constant((long)instruction.GetImmediate(1))
+                : IsImmediate(instruction.Op1Kind) && throughRsp ? Sym.Constant((long)instruction.GetImmediate(1))
                 : Sym.Unknown;
             state.Forget(address.Offset, address.Offset + size);
             state.Write(address.Offset, value);

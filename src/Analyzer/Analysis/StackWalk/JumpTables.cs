@@ -63,6 +63,11 @@ public sealed class JumpTables
         Span<Expression> registers = stackalloc Expression[16];
         Span<long> bounds = stackalloc long[16];
         bounds.Fill(-1);
+
+        // copies[r]: the register r was last copied or zero/sign-extended from (movzx ecx, dx), while
+        // that one is unchanged: a bounds check of either is a bound of both.
+        Span<int> copies = stackalloc int[16];
+        copies.Fill(-1);
         var compared = -1;
         long comparedWith = -1;
         foreach (var instruction in before)
@@ -80,14 +85,22 @@ public sealed class JumpTables
                 // Falling through `ja`/`jae` (or their signed kin) bounds the compared register.
                 if (compared >= 0 && comparedWith >= 0 && comparedWith < MaxEntries)
                 {
-                    switch (instruction.ConditionCode)
+                    var bound = instruction.ConditionCode switch
                     {
-                        case ConditionCode.a or ConditionCode.g:
-                            bounds[compared] = comparedWith;
-                            break;
-                        case ConditionCode.ae or ConditionCode.ge when comparedWith > 0:
-                            bounds[compared] = comparedWith - 1;
-                            break;
+                        ConditionCode.a or ConditionCode.g => comparedWith,
+                        ConditionCode.ae or ConditionCode.ge when comparedWith > 0 => comparedWith - 1,
+                        _ => -1,
+                    };
+                    if (bound >= 0)
+                    {
+                        bounds[compared] = bound;
+                        for (var r = 0; r < 16; r++)
+                        {
+                            if (copies[r] == compared)
+                            {
+                                bounds[r] = bounds[r] < 0 ? bound : Math.Min(bounds[r], bound);
+                            }
+                        }
                     }
                 }
 
@@ -95,7 +108,7 @@ public sealed class JumpTables
                 continue;
             }
 
-            Step(instruction, registers, bounds);
+            Step(instruction, registers, bounds, copies);
         }
 
         if (jump.Op0Kind == OpKind.Register && InstructionEffects.Number(jump.Op0Register) is var register and >= 0)
@@ -122,7 +135,7 @@ public sealed class JumpTables
         return _targets;
     }
 
-    private void Step(in Instruction instruction, Span<Expression> registers, Span<long> bounds)
+    private void Step(in Instruction instruction, Span<Expression> registers, Span<long> bounds, Span<int> copies)
     {
         if (instruction.Op0Kind != OpKind.Register || InstructionEffects.Number(instruction.Op0Register) is not (var target and >= 0))
         {
@@ -132,9 +145,27 @@ public sealed class JumpTables
         var width = instruction.Op0Register.GetSize();
         var source = instruction.Op1Kind == OpKind.Register ? InstructionEffects.Number(instruction.Op1Register) : -1;
 
+        // The target changes: copies of it no longer are; it is a copy of the source only after a move.
+        for (var r = 0; r < 16; r++)
+        {
+            if (copies[r] == target)
+            {
+                copies[r] = -1;
+            }
+        }
+
+        copies[target] = source >= 0 && source != target && (instruction.Mnemonic is Mnemonic.Movsxd or Mnemonic.Movzx || (instruction.Mnemonic == Mnemonic.Mov && width >= 4))
+            ? source
+            : (source == target && instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movsxd or Mnemonic.Movzx ? copies[target] : -1);
+
+        // A zero-extended byte or word is at most 0xFF or 0xFFFF: a cap on a known bound (never a
+        // bound of its own: a table is read only after a bounds check).
+        var widest = instruction.Mnemonic == Mnemonic.Movzx && source >= 0 ? (1L << (8 * instruction.Op1Register.GetSize())) - 1 : long.MaxValue;
+
         // Widening the index itself (mov eax, eax; movsxd rax, eax) keeps its bound.
         if (source == target && instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movsxd or Mnemonic.Movzx)
         {
+            bounds[target] = bounds[target] < 0 ? -1 : Math.Min(bounds[target], widest);
             return;
         }
 
@@ -142,7 +173,7 @@ public sealed class JumpTables
         if (source >= 0 && (instruction.Mnemonic is Mnemonic.Movsxd or Mnemonic.Movzx || (instruction.Mnemonic == Mnemonic.Mov && width == 4)))
         {
             registers[target] = default;
-            bounds[target] = bounds[source];
+            bounds[target] = bounds[source] < 0 ? -1 : Math.Min(bounds[source], widest);
             return;
         }
 
