@@ -247,6 +247,32 @@ public sealed class StackWalkClassTests
         Assert.DoesNotContain(judged, offset => offset >= 48);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_tail_call_that_drops_stack_arguments_returns_through_the_copied_return_address(bool copiesReturnAddress)
+    {
+        // V8's shape: 0 sub rsp,0x18; 4 mov rax,[rsp+0x18] (the return address); 9 mov
+        // [rsp+0x28],rax (over the second stack argument, entry+0x10) or mov [rsp+0x28],rcx;
+        // 14 add rsp,0x28; 18 jmp out (a tail call that pops two arguments). At the add and the
+        // jmp the epilog scan returns through entry+0x10: the return address when it was copied
+        // there (the right caller, RSP above the popped arguments), else whatever rcx was.
+        byte[] store = copiesReturnAddress ? [0x48, 0x89, 0x44, 0x24, 0x28] : [0x48, 0x89, 0x4C, 0x24, 0x28];
+        var (verdict, _) = Verify(
+            [0x48, 0x83, 0xEC, 0x18, 0x48, 0x8B, 0x44, 0x24, 0x18, .. store, 0x48, 0x83, 0xC4, 0x28, 0xE9, 0x69, 0x00, 0x00, 0x00],
+            FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 2)));
+
+        if (copiesReturnAddress)
+        {
+            Assert.Empty(verdict.Hazards);
+        }
+        else
+        {
+            Assert.Equal([FunctionImage.Begin(0) + 14, FunctionImage.Begin(0) + 18], verdict.Hazards.Select(h => h.Rva));
+            Assert.All(verdict.Hazards, h => Assert.Equal((HazardKind.WrongCaller, UnwindPath.EpilogScan), (h.Kind, h.Path)));
+        }
+    }
+
     [Fact]
     public void A_function_with_no_codes_and_its_own_handler_is_described_as_handler_only()
     {

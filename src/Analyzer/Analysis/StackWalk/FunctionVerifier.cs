@@ -509,7 +509,10 @@ public sealed class FunctionVerifier : IDisposable
         }
 
         _verdict.InstructionsChecked++;
-        var rightRsp = outcome.Rsp == Sym.Stack(8);
+        // A tail call that drops stack arguments (V8: the return address copied above them, then
+        // add rsp; jmp) returns through the copy: the right caller, with RSP above the arguments
+        // the callee pops, as that calling convention expects.
+        var rightRsp = outcome.Rsp == Sym.Stack(8) || (outcome.Rip == Sym.ReturnAddress && outcome.Rsp.IsStack && outcome.Rsp.Offset > 8);
         if (!rightRsp || (outcome.Rip.IsKnown && outcome.Rip != Sym.ReturnAddress))
         {
             _found.Add(new Hazard(rva, HazardKind.WrongCaller, outcome.Path, state.StackPointer, outcome.Rsp, outcome.Rsp.Add(-8), outcome.Rip, -1, default, default, state.Deepest));
