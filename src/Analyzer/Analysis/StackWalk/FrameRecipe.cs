@@ -9,20 +9,11 @@ namespace Pelint.Analysis.StackWalk;
 public static class FrameRecipe
 {
     /// <summary>
-    /// The true state at the function's first instruction. Codes with CodeOffset 0 apply before
-    /// any instruction runs, so they describe what the caller left on the stack (coreclr's stubs
-    /// are entered with pushes of their own callers); they are part of the entry state.
-    /// Null when such a code is one the state cannot hold (a machine frame).
-    /// </summary>
-    public static StackState? EntryState(UnwindInfo primary)
-    {
-        var state = StackState.AtEntry();
-        return TryEntryState(primary, state) ? state : null;
-    }
-
-    /// <summary>
-    /// <see cref="EntryState(UnwindInfo)"/> written into <paramref name="state"/> (reset first, so a
-    /// worker reuses one object): false when a code with CodeOffset 0 is one the state cannot hold.
+    /// Writes the true state at the function's first instruction into <paramref name="state"/>
+    /// (reset first, so a worker reuses one object). Codes with CodeOffset 0 apply before any
+    /// instruction runs, so they describe what the caller left on the stack (coreclr's stubs are
+    /// entered with pushes of their own callers); they are part of the entry state. False when
+    /// such a code is one the state cannot hold (a machine frame).
     /// </summary>
     public static bool TryEntryState(UnwindInfo primary, StackState state)
     {

@@ -44,7 +44,7 @@ public sealed class FunctionVerifier : IDisposable
     // and judging walks them again.
     private readonly Dictionary<uint, Instruction> _decoded = [];
 
-    // Block entry states of earlier functions, reused (a state is ~1.4 KB).
+    // Block entry states of earlier functions, reused.
     private readonly List<StackState> _spareStates = [];
     private int _statesInUse;
 
@@ -441,8 +441,9 @@ public sealed class FunctionVerifier : IDisposable
         }
 
         var mayStartEpilog = MayStartEpilog(instruction);
-        var reusable = Observe is null && Trace is null && !mayStartEpilog && SettleOf(entry) is { Known: true } settle && rva >= settle.From;
-        var frame = reusable ? state[SettleOf(entry).FrameRegister] : default;
+        var settle = Observe is null && Trace is null && !mayStartEpilog ? SettleOf(entry) : default;
+        var reusable = settle.Known && rva >= settle.From;
+        var frame = reusable ? state[settle.FrameRegister] : default;
         if (reusable && _lastBody.Valid && _lastBody.Entry == entry && _lastBody.SlotVersion == state.SlotVersion
             && _lastBody.Rsp == state.StackPointer && _lastBody.Deepest == state.Deepest && _lastBody.Frame == frame)
         {

@@ -154,9 +154,14 @@ public sealed class JumpTables
             }
         }
 
-        copies[target] = source >= 0 && source != target && (instruction.Mnemonic is Mnemonic.Movsxd or Mnemonic.Movzx || (instruction.Mnemonic == Mnemonic.Mov && width >= 4))
-            ? source
-            : (source == target && instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movsxd or Mnemonic.Movzx ? copies[target] : -1);
+        if (source != target)
+        {
+            copies[target] = source >= 0 && (instruction.Mnemonic is Mnemonic.Movsxd or Mnemonic.Movzx || (instruction.Mnemonic == Mnemonic.Mov && width >= 4)) ? source : -1;
+        }
+        else if (instruction.Mnemonic is not (Mnemonic.Mov or Mnemonic.Movsxd or Mnemonic.Movzx))
+        {
+            copies[target] = -1; // widening the register itself keeps whose copy it is
+        }
 
         // A zero-extended byte or word is at most 0xFF or 0xFFFF: a cap on a known bound (never a
         // bound of its own: a table is read only after a bounds check).
