@@ -42,7 +42,7 @@ public sealed class FunctionVerifier : IDisposable
 
     // Instructions decoded in the current function: the fixed point walks blocks more than once
     // and judging walks them again.
-    private readonly Dictionary<uint, Instruction> _decoded = [];
+    private readonly DecodedInstructions _decoded = new();
 
     // Block entry states of earlier functions, reused.
     private readonly List<StackState> _spareStates = [];
@@ -162,13 +162,7 @@ public sealed class FunctionVerifier : IDisposable
     // Forgets the previous function; what a very large one made the buffers grow to is let go.
     private void ReleaseScratch()
     {
-        var large = _decoded.Count > KeptScratch;
-        _decoded.Clear();
-        if (large)
-        {
-            _decoded.TrimExcess(KeptScratch);
-        }
-
+        _decoded.Clear(KeptScratch);
         _settles.Clear();
         if (_spareStates.Count > KeptScratch / 8)
         {
@@ -304,7 +298,7 @@ public sealed class FunctionVerifier : IDisposable
                 return;
             }
 
-            if (!_function.Contains(rva) || !Decode(rva, out var instruction))
+            if (!_function.Contains(rva) || !Decode(rva, out var instruction, out var facts))
             {
                 block.End = rva;
                 return;
@@ -317,7 +311,7 @@ public sealed class FunctionVerifier : IDisposable
                 case FlowControl.Call:
                 case FlowControl.IndirectCall:
                 case FlowControl.Interrupt when !IsTrap(instruction):
-                    if (instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall && IsNoReturnCall(instruction))
+                    if ((facts & CallFacts.NeverReturns) != 0)
                     {
                         block.End = next;
                         return;
@@ -326,7 +320,7 @@ public sealed class FunctionVerifier : IDisposable
                     var rspBefore = state.StackPointer;
                     // Go pads a call that never returns with a nop before the next block.
                     afterCall = instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall || (afterCall && instruction.Mnemonic == Mnemonic.Nop);
-                    InstructionEffects.Apply(instruction, state, KeepsRax(instruction, next));
+                    InstructionEffects.Apply(instruction, state, (facts & CallFacts.KeepsRax) != 0);
                     if (rspBefore.IsKnown && !state.StackPointer.IsKnown)
                     {
                         Trace?.Invoke($"rsp lost at 0x{rva:X} {instruction}");
@@ -403,7 +397,7 @@ public sealed class FunctionVerifier : IDisposable
         var rva = block.Start;
         (uint Rva, string Form)? release = null;
         _lastBody.Valid = false;
-        while (rva < block.End && Decode(rva, out var instruction))
+        while (rva < block.End && Decode(rva, out var instruction, out var facts))
         {
             var path = JudgeAt(rva, state, instruction);
             if (release is { } r && path == UnwindPath.EpilogScan)
@@ -424,7 +418,7 @@ public sealed class FunctionVerifier : IDisposable
             if (instruction.FlowControl is FlowControl.Next or FlowControl.Call or FlowControl.IndirectCall or FlowControl.Interrupt)
             {
                 release = EpilogForms.UndocumentedRelease(instruction, _frameRegister) is { } form ? (rva, form) : null;
-                InstructionEffects.Apply(instruction, state, KeepsRax(instruction, (uint)instruction.NextIP));
+                InstructionEffects.Apply(instruction, state, (facts & CallFacts.KeepsRax) != 0);
             }
 
             rva = (uint)instruction.NextIP;
@@ -591,16 +585,24 @@ public sealed class FunctionVerifier : IDisposable
     // Windows x64 nonvolatile general registers: rbx, rbp, rsi, rdi, r12-r15.
     private static bool IsNonvolatile(int register) => register is 3 or 5 or 6 or 7 or >= 12 and <= 15;
 
-    private bool Decode(uint rva, out Instruction instruction)
+    // The instruction at `rva`, decoded once per function; a call's facts are worked out with it
+    // (each is a pure function of the image, so when they are asked does not matter).
+    private bool Decode(uint rva, out Instruction instruction, out CallFacts facts)
     {
-        if (_decoded.TryGetValue(rva, out instruction))
+        if (_decoded.TryGet(rva, out instruction, out facts))
         {
             return true;
         }
 
         if (_cursor.TryDecodeAt(rva, out instruction) && !instruction.IsInvalid)
         {
-            _decoded[rva] = instruction;
+            if (instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall)
+            {
+                facts = (IsNoReturnCall(instruction) ? CallFacts.NeverReturns : CallFacts.None)
+                    | (KeepsRax(instruction, (uint)instruction.NextIP) ? CallFacts.KeepsRax : CallFacts.None);
+            }
+
+            _decoded.Add(rva, instruction, facts);
             return true;
         }
 
