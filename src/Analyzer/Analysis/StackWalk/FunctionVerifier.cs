@@ -33,7 +33,7 @@ public sealed class FunctionVerifier : IDisposable
     private readonly SortedList<uint, Block> _blocks = [];
 
     // The same blocks by start, for the lookup every instruction of a walk makes.
-    private readonly Dictionary<uint, Block> _blockAt = [];
+    private readonly RvaTable<Block> _blockAt = new();
     private readonly Queue<Block> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
     private readonly NoReturnFunctions _noReturn;
@@ -57,6 +57,10 @@ public sealed class FunctionVerifier : IDisposable
 
     // Per entry (by begin): where its unwind answer settles (see VirtualUnwinder.TrySettle).
     private readonly Dictionary<ulong, Settle> _settles = [];
+
+    // The last entry's settle point: instructions ask for their entry's one after another.
+    private ulong _lastSettleKey;
+    private Settle _lastSettle;
     private BodyAnswer _lastBody;
     private readonly List<Hazard> _lastBodyHazards = [];
     private readonly List<Hazard> _found = [];
@@ -86,7 +90,8 @@ public sealed class FunctionVerifier : IDisposable
         _rangesDisjoint = _directory.IsSortedAndDisjoint;
     }
 
-    private readonly record struct Settle(bool Known, uint From, int FrameRegister);
+    // Asked: computed (a default Settle is none).
+    private readonly record struct Settle(bool Known, uint From, int FrameRegister, bool Asked = true);
 
     // What the unwinder answered in a function's body, and the inputs it read: for a later
     // instruction of the same entry past its prolog, not starting an epilog, with the same RSP,
@@ -136,7 +141,7 @@ public sealed class FunctionVerifier : IDisposable
         _frameRegister = frameRegister;
         _verdict = new FunctionVerdict(function.Primary) { FrameDepth = frameDepth };
         _blocks.Clear();
-        _blockAt.Clear();
+        _blockAt.Clear(KeptScratch / 2);
         _work.Clear();
         ReleaseScratch();
         _lastBody.Valid = false;
@@ -164,6 +169,7 @@ public sealed class FunctionVerifier : IDisposable
     {
         _decoded.Clear(KeptScratch);
         _settles.Clear();
+        _lastSettle = default;
         if (_spareStates.Count > KeptScratch / 8)
         {
             _spareStates.RemoveRange(KeptScratch / 8, _spareStates.Count - (KeptScratch / 8));
@@ -557,6 +563,11 @@ public sealed class FunctionVerifier : IDisposable
     private Settle SettleOf(RuntimeFunction entry)
     {
         var key = ((ulong)entry.BeginAddress << 32) | entry.UnwindData;
+        if (_lastSettle.Asked && key == _lastSettleKey)
+        {
+            return _lastSettle;
+        }
+
         if (!_settles.TryGetValue(key, out var settle))
         {
             // One frame register at most (0 for none): the answer then reads only it besides RSP and the slots.
@@ -566,6 +577,7 @@ public sealed class FunctionVerifier : IDisposable
             _settles[key] = settle;
         }
 
+        (_lastSettleKey, _lastSettle) = (key, settle);
         return settle;
     }
 
