@@ -18,34 +18,47 @@ internal enum CallFacts : byte
 /// <summary>
 /// The instructions decoded in one function, by RVA, with the <see cref="CallFacts"/> of each:
 /// an open-addressed table that a generation count empties, so moving on to the next function
-/// costs nothing however large the last one was (a dictionary clears all its buckets).
+/// costs nothing (a dictionary clears all its buckets). Every function starts in the smallest
+/// table, which most fit and which stays in the cache; a larger function moves to tables twice
+/// as large in turn, kept for the next large function up to <see cref="KeptCapacity"/> slots, so
+/// one large function does not spread every later one's few instructions over a large table.
 /// </summary>
 internal sealed class DecodedInstructions
 {
-    private const int MinCapacity = 256;
+    /// <summary>Tables up to this many slots are kept from one function to the next; larger ones are let go.</summary>
+    public const int KeptCapacity = 16384;
 
-    private uint[] _keys = new uint[MinCapacity];
-    private int[] _generations = new int[MinCapacity];
-    private Instruction[] _instructions = new Instruction[MinCapacity];
-    private CallFacts[] _facts = new CallFacts[MinCapacity];
+    private const int SmallCapacity = 512;
+
+    // Kept tables by size (SmallCapacity << index). Generations only grow, so a kept table's
+    // slots, all written with an earlier generation, read as empty.
+    private readonly List<Table> _kept = [];
+    private Table _table;
+    private int _level;
     private int _generation = 1;
     private int _count;
 
+    public DecodedInstructions()
+    {
+        _table = new Table(SmallCapacity);
+        _kept.Add(_table);
+    }
+
     public int Count => _count;
 
-    /// <summary>Forgets every instruction; a table grown past twice <paramref name="keep"/> entries is let go for a smaller one.</summary>
-    public void Clear(int keep)
+    /// <summary>Forgets every instruction.</summary>
+    public void Clear()
     {
         _count = 0;
-        if (_keys.Length > 2 * Math.Max(keep, MinCapacity))
-        {
-            Allocate(Capacity(keep));
-            return;
-        }
-
+        _table = _kept[0];
+        _level = 0;
         if (++_generation == int.MaxValue)
         {
-            Array.Clear(_generations);
+            foreach (var table in _kept)
+            {
+                Array.Clear(table.Generations);
+            }
+
             _generation = 1;
         }
     }
@@ -53,13 +66,14 @@ internal sealed class DecodedInstructions
     /// <summary>The instruction decoded at <paramref name="rva"/> in this function, if any.</summary>
     public bool TryGet(uint rva, out Instruction instruction, out CallFacts facts)
     {
-        var mask = _keys.Length - 1;
-        for (var slot = Hash(rva) & mask; _generations[slot] == _generation; slot = (slot + 1) & mask)
+        var table = _table;
+        var mask = table.Keys.Length - 1;
+        for (var slot = Hash(rva) & mask; table.Generations[slot] == _generation; slot = (slot + 1) & mask)
         {
-            if (_keys[slot] == rva)
+            if (table.Keys[slot] == rva)
             {
-                instruction = _instructions[slot];
-                facts = _facts[slot];
+                instruction = table.Instructions[slot];
+                facts = table.Facts[slot];
                 return true;
             }
         }
@@ -72,54 +86,69 @@ internal sealed class DecodedInstructions
     /// <summary>Adds the instruction at <paramref name="rva"/> (not in the table yet).</summary>
     public void Add(uint rva, in Instruction instruction, CallFacts facts)
     {
-        if ((_count + 1) * 2 > _keys.Length)
+        if ((_count + 1) * 2 > _table.Keys.Length)
         {
             Grow();
         }
 
-        Insert(rva, instruction, facts);
+        Insert(_table, rva, instruction, facts);
         _count++;
     }
 
-    private void Insert(uint rva, in Instruction instruction, CallFacts facts)
+    private void Insert(Table table, uint rva, in Instruction instruction, CallFacts facts)
     {
-        var mask = _keys.Length - 1;
+        var mask = table.Keys.Length - 1;
         var slot = Hash(rva) & mask;
-        while (_generations[slot] == _generation)
+        while (table.Generations[slot] == _generation)
         {
             slot = (slot + 1) & mask;
         }
 
-        _generations[slot] = _generation;
-        _keys[slot] = rva;
-        _instructions[slot] = instruction;
-        _facts[slot] = facts;
+        table.Generations[slot] = _generation;
+        table.Keys[slot] = rva;
+        table.Instructions[slot] = instruction;
+        table.Facts[slot] = facts;
     }
 
+    // Moves the entries to the table twice the size (a kept one, or a new one).
     private void Grow()
     {
-        var (keys, generations, instructions, facts, generation) = (_keys, _generations, _instructions, _facts, _generation);
-        Allocate(keys.Length * 2);
-        for (var k = 0; k < keys.Length; k++)
+        var old = _table;
+        var capacity = old.Keys.Length * 2;
+        _level++;
+        if (_level < _kept.Count)
         {
-            if (generations[k] == generation)
+            _table = _kept[_level];
+        }
+        else
+        {
+            _table = new Table(capacity);
+            if (capacity <= KeptCapacity)
             {
-                Insert(keys[k], instructions[k], facts[k]);
+                _kept.Add(_table);
+            }
+        }
+
+        for (var k = 0; k < old.Keys.Length; k++)
+        {
+            if (old.Generations[k] == _generation)
+            {
+                Insert(_table, old.Keys[k], old.Instructions[k], old.Facts[k]);
             }
         }
     }
 
-    private void Allocate(int capacity)
-    {
-        _keys = new uint[capacity];
-        _generations = new int[capacity];
-        _instructions = new Instruction[capacity];
-        _facts = new CallFacts[capacity];
-        _generation = 1;
-    }
-
-    private static int Capacity(int entries) => (int)Math.Max(MinCapacity, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)entries * 2));
-
-    // Fibonacci hashing: instruction addresses are dense, and the top bits of the product spread them.
+    // Fibonacci hashing: instruction addresses are dense, and the product spreads them.
     private static int Hash(uint rva) => (int)((rva * 2654435769u) >> 8);
+
+    private sealed class Table(int capacity)
+    {
+        public uint[] Keys { get; } = new uint[capacity];
+
+        public int[] Generations { get; } = new int[capacity];
+
+        public Instruction[] Instructions { get; } = new Instruction[capacity];
+
+        public CallFacts[] Facts { get; } = new CallFacts[capacity];
+    }
 }

@@ -19,8 +19,8 @@ public sealed class FunctionVerifier : IDisposable
     /// <summary>Instruction visits per function before it is given up as too costly to follow.</summary>
     public const int MaxSteps = 1 << 20;
 
-    // Decoded instructions (and an eighth as many block states) kept for the next function.
-    private const int KeptScratch = 16384;
+    // Block entry states kept for the next function.
+    private const int KeptStates = 2048;
 
     // Instructions remembered before an indirect jump, to read its switch table.
     private const int History = 12;
@@ -141,7 +141,7 @@ public sealed class FunctionVerifier : IDisposable
         _frameRegister = frameRegister;
         _verdict = new FunctionVerdict(function.Primary) { FrameDepth = frameDepth };
         _blocks.Clear();
-        _blockAt.Clear(KeptScratch / 2);
+        _blockAt.Clear();
         _work.Clear();
         ReleaseScratch();
         _lastBody.Valid = false;
@@ -167,12 +167,12 @@ public sealed class FunctionVerifier : IDisposable
     // Forgets the previous function; what a very large one made the buffers grow to is let go.
     private void ReleaseScratch()
     {
-        _decoded.Clear(KeptScratch);
+        _decoded.Clear();
         _settles.Clear();
         _lastSettle = default;
-        if (_spareStates.Count > KeptScratch / 8)
+        if (_spareStates.Count > KeptStates)
         {
-            _spareStates.RemoveRange(KeptScratch / 8, _spareStates.Count - (KeptScratch / 8));
+            _spareStates.RemoveRange(KeptStates, _spareStates.Count - KeptStates);
         }
 
         _statesInUse = 0;

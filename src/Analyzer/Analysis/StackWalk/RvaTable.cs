@@ -3,33 +3,40 @@ namespace Pelint.Analysis.StackWalk;
 /// <summary>
 /// Values by RVA in an open-addressed table that a generation count empties, for lookups made
 /// at every instruction of a walk that starts over for every function (a dictionary clears all
-/// its buckets each time).
+/// its buckets each time). Every function starts in the smallest table, which most fit; a larger
+/// one moves to tables twice as large in turn, kept for the next large function.
 /// </summary>
 internal sealed class RvaTable<T>
     where T : class
 {
-    private const int MinCapacity = 64;
+    private const int SmallCapacity = 128;
 
-    private uint[] _keys = new uint[MinCapacity];
-    private int[] _generations = new int[MinCapacity];
-    private T?[] _values = new T?[MinCapacity];
+    // Kept tables by size (SmallCapacity << index). Generations only grow, so a kept table's
+    // slots, all written with an earlier generation, read as empty (their values stay referenced
+    // until overwritten: the caller's pooled objects).
+    private readonly List<(uint[] Keys, int[] Generations, T?[] Values)> _kept = [(new uint[SmallCapacity], new int[SmallCapacity], new T?[SmallCapacity])];
+    private uint[] _keys;
+    private int[] _generations;
+    private T?[] _values;
+    private int _level;
     private int _generation = 1;
     private int _count;
 
-    /// <summary>Forgets every entry; a table grown past <paramref name="keep"/> slots is let go for a small one.</summary>
-    public void Clear(int keep)
+    public RvaTable() => (_keys, _generations, _values) = _kept[0];
+
+    /// <summary>Forgets every entry.</summary>
+    public void Clear()
     {
         _count = 0;
-        if (_keys.Length > keep)
-        {
-            Allocate(MinCapacity);
-            return;
-        }
-
-        // The values stay referenced until overwritten: they are the caller's pooled objects.
+        (_keys, _generations, _values) = _kept[0];
+        _level = 0;
         if (++_generation == int.MaxValue)
         {
-            Array.Clear(_generations);
+            foreach (var (_, generations, _) in _kept)
+            {
+                Array.Clear(generations);
+            }
+
             _generation = 1;
         }
     }
@@ -78,25 +85,23 @@ internal sealed class RvaTable<T>
         _values[slot] = value;
     }
 
+    // Moves the entries to the table twice the size (kept, or new and then kept).
     private void Grow()
     {
-        var (keys, generations, values, generation) = (_keys, _generations, _values, _generation);
-        Allocate(keys.Length * 2);
+        var (keys, generations, values) = (_keys, _generations, _values);
+        if (++_level == _kept.Count)
+        {
+            _kept.Add((new uint[keys.Length * 2], new int[keys.Length * 2], new T?[keys.Length * 2]));
+        }
+
+        (_keys, _generations, _values) = _kept[_level];
         for (var k = 0; k < keys.Length; k++)
         {
-            if (generations[k] == generation)
+            if (generations[k] == _generation)
             {
                 Insert(keys[k], values[k]!);
             }
         }
-    }
-
-    private void Allocate(int capacity)
-    {
-        _keys = new uint[capacity];
-        _generations = new int[capacity];
-        _values = new T?[capacity];
-        _generation = 1;
     }
 
     // Fibonacci hashing: instruction addresses are dense, and the product spreads them.
