@@ -327,8 +327,11 @@ public sealed class JumpTables
 
     private long LargestByte(in Instruction load, int baseRegister, Span<Expression> registers, int count)
     {
-        var table = (long)load.MemoryDisplacement64 + (baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress ? registers[baseRegister].Base : 0);
-        if (table is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)table, count, out var bytes))
+        // Without the image base seen loaded, the displacement must be the table's RVA (MSVC's
+        // `[rax+r13+rva]`); a 0 displacement is a table at an address this run never computed.
+        var known = baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress;
+        var table = (long)load.MemoryDisplacement64 + (known ? registers[baseRegister].Base : 0);
+        if ((!known && load.MemoryDisplacement64 == 0) || table is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)table, count, out var bytes))
         {
             return -1;
         }
