@@ -34,13 +34,16 @@ public sealed partial class RuleCatalogTests
     [Fact]
     public void Rule_pages_have_ids_matching_file_names_kebab_names_and_help_sections()
     {
+        // The help's sections, each once and in this order (what, why, a real case, the fix).
+        string[] sections = ["## What it checks", "## Why it matters", "## Example", "## How to fix"];
         foreach (var rule in RuleCatalog.Embedded.Rules)
         {
             Assert.Matches(IdPattern(), rule.Id);
             Assert.Matches(KebabPattern(), rule.Name);
             Assert.NotEmpty(rule.Messages);
-            Assert.Contains("## How to fix", rule.HelpMarkdown, StringComparison.Ordinal);
-            Assert.Contains("## Why it matters", rule.HelpMarkdown, StringComparison.Ordinal);
+            var headings = rule.HelpMarkdown.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n')
+                .Where(l => l.StartsWith("## ", StringComparison.Ordinal)).Select(l => l.TrimEnd());
+            Assert.True(headings.SequenceEqual(sections), $"{rule.Id}: sections {string.Join(", ", headings)}");
         }
     }
 
