@@ -48,6 +48,15 @@ public sealed partial class RuleCatalogTests
     }
 
     [Fact]
+    public void Plain_text_help_drops_markup_but_keeps_code_blocks_as_written()
+    {
+        const string Markdown = "## Example\n```\n$ llvm-readobj-22 --unwind a.dll\n    Type: `x` **y**\n# comment\n```\nThe `a.dll` **file**.";
+        var rule = new RuleDescriptor("PE9999", "n", "t", "d", "c", Level.Error, true, new Dictionary<string, string>(), [], null, Markdown, "u");
+
+        Assert.Equal("EXAMPLE\n$ llvm-readobj-22 --unwind a.dll\n    Type: `x` **y**\n# comment\nThe a.dll file.", rule.HelpText);
+    }
+
+    [Fact]
     public void Every_message_template_is_a_sentence_ending_in_a_period()
     {
         // The SARIF validator's SARIF2001 asks plain-text messages to be complete sentences.
