@@ -428,7 +428,7 @@ public sealed class FunctionVerifier : IDisposable
         {
             if (!IsExitJump(jump) && _verdict.Unfollowed.Count < 4 && !IsUnfollowed((uint)jump.IP))
             {
-                _verdict.Unfollowed.Add(((uint)jump.IP, "an indirect jump whose table was not recognised"));
+                _verdict.Unfollowed.Add(((uint)jump.IP, "an indirect jump whose targets are not known (no switch table recognised; maybe a jump out of the function)"));
             }
 
             return;
