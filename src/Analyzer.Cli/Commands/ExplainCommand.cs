@@ -11,7 +11,7 @@ internal static class ExplainCommand
     public static Command Build()
     {
         var rule = new Argument<string>("rule") { Description = "A rule ID (PE1001) or name (dynamic-base)." };
-        var command = new Command("explain", "Print a rule's help page: what it checks, why, and how to fix it.") { rule };
+        var command = new Command("explain", "Print a rule's help page: what it checks, why, an example, and how to fix it.") { rule };
         command.SetAction(parse =>
         {
             var key = parse.GetValue(rule)!;

@@ -42,6 +42,12 @@ public sealed class ChpeCodeMap
     private const int MaxRanges = 65536;
     private readonly ChpeCodeRange[] _ranges;
 
+    // The ARM64EC ranges by start, with the furthest end reached up to each: a membership
+    // question per function costs a binary search even when a hostile map declares 65,536
+    // overlapping ranges.
+    private readonly uint[] _ecStarts;
+    private readonly uint[] _ecReach;
+
     private ChpeCodeMap(uint metadataRva, ChpeCodeRange[] ranges, uint extraTableRva, uint extraTableSize)
     {
         MetadataRva = metadataRva;
@@ -49,6 +55,15 @@ public sealed class ChpeCodeMap
         Ranges = ranges;
         ExtraTableRva = extraTableRva;
         ExtraTableSize = extraTableSize;
+        var ec = ranges.Where(r => r.Kind == ChpeRangeKind.Arm64EC && r.End > r.Start).OrderBy(r => r.Start).ToArray();
+        _ecStarts = new uint[ec.Length];
+        _ecReach = new uint[ec.Length];
+        uint reach = 0;
+        for (var i = 0; i < ec.Length; i++)
+        {
+            _ecStarts[i] = ec[i].Start;
+            _ecReach[i] = reach = Math.Max(reach, ec[i].End);
+        }
     }
 
     public uint MetadataRva { get; }
@@ -73,6 +88,27 @@ public sealed class ChpeCodeMap
         }
 
         return null;
+    }
+
+    /// <summary>True when the RVA lies in an ARM64EC range (type 1) of the map.</summary>
+    public bool IsArm64EC(uint rva)
+    {
+        // Count the ranges starting at or before rva; one of them holds rva iff the furthest reach among them passes it.
+        int lo = 0, hi = _ecStarts.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (_ecStarts[mid] <= rva)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo > 0 && _ecReach[lo - 1] > rva;
     }
 
     /// <summary>True when the RVA lies in an AMD64 range (type 2) of the map.</summary>

@@ -76,7 +76,7 @@ public sealed class RuleEngine
 
                 if (context.Dropped > 0)
                 {
-                    results.Add(new Result(CappedSummary(context), level, descriptor, image.Path));
+                    results.Add(new Result(CappedSummary(context), context.DroppedLevel, descriptor, image.Path));
                 }
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -110,11 +110,13 @@ public sealed class RuleEngine
     {
         if (context.IsPastCap)
         {
+            // The summary stands for the results it counts, at the most severe of their levels.
             context.Dropped++;
+            context.DroppedLevel = (Level)Math.Max((int)context.DroppedLevel, (int)level);
             return;
         }
 
-        if (ReferenceEquals(finding, Finding.PastCap))
+        if (ReferenceEquals(finding, Finding.PastCap) || finding.RuleId.Length == 0)
         {
             throw new InvalidOperationException($"{rule.Id} yielded Finding.PastCap with {context.Kept} of {context.Descriptor.MaxResults} results kept");
         }

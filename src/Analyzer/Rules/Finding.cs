@@ -42,6 +42,15 @@ public sealed record Finding
     /// </summary>
     public static Finding PastCap { get; } = new(string.Empty, string.Empty, [], FindingLocation.Image, string.Empty);
 
+    // After PastCap, which they copy: one per level, so a rule past its cap allocates nothing.
+    private static readonly Finding[] PastCapByLevel = [.. Enum.GetValues<Level>().Select(l => PastCap with { Level = l })];
+
+    /// <summary>
+    /// <see cref="PastCap"/> for a finding that would have carried its own <see cref="Level"/>: the
+    /// engine's summary of the results past the cap takes the most severe level among them.
+    /// </summary>
+    public static Finding PastCapAt(Level level) => (int)level is var i && i >= 0 && i < PastCapByLevel.Length ? PastCapByLevel[i] : PastCap;
+
     public string RuleId { get; }
 
     public string MessageId { get; }

@@ -7,14 +7,23 @@ internal static class MarkdownText
     {
         var lines = markdown.Replace("\r\n", "\n").Split('\n');
         var builder = new System.Text.StringBuilder(markdown.Length);
+        var inCode = false;
         foreach (var raw in lines)
         {
-            var line = raw.TrimStart('#', ' ').Replace("**", string.Empty).Replace("`", string.Empty);
             if (raw.StartsWith("```", StringComparison.Ordinal))
             {
+                inCode = !inCode;
                 continue;
             }
 
+            if (inCode)
+            {
+                // Code and tool output (an Example's dump) keep their indentation, backticks and '#'.
+                builder.Append(raw).Append('\n');
+                continue;
+            }
+
+            var line = raw.TrimStart('#', ' ').Replace("**", string.Empty).Replace("`", string.Empty);
             builder.Append(raw.StartsWith('#') ? line.ToUpperInvariant() : line).Append('\n');
         }
 

@@ -38,4 +38,7 @@ public sealed class RuleContext(AnalysisContext analysis, RuleDescriptor descrip
 
     /// <summary>Findings yielded past the cap, described or not.</summary>
     internal int Dropped { get; set; }
+
+    /// <summary>The most severe level among the findings past the cap (their own, else the rule's).</summary>
+    internal Level DroppedLevel { get; set; }
 }

@@ -33,6 +33,24 @@ public sealed class ResultCapTests
     }
 
     [Fact]
+    public void The_summary_takes_the_level_of_the_findings_it_counts()
+    {
+        var report = Analyze(new FloodRule(500, levelOf: _ => Level.Warning));
+
+        Assert.All(report.Results, r => Assert.Equal(Level.Warning, r.Level));
+        Assert.Equal("capped", report.Results[^1].Finding.MessageId);
+    }
+
+    [Fact]
+    public void One_error_past_the_cap_among_warnings_makes_the_summary_an_error()
+    {
+        var report = Analyze(new FloodRule(500, levelOf: i => i == 300 ? null : Level.Warning));
+
+        Assert.All(report.Results.Take(Cap), r => Assert.Equal(Level.Warning, r.Level));
+        Assert.Equal(Level.Error, report.Results[^1].Level); // finding 300 has the rule's level, error
+    }
+
+    [Fact]
     public void Rule_that_asks_its_context_describes_only_the_findings_that_are_kept()
     {
         var rule = new FloodRule(500);
@@ -110,9 +128,10 @@ public sealed class ResultCapTests
 
     /// <summary>
     /// Yields <c>count</c> findings of PE1003, one at a time; asked to, it yields
-    /// <see cref="Finding.PastCap"/> once its context is past the cap instead of describing them.
+    /// <see cref="Finding.PastCap"/> once its context is past the cap instead of describing them
+    /// (<see cref="Finding.PastCapAt"/> for a finding that <c>levelOf</c> gives a level of its own).
     /// </summary>
-    private sealed class FloodRule(int count, bool asks = true, bool pastCapFirst = false) : IRule
+    private sealed class FloodRule(int count, bool asks = true, bool pastCapFirst = false, Func<int, Level?>? levelOf = null) : IRule
     {
         public int Described { get; private set; }
 
@@ -127,14 +146,15 @@ public sealed class ResultCapTests
             for (var i = 0; i < count; i++)
             {
                 Yielded++;
+                var level = levelOf?.Invoke(i);
                 if ((asks && context.IsPastCap) || pastCapFirst)
                 {
-                    yield return Finding.PastCap;
+                    yield return level is { } own ? Finding.PastCapAt(own) : Finding.PastCap;
                     continue;
                 }
 
                 Described++;
-                yield return RelocationBlocks.Messages.Framing(new FindingLocation(FileOffset: i), $"framing:{i}", context.FileName, $"problem {i}");
+                yield return RelocationBlocks.Messages.Framing(new FindingLocation(FileOffset: i), $"framing:{i}", context.FileName, $"problem {i}") with { Level = level };
             }
         }
     }

@@ -34,14 +34,26 @@ public sealed partial class RuleCatalogTests
     [Fact]
     public void Rule_pages_have_ids_matching_file_names_kebab_names_and_help_sections()
     {
+        // The help's sections, each once and in this order (what, why, a real case, the fix).
+        string[] sections = ["## What it checks", "## Why it matters", "## Example", "## How to fix"];
         foreach (var rule in RuleCatalog.Embedded.Rules)
         {
             Assert.Matches(IdPattern(), rule.Id);
             Assert.Matches(KebabPattern(), rule.Name);
             Assert.NotEmpty(rule.Messages);
-            Assert.Contains("## How to fix", rule.HelpMarkdown, StringComparison.Ordinal);
-            Assert.Contains("## Why it matters", rule.HelpMarkdown, StringComparison.Ordinal);
+            var headings = rule.HelpMarkdown.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n')
+                .Where(l => l.StartsWith("## ", StringComparison.Ordinal)).Select(l => l.TrimEnd());
+            Assert.True(headings.SequenceEqual(sections), $"{rule.Id}: sections {string.Join(", ", headings)}");
         }
+    }
+
+    [Fact]
+    public void Plain_text_help_drops_markup_but_keeps_code_blocks_as_written()
+    {
+        const string Markdown = "## Example\n```\n$ llvm-readobj-22 --unwind a.dll\n    Type: `x` **y**\n# comment\n```\nThe `a.dll` **file**.";
+        var rule = new RuleDescriptor("PE9999", "n", "t", "d", "c", Level.Error, true, new Dictionary<string, string>(), [], null, Markdown, "u");
+
+        Assert.Equal("EXAMPLE\n$ llvm-readobj-22 --unwind a.dll\n    Type: `x` **y**\n# comment\nThe a.dll file.", rule.HelpText);
     }
 
     [Fact]

@@ -144,6 +144,63 @@ public sealed class UnwindFixtureTests
     }
 
     [Fact]
+    public void Version_2_epilog_codes_describing_the_function_s_epilog_yield_nothing()
+    {
+        var u = V2Function();
+        // UWOP_EPILOG with OpInfo 1: a 5-byte epilog ends the function (at 0x1010 - 5 = 0x100B).
+        u.Entry(0x1000, 0x1010, u.Info(0x02, 0x04, 0x02, 0x00, 0x05, 0x16, 0x04, 0x42));
+        Assert.Empty(UnwindRules(u));
+    }
+
+    [Fact]
+    public void Version_2_epilog_code_placing_an_epilog_before_the_function_is_PE3008()
+    {
+        var u = V2Function();
+        // The epilog at the end, then one 0x20 bytes back from the end: 0x1010 - 0x20 = 0xFF0,
+        // before the function's begin 0x1000.
+        u.Entry(0x1000, 0x1010, u.Info(0x02, 0x04, 0x03, 0x00, 0x05, 0x16, 0x20, 0x06, 0x04, 0x42, 0x00, 0x00));
+
+        var result = Assert.Single(RuleHarness.Analyze(u.Build(), "fixture.dll").Results, r => r.Rule.Id == "PE3008");
+
+        Assert.EndsWith(":outside-function", result.Finding.FingerprintKey, StringComparison.Ordinal);
+        Assert.Contains("places a 5-byte epilog at 0xFF0, outside the function (0x1000-0x1010)", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Version_2_epilog_code_of_size_0_is_PE3008()
+    {
+        var u = V2Function();
+        u.Entry(0x1000, 0x1010, u.Info(0x02, 0x04, 0x02, 0x00, 0x00, 0x16, 0x04, 0x42));
+
+        var result = Assert.Single(RuleHarness.Analyze(u.Build(), "fixture.dll").Results, r => r.Rule.Id == "PE3008");
+
+        Assert.EndsWith(":zero-size", result.Finding.FingerprintKey, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Version_2_record_whose_first_code_is_not_an_epilog_code_is_PE3008()
+    {
+        var u = V2Function();
+        u.Entry(0x1000, 0x1010, u.Info(0x02, 0x04, 0x01, 0x00, 0x04, 0x42, 0x00, 0x00));
+
+        var result = Assert.Single(RuleHarness.Analyze(u.Build(), "fixture.dll").Results, r => r.Rule.Id == "PE3008");
+
+        Assert.EndsWith(":no-epilog-code", result.Finding.FingerprintKey, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A function at 0x1000-0x1010 with one epilog at its end: sub rsp,28h; seven nops;
+    /// add rsp,28h; ret. Its version 2 records (byte 0 = 2) all carry the prolog code
+    /// ALLOC_SMALL 0x28 at offset 4 (04 42) after their UWOP_EPILOG codes (op 6).
+    /// </summary>
+    private static UnwindImage V2Function()
+    {
+        var u = new UnwindImage();
+        u.Code(0x1000, 0x48, 0x83, 0xEC, 0x28, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x48, 0x83, 0xC4, 0x28, 0xC3);
+        return u;
+    }
+
+    [Fact]
     public void Runtime_pack_coreclr_and_clrjit_yield_no_unwind_result()
     {
         foreach (var dll in new[] { "coreclr.dll", "clrjit.dll" })

@@ -166,6 +166,20 @@ public sealed class HardeningRulesTests
         Assert.Equal("without-dynamic-base", Assert.Single(report.Results, r => r.Rule.Id == "PE1004").Finding.MessageId);
     }
 
+    [Theory]
+    [InlineData(DllCharacteristics.HighEntropyVirtualAddressSpace, "missing")]
+    [InlineData(DllCharacteristics.HighEntropyVirtualAddressSpace | DllCharacteristics.DynamicBase, "missing-both")]
+    public void Missing_high_entropy_va_says_whether_the_image_is_randomized_at_all(DllCharacteristics cleared, string messageId)
+    {
+        var patched = ImagePatch.FromFile(Coreclr).ClearDllCharacteristics(cleared);
+
+        var report = RuleHarness.Analyze(patched.Bytes, "coreclr.dll");
+
+        var result = Assert.Single(report.Results, r => r.Rule.Id == "PE1004");
+        Assert.Equal(messageId, result.Finding.MessageId);
+        Assert.Equal(messageId == "missing", result.Message.Contains("8 bits of entropy", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Cleared_nx_compat_and_guard_cf_are_reported_by_PE1005_and_PE1007()
     {

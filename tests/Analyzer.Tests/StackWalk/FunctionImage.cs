@@ -4,12 +4,12 @@ namespace Pelint.Tests.StackWalk;
 
 /// <summary>
 /// A synthetic x64 image of hand-assembled functions, each with its own hand-written
-/// UNWIND_INFO: function i starts at RVA 0x1000 + 0x10 + i * 0x100 behind int3 padding, its
+/// UNWIND_INFO: function i starts at RVA 0x1000 + 0x10 + i * 0x400 behind int3 padding, its
 /// unwind info lives in .xdata, its RUNTIME_FUNCTION in .pdata.
 /// </summary>
 internal sealed class FunctionImage
 {
-    public const int Stride = 0x100;
+    public const int Stride = 0x400;
 
     private readonly List<(byte[] Code, byte[] Info)> _functions = [];
 
@@ -22,7 +22,7 @@ internal sealed class FunctionImage
     {
         if (code.Length > Stride - 0x10)
         {
-            throw new ArgumentException("a function here is at most 0xF0 bytes", nameof(code));
+            throw new ArgumentException("a function here is at most 0x3F0 bytes", nameof(code));
         }
 
         _functions.Add((code, unwindInfo));

@@ -248,6 +248,105 @@ public sealed class StackWalkClassTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_switch_is_bounded_by_the_check_on_the_single_path_into_its_block(bool secondPath)
+    {
+        // 0 sub rsp,0x28; 4 cmp ecx,1; 7 jbe sw (taken: ecx is at most 1); [9 test r8,r8; 12 jnz sw:
+        // a second way in, with no bound]; mov eax,7; jmp done; sw: lea rdx,[rip+table]; movsxd
+        // rax,[rdx+rcx*4]; add rax,rdx; jmp rax; case0: mov eax,5; jmp done; case1: xor eax,eax;
+        // done: add rsp,0x28; ret; table: case0, case1, then a word that is not an entry (case0+1,
+        // inside its mov). Offsets from nasm's listing.
+        byte[] code = secondPath
+            ?
+            [
+                0x48, 0x83, 0xEC, 0x28, 0x83, 0xF9, 0x01, 0x76, 0x0C, 0x4D, 0x85, 0xC0, 0x75, 0x07, 0xB8, 0x07, 0x00, 0x00, 0x00, 0xEB,
+                0x19, 0x48, 0x8D, 0x15, 0x17, 0x00, 0x00, 0x00, 0x48, 0x63, 0x04, 0x8A, 0x48, 0x01, 0xD0, 0xFF, 0xE0, 0xB8, 0x05, 0x00,
+                0x00, 0x00, 0xEB, 0x02, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xF2, 0xFF, 0xFF, 0xFF, 0xF9, 0xFF, 0xFF, 0xFF, 0xF3,
+                0xFF, 0xFF, 0xFF,
+            ]
+            :
+            [
+                0x48, 0x83, 0xEC, 0x28, 0x83, 0xF9, 0x01, 0x76, 0x07, 0xB8, 0x07, 0x00, 0x00, 0x00, 0xEB, 0x19, 0x48, 0x8D, 0x15, 0x17,
+                0x00, 0x00, 0x00, 0x48, 0x63, 0x04, 0x8A, 0x48, 0x01, 0xD0, 0xFF, 0xE0, 0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x02, 0x31,
+                0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xF2, 0xFF, 0xFF, 0xFF, 0xF9, 0xFF, 0xFF, 0xFF, 0xF3, 0xFF, 0xFF, 0xFF,
+            ];
+        var (case0, case1) = secondPath ? (0x25u, 0x2Cu) : (0x20u, 0x27u);
+        var judged = new List<uint>();
+        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.DoesNotContain(case0 + 1, judged);
+        if (secondPath)
+        {
+            // The index is unbounded on the second path: the table is not read at all.
+            Assert.Single(verdict.Unfollowed);
+            Assert.DoesNotContain(case0, judged);
+        }
+        else
+        {
+            Assert.Empty(verdict.Unfollowed);
+            Assert.Contains(case0, judged);
+            Assert.Contains(case1, judged);
+        }
+    }
+
+    [Fact]
+    public void A_switch_read_with_its_path_is_read_again_when_a_later_found_path_reaches_it_unbounded()
+    {
+        // 0 sub rsp,0x28; 4 cmp ecx,1; 7 jbe sw (ecx at most 1); 9 mov eax,7; 14 jmp done; 16 sw: lea
+        // rdx,[rip+table]; 23 movsxd rax,[rdx+rcx*4]; 27 add rax,rdx; 30 jmp rax; 32 case0: mov eax,5;
+        // 37 jmp done; 39 case1: mov ecx,r9d; 42 jmp sw (found only through the table: a second,
+        // unbounded way in); 44 done: add rsp,0x28; 48 ret; 49 table: case0, case1, case0+1.
+        byte[] code =
+        [
+            0x48, 0x83, 0xEC, 0x28, 0x83, 0xF9, 0x01, 0x76, 0x07, 0xB8, 0x07, 0x00, 0x00, 0x00, 0xEB, 0x1C, 0x48, 0x8D, 0x15, 0x1A,
+            0x00, 0x00, 0x00, 0x48, 0x63, 0x04, 0x8A, 0x48, 0x01, 0xD0, 0xFF, 0xE0, 0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x05, 0x44,
+            0x89, 0xC9, 0xEB, 0xE4, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xEF, 0xFF, 0xFF, 0xFF, 0xF6, 0xFF, 0xFF, 0xFF, 0xF0, 0xFF, 0xFF,
+            0xFF,
+        ];
+        var judged = new List<uint>();
+        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Contains(32u, judged);
+        Assert.Contains(39u, judged);
+        Assert.DoesNotContain(33u, judged);
+        Assert.Equal(30u, Assert.Single(verdict.Unfollowed).Rva - FunctionImage.Begin(0));
+    }
+
+    [Theory]
+    [InlineData(0x103, 4)]
+    [InlineData(0x181, 128)]
+    public void A_switch_on_the_low_byte_of_a_range_reads_only_the_entries_the_range_and_sign_allow(int high, int entries)
+    {
+        // LLVM's byte switch (bun.exe): 0 sub rsp,0x28; 4 cmp ecx,0x100; 10 jb low; 12 cmp ecx,high;
+        // 18 ja low; [test cl,cl; js low: the cases 0x180.. are elsewhere]; movzx ecx,cl (ecx is in
+        // 0x100..high, so cl in 0..high-0x100, and not negative: at most 0x7F); lea rdx,[rip+table];
+        // movsxd rax,[rdx+rcx*4]; add rax,rdx; jmp rax; case0: mov eax,5; jmp done; low: xor eax,eax;
+        // done: add rsp,0x28; ret; pad; table: `entries` entries to case0, then words that are not
+        // entries (case0+1, inside its mov). Offsets from nasm's listing.
+        var signed = entries > 4;
+        byte[] check = signed ? [0x81, 0x01, 0x00, 0x00, 0x77, 0x1E, 0x84, 0xC9, 0x78, 0x1A] : [0x03, 0x01, 0x00, 0x00, 0x77, 0x1A];
+        Assert.Equal(high, check[0] | (check[1] << 8));
+        byte[] body =
+        [
+            0x48, 0x83, 0xEC, 0x28, 0x81, 0xF9, 0x00, 0x01, 0x00, 0x00, 0x72, (byte)(signed ? 0x26 : 0x22), 0x81, 0xF9, .. check,
+            0x0F, 0xB6, 0xC9, 0x48, 0x8D, 0x15, 0x1A, 0x00, 0x00, 0x00, 0x48, 0x63, 0x04, 0x8A, 0x48, 0x01, 0xD0, 0xFF, 0xE0,
+            0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x02, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0x90, 0x90, 0x90,
+        ];
+        var case0 = (uint)body.Length - 0x11;
+        var table = Enumerable.Repeat(BitConverter.GetBytes(-0x11), entries).Concat(Enumerable.Repeat(BitConverter.GetBytes(-0x10), 8)).SelectMany(e => e);
+        var judged = new List<uint>();
+        var (verdict, _) = Verify([.. body, .. table], FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Empty(verdict.Unfollowed);
+        Assert.Contains(case0, judged);
+        Assert.DoesNotContain(case0 + 1, judged);
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void A_tail_call_that_drops_stack_arguments_returns_through_the_copied_return_address(bool copiesReturnAddress)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Pelint.Pe;
+using Pelint.Pe.Chpe;
 using Pelint.Pe.Code.Arm64;
 using Pelint.Pe.Exceptions.Arm64;
 
@@ -12,7 +13,15 @@ namespace Pelint.Analysis.Arm64;
 /// <param name="Instruction">The instruction as decoded.</param>
 /// <param name="Expected">The unwind code's instruction (llvm-readobj notation), or what the epilog must end with.</param>
 /// <param name="CodeName">The unwind code's name ("end" for the return).</param>
-public sealed record Arm64FrameMismatch(Arm64RuntimeFunction Entry, bool Epilog, uint Rva, string Instruction, string Expected, string CodeName);
+/// <param name="WholeQRegisters">
+/// ARM64EC code only: every instruction moves sp as its code says, and the only difference is that
+/// some store or load whole q registers where their save_freg* code describes d registers (MSVC's
+/// entry thunks: <c>stp q8, q9, [sp, #32]</c> under <c>save_fregp d8, d9, 32</c>). The unwinder reads
+/// those codes as 8-byte d slots in ARM64EC code too, so a walk finds the caller, fp, lr and x19-x28
+/// but restores the second register of a pair from the upper half of the first one's slot and no
+/// upper half. <see cref="Rva"/> is the first such instruction.
+/// </param>
+public sealed record Arm64FrameMismatch(Arm64RuntimeFunction Entry, bool Epilog, uint Rva, string Instruction, string Expected, string CodeName, bool WholeQRegisters = false);
 
 /// <summary>An epilog cut by its fragment's end: <paramref name="Boundary"/> is where the next fragment begins, with <paramref name="Remaining"/> restoring instructions and the return.</summary>
 public sealed record Arm64SplitEpilog(Arm64RuntimeFunction Entry, uint Boundary, int Remaining);
@@ -63,6 +72,7 @@ public sealed class Arm64FrameCheck
     {
         var image = context.Image;
         var table = image.Arm64Exceptions.Table;
+        var codeMap = image.Arm64Exceptions.CodeMap;
         var prologs = new List<Arm64FrameMismatch>();
         var epilogs = new List<Arm64FrameMismatch>();
         var splits = new List<Arm64SplitEpilog>();
@@ -84,10 +94,11 @@ public sealed class Arm64FrameCheck
             }
 
             var length = record.FunctionLength;
+            var arm64ec = codeMap is not null && codeMap.IsArm64EC(entry.BeginAddress);
             if ((ulong)prolog.Count * 4 <= length)
             {
                 prologsChecked++;
-                if (FirstMismatch(image, entry, entry.BeginAddress, prolog, epilog: false) is { } m)
+                if (FirstMismatch(image, entry, entry.BeginAddress, prolog, epilog: false, arm64ec: arm64ec) is { } m)
                 {
                     prologs.Add(m);
                 }
@@ -110,11 +121,13 @@ public sealed class Arm64FrameCheck
                 var inside = (int)Math.Min((length - start) / 4, (uint)epilog.Count + 1);
                 var withReturn = inside == epilog.Count + 1;
                 epilogsChecked++;
-                if (FirstMismatch(image, entry, entry.BeginAddress + start, epilog[..Math.Min(inside, epilog.Count)], epilog: true, expectReturn: withReturn, prologRestoresNothing: prolog.Count == 0) is { } m)
+                var m = FirstMismatch(image, entry, entry.BeginAddress + start, epilog[..Math.Min(inside, epilog.Count)], epilog: true, expectReturn: withReturn, prologRestoresNothing: prolog.Count == 0, arm64ec: arm64ec);
+                if (m is not null)
                 {
                     epilogs.Add(m);
                 }
-                else if (inside < epilog.Count && SplitEpilog(image, table, entry, start + ((uint)inside * 4), epilog[inside..]) is { } split)
+
+                if (m is null or { WholeQRegisters: true } && inside < epilog.Count && SplitEpilog(image, table, entry, start + ((uint)inside * 4), epilog[inside..], arm64ec) is { } split)
                 {
                     splits.Add(split);
                 }
@@ -190,10 +203,10 @@ public sealed class Arm64FrameCheck
     // loads and its return. The unwinder knows that part as an epilog only if the entry that
     // starts at the boundary has an epilog scope at +0; otherwise it unwinds it as body code
     // with all of that fragment's codes, restoring what the first part already restored.
-    private static Arm64SplitEpilog? SplitEpilog(PeImage image, Arm64FunctionTable table, Arm64RuntimeFunction entry, uint offset, List<Expected> rest)
+    private static Arm64SplitEpilog? SplitEpilog(PeImage image, Arm64FunctionTable table, Arm64RuntimeFunction entry, uint offset, List<Expected> rest, bool arm64ec)
     {
         var boundary = entry.BeginAddress + offset;
-        if (FirstMismatch(image, entry, boundary, rest, epilog: true) is not null)
+        if (FirstMismatch(image, entry, boundary, rest, epilog: true, arm64ec: arm64ec) is { WholeQRegisters: false })
         {
             return null; // not the epilog's own instructions: the codes past the end stand for the parent's frame
         }
@@ -211,8 +224,11 @@ public sealed class Arm64FrameCheck
     // setting a volatile register (MSVC loads the return value there: mov w0, #48).
     private const int MaxReturnValueMoves = 4;
 
+    // The first instruction that differs from its code. In ARM64EC code a q-for-d difference
+    // (see Arm64FrameMismatch.WholeQRegisters) is only remembered, and reported when nothing
+    // else in the sequence differs.
     private static Arm64FrameMismatch? FirstMismatch(PeImage image, Arm64RuntimeFunction entry, uint start, List<Expected> codes, bool epilog, bool expectReturn = true,
-        bool prologRestoresNothing = false)
+        bool prologRestoresNothing = false, bool arm64ec = false)
     {
         var count = codes.Count + (epilog && expectReturn ? 1 : 0);
         if (count == 0)
@@ -226,6 +242,7 @@ public sealed class Arm64FrameCheck
             return new Arm64FrameMismatch(entry, epilog, start, "(not in the file)", codes.Count > 0 ? codes[0].Text(!epilog) : "ret", codes.Count > 0 ? codes[0].Code.Name : "end");
         }
 
+        Arm64FrameMismatch? wholeQ = null;
         for (var i = 0; i < count; i++)
         {
             var insn = A64Instruction.Decode(BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * 4)..]));
@@ -246,11 +263,17 @@ public sealed class Arm64FrameCheck
             var callEffect = insn.Kind == A64Kind.Call ? SpEffectOfCall(image, (uint)(rva + insn.Immediate)) : null;
             if (!expected.Matches(insn, prolog: !epilog, callEffect))
             {
+                if (arm64ec && expected.MatchesWithQRegisters(insn, prolog: !epilog))
+                {
+                    wholeQ ??= new Arm64FrameMismatch(entry, epilog, rva, insn.ToString(), expected.Text(!epilog), expected.Code.Name, WholeQRegisters: true);
+                    continue;
+                }
+
                 return new Arm64FrameMismatch(entry, epilog, rva, insn.ToString(), expected.Text(!epilog), expected.Code.Name);
             }
         }
 
-        return null;
+        return wholeQ;
     }
 
     /// <summary>
@@ -363,10 +386,19 @@ public sealed class Arm64FrameCheck
                         return callEffect == (prolog ? -Code.Size : Code.Size);
                     }
 
-                    // MSVC's variadic prologs allocate with the first home store: stp x2, x3, [sp, #-48]!.
+                    // MSVC's variadic prologs allocate with the first home store: stp x2, x3, [sp, #-48]!
+                    // (and its ARM64EC entry thunks with stp q6, q7, [sp, #-160]!).
                     if (prolog && insn.Kind == A64Kind.Store && insn.Rn == sp && insn.Addressing == A64Addressing.PreIndex)
                     {
                         return insn.Immediate == -Code.Size;
+                    }
+
+                    // The epilog's counterpart releases it with the last load (ldp q6, q7, [sp], #160 in
+                    // those thunks): a walk stopped there adds the size to sp as the load does, and
+                    // leaves the loaded registers as they are, which only volatile ones may be.
+                    if (!prolog && insn.Kind == A64Kind.Load && insn.Rn == sp && insn.Addressing == A64Addressing.PostIndex)
+                    {
+                        return insn.Immediate == Code.Size && LoadsOnlyVolatileRegisters(insn);
                     }
 
                     return insn.Rd == sp && insn.Rn == sp
@@ -417,6 +449,27 @@ public sealed class Arm64FrameCheck
                 ? insn.Addressing == (prolog ? A64Addressing.PreIndex : A64Addressing.PostIndex) && insn.Immediate == (prolog ? -Offset : Offset)
                 : insn.Addressing == A64Addressing.Offset && insn.Immediate == Offset;
         }
+
+        /// <summary>
+        /// ARM64EC: whether the instruction is the store (prolog) or load (epilog) a save_freg,
+        /// save_freg_x, save_fregp or save_fregp_x code describes, at the same offset and in the
+        /// same addressing form, but of the q registers of the same numbers: it moves sp as the
+        /// code says, and only the vector registers' restore differs.
+        /// </summary>
+        public bool MatchesWithQRegisters(A64Instruction insn, bool prolog) =>
+            Code.Op is Arm64UnwindOp.SaveFReg or Arm64UnwindOp.SaveFRegX or Arm64UnwindOp.SaveFRegP or Arm64UnwindOp.SaveFRegPX
+            && insn.Class == A64RegisterClass.Q
+            && Matches(insn with { Class = A64RegisterClass.D }, prolog, callEffect: null);
+
+        // The ARM64 convention's volatile registers: x0-x17, and v0-v7 and v16-v31 whole (v8-v15 keep their low halves).
+        private static bool LoadsOnlyVolatileRegisters(A64Instruction insn) => insn.Class switch
+        {
+            A64RegisterClass.X or A64RegisterClass.W => insn.Rt <= 17 && insn.Rt2 <= 17,
+            A64RegisterClass.S or A64RegisterClass.D or A64RegisterClass.Q => IsVolatileVector(insn.Rt) && (insn.Rt2 < 0 || IsVolatileVector(insn.Rt2)),
+            _ => false,
+        };
+
+        private static bool IsVolatileVector(int v) => v is <= 7 or >= 16;
 
         private static bool WritesSp(A64Instruction insn) =>
             (insn.Kind is A64Kind.AddImmediate or A64Kind.SubImmediate or A64Kind.AddRegister or A64Kind.SubRegister && insn.Rd == A64Instruction.Sp)

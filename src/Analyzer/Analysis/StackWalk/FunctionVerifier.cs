@@ -22,8 +22,11 @@ public sealed class FunctionVerifier : IDisposable
     // Block entry states kept for the next function.
     private const int KeptStates = 2048;
 
-    // Instructions remembered before an indirect jump, to read its switch table.
+    // Instructions remembered before an indirect jump, to read its switch table: of its own
+    // block, and with those of the single path into it (the bounds check may sit a block or two
+    // earlier: `cmp ecx,0x100; jae` in one, `cmp ecx,0x187; ja` in the next).
     private const int History = 12;
+    private const int PathHistory = 24;
 
     private readonly ImageReader _reader;
     private readonly ExceptionDirectory _directory;
@@ -36,6 +39,13 @@ public sealed class FunctionVerifier : IDisposable
     private readonly RvaTable<Block> _blockAt = new();
     private readonly Queue<Block> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
+    private readonly Instruction[] _window = new Instruction[PathHistory];
+    private readonly List<Instruction> _segment = [];
+    private const int MaxSegment = 4096;
+
+    // Switches read with instructions of the path into their block, and the blocks whose single
+    // arrival that path relied on (with the start of the block the arrival came from).
+    private readonly List<(Block Switch, Block Arrived, uint FromStart)> _pathReads = [];
     private readonly NoReturnFunctions _noReturn;
     private readonly NoReturnFunctions.Probe _probe;
     private readonly StackState _scratch = StackState.AtEntry();
@@ -128,6 +138,25 @@ public sealed class FunctionVerifier : IDisposable
 
         /// <summary>Whether a branch (or the function's entry) reaches the block, not only a fall-through after a call.</summary>
         public bool ByBranch { get; set; }
+
+        /// <summary>How the first path into the block arrived, and from where (the branch, or the block's start for a fall-through).</summary>
+        public Arrival Arrival { get; set; }
+
+        public uint From { get; set; }
+
+        /// <summary>Distinct arrivals so far (counted up to 2: only "one" matters).</summary>
+        public int Arrivals { get; set; }
+
+        /// <summary>A switch ending the block is read from the block's own instructions only: the path into it is not the only one.</summary>
+        public bool OwnHistoryOnly { get; set; }
+    }
+
+    private enum Arrival : byte
+    {
+        Entry,
+        FallThrough,
+        Branch,
+        Switch,
     }
 
     /// <summary>
@@ -143,11 +172,16 @@ public sealed class FunctionVerifier : IDisposable
         _blocks.Clear();
         _blockAt.Clear();
         _work.Clear();
+        _pathReads.Clear();
         ReleaseScratch();
         _lastBody.Valid = false;
         _steps = 0;
 
         Explore(function.Primary.BeginAddress, entry, cancellation);
+        while (_steps <= MaxSteps && RereadSwitches())
+        {
+            Drain(cancellation);
+        }
 
         if (_steps > MaxSteps)
         {
@@ -180,7 +214,12 @@ public sealed class FunctionVerifier : IDisposable
 
     private void Explore(uint start, StackState state, CancellationToken cancellation)
     {
-        Join(start, state, start);
+        Join(start, state, start, Arrival.Entry);
+        Drain(cancellation);
+    }
+
+    private void Drain(CancellationToken cancellation)
+    {
         while (_work.TryDequeue(out var block))
         {
             block.Queued = false;
@@ -198,10 +237,15 @@ public sealed class FunctionVerifier : IDisposable
     // `afterCall`: the state arrives by falling through a call. A call that never returns
     // (abort, a panic helper) is followed by unrelated code; when that code is also reached by a
     // branch with another stack pointer, the branch is believed and the fall-through dropped.
-    private void Join(uint target, StackState state, uint from, bool afterCall = false)
+    private void Join(uint target, StackState state, uint from, Arrival arrival, bool afterCall = false)
     {
         if (_blockAt.TryGetValue(target, out var block))
         {
+            if (block.From != from || block.Arrival != arrival)
+            {
+                block.Arrivals = 2;
+            }
+
             var conflict = block.Entry.StackPointer != state.StackPointer || (_frameRegister != 0 && block.Entry[_frameRegister] != state[_frameRegister]);
             if (conflict && afterCall && block.ByBranch)
             {
@@ -242,7 +286,7 @@ public sealed class FunctionVerifier : IDisposable
             return;
         }
 
-        block = new Block(target, Rent(state)) { ByBranch = !afterCall };
+        block = new Block(target, Rent(state)) { ByBranch = !afterCall, Arrival = arrival, From = from, Arrivals = 1 };
         _blocks.Add(target, block);
         _blockAt.Add(target, block);
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
@@ -300,7 +344,7 @@ public sealed class FunctionVerifier : IDisposable
             if (rva != block.Start && _blockAt.ContainsKey(rva))
             {
                 block.End = rva;
-                Join(rva, state, rva, afterCall);
+                Join(rva, state, rva, Arrival.FallThrough, afterCall);
                 return;
             }
 
@@ -339,7 +383,7 @@ public sealed class FunctionVerifier : IDisposable
                     afterCall = false;
                     if (_function.Contains(instruction.NearBranchTarget))
                     {
-                        Join((uint)instruction.NearBranchTarget, state, rva);
+                        Join((uint)instruction.NearBranchTarget, state, rva, Arrival.Branch);
                     }
 
                     _history[run++ % History] = instruction;
@@ -349,13 +393,13 @@ public sealed class FunctionVerifier : IDisposable
                     block.End = next;
                     if (_function.Contains(instruction.NearBranchTarget) && instruction.NearBranchTarget != _function.Primary.BeginAddress)
                     {
-                        Join((uint)instruction.NearBranchTarget, state, rva);
+                        Join((uint)instruction.NearBranchTarget, state, rva, Arrival.Branch);
                     }
 
                     return;
                 case FlowControl.IndirectBranch:
                     block.End = next;
-                    FollowSwitch(instruction, state, run);
+                    FollowSwitch(instruction, state, block, run);
                     return;
                 default:
                     // ret, int3, ud2, int 29h...: the path ends.
@@ -365,21 +409,26 @@ public sealed class FunctionVerifier : IDisposable
         }
     }
 
-    private void FollowSwitch(in Instruction jump, StackState state, int run)
+    private void FollowSwitch(in Instruction jump, StackState state, Block block, int run)
     {
         var count = Math.Min(run, History);
-        Span<Instruction> before = new Instruction[count];
+        var start = PathHistory - count;
         for (var k = 0; k < count; k++)
         {
-            before[k] = _history[(run - count + k) % History];
+            _window[start + k] = _history[(run - count + k) % History];
         }
 
-        var targets = _tables.Resolve(before, jump, _function);
+        if (run < History && !block.OwnHistoryOnly)
+        {
+            start = PrependPath(block, start);
+        }
+
+        var targets = _tables.Resolve(_window.AsSpan(start), jump, _function);
         if (targets.Count == 0)
         {
-            if (!IsExitJump(jump) && _verdict.Unfollowed.Count < 4)
+            if (!IsExitJump(jump) && _verdict.Unfollowed.Count < 4 && !IsUnfollowed((uint)jump.IP))
             {
-                _verdict.Unfollowed.Add(((uint)jump.IP, "an indirect jump whose table was not recognised"));
+                _verdict.Unfollowed.Add(((uint)jump.IP, "an indirect jump whose targets are not known (no switch table recognised; maybe a jump out of the function)"));
             }
 
             return;
@@ -387,8 +436,136 @@ public sealed class FunctionVerifier : IDisposable
 
         foreach (var target in targets.ToArray())
         {
-            Join(target, state, (uint)jump.IP);
+            Join(target, state, (uint)jump.IP, Arrival.Switch);
         }
+    }
+
+    // Fills _window backwards from `start` with the instructions of the single path into `block`
+    // (a taken conditional branch with its condition negated, so that every branch in the window
+    // is passed by falling through); returns the new start. Stops at a block reached more than
+    // one way, at the entry, after a switch, or when the window is full.
+    private int PrependPath(Block block, int start)
+    {
+        var arrived = block;
+        for (var hops = 0; hops < 4 && start > 0 && arrived.Arrivals == 1 && arrived.Arrival is Arrival.Branch or Arrival.FallThrough; hops++)
+        {
+            var from = arrived.Arrival == Arrival.Branch ? arrived.From : arrived.Start - 1;
+            if (Containing(from) is not { } previous || !ReadSegment(previous.Start, arrived))
+            {
+                break;
+            }
+
+            var taken = Math.Min(_segment.Count, start);
+            for (var k = 0; k < taken; k++)
+            {
+                _window[start - taken + k] = _segment[_segment.Count - taken + k];
+            }
+
+            start -= taken;
+            _pathReads.Add((block, arrived, previous.Start));
+            if (taken < _segment.Count)
+            {
+                break;
+            }
+
+            arrived = previous;
+        }
+
+        return start;
+    }
+
+    // The instructions from `start` to where `arrived` was entered from, into _segment; false when
+    // the walk does not land there.
+    private bool ReadSegment(uint start, Block arrived)
+    {
+        _segment.Clear();
+        var rva = start;
+        while (_segment.Count < MaxSegment && Decode(rva, out var instruction))
+        {
+            if (arrived.Arrival == Arrival.Branch && rva == arrived.From)
+            {
+                if (instruction.FlowControl != FlowControl.ConditionalBranch)
+                {
+                    _segment.Add(instruction);
+                    return true;
+                }
+
+                instruction.NegateConditionCode();
+                _segment.Add(instruction);
+                return true;
+            }
+
+            _segment.Add(instruction);
+            rva = (uint)instruction.NextIP;
+            if (arrived.Arrival == Arrival.FallThrough && rva == arrived.Start)
+            {
+                return true;
+            }
+
+            if (rva > arrived.From && rva > arrived.Start)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    // The block whose walked range holds `rva`.
+    private Block? Containing(uint rva)
+    {
+        var keys = _blocks.Keys;
+        int low = 0, high = keys.Count - 1, found = -1;
+        while (low <= high)
+        {
+            var mid = (low + high) >>> 1;
+            if (keys[mid] <= rva)
+            {
+                found = mid;
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        return found >= 0 && _blocks.Values[found] is var block && block.End > rva ? block : null;
+    }
+
+    // After discovery: a switch read with a path that is no longer the only way into one of its
+    // blocks (a later branch arrived, or split the block it came from) is read again from its own
+    // block. Returns whether any was.
+    private bool RereadSwitches()
+    {
+        var again = false;
+        foreach (var (@switch, arrived, fromStart) in _pathReads)
+        {
+            var from = arrived.Arrival == Arrival.Branch ? arrived.From : arrived.Start - 1;
+            if (!@switch.OwnHistoryOnly && (arrived.Arrivals != 1 || Containing(from)?.Start != fromStart))
+            {
+                Trace?.Invoke($"switch in 0x{@switch.Start:X} read again: the path through 0x{arrived.Start:X} is not the only one");
+                @switch.OwnHistoryOnly = true;
+                Enqueue(@switch);
+                again = true;
+            }
+        }
+
+        _pathReads.Clear();
+        return again;
+    }
+
+    private bool IsUnfollowed(uint rva)
+    {
+        foreach (var (at, _) in _verdict.Unfollowed)
+        {
+            if (at == rva)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Tail jumps through memory or a REX.W register form: not a switch.

@@ -64,14 +64,34 @@ public sealed class JumpTables
         Span<long> bounds = stackalloc long[16];
         bounds.Fill(-1);
 
+        // lows[r]: the least value r can hold (a fall-through of `jb`/`jbe`), so that a low byte
+        // taken of r is known exactly when r's range stays within one 256-value block.
+        Span<long> lows = stackalloc long[16];
+
         // copies[r]: the register r was last copied or zero/sign-extended from (movzx ecx, dx), while
         // that one is unchanged: a bounds check of either is a bound of both.
         Span<int> copies = stackalloc int[16];
         copies.Fill(-1);
+
+        // signClear[r]: the low byte of r is known not negative (`test cl,cl` then not `js`).
+        Span<bool> signClear = stackalloc bool[16];
+
+        // byteValue[r]: r holds a zero-extended byte (movzx r32, r8).
+        Span<bool> byteValue = stackalloc bool[16];
         var compared = -1;
         long comparedWith = -1;
+        var testedByte = -1;
         foreach (var instruction in before)
         {
+            if (instruction.Mnemonic == Mnemonic.Test)
+            {
+                // Writes only the flags: `test r8, r8` sets SF from the byte's top bit.
+                testedByte = instruction.Op0Kind == OpKind.Register && instruction.Op1Kind == OpKind.Register && instruction.Op0Register == instruction.Op1Register
+                    && instruction.Op0Register.GetSize() == 1 ? InstructionEffects.Number(instruction.Op0Register) : -1;
+                compared = -1;
+                continue;
+            }
+
             if (instruction.Mnemonic == Mnemonic.Cmp && instruction.Op0Kind == OpKind.Register && instruction.Op1Kind is OpKind.Immediate8 or OpKind.Immediate32
                 or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64 or OpKind.Immediate16 or OpKind.Immediate8to16)
             {
@@ -102,13 +122,65 @@ public sealed class JumpTables
                             }
                         }
                     }
+
+                    var low = instruction.ConditionCode switch
+                    {
+                        ConditionCode.b => comparedWith,
+                        ConditionCode.be => comparedWith + 1,
+                        _ => -1,
+                    };
+                    if (low > 0)
+                    {
+                        for (var r = 0; r < 16; r++)
+                        {
+                            if (r == compared || copies[r] == compared)
+                            {
+                                lows[r] = Math.Max(lows[r], low);
+                            }
+                        }
+                    }
+                }
+
+                // Falling through `js` after `test r8, r8`: the byte is 0..0x7F, in every copy of it too.
+                if (testedByte >= 0 && instruction.ConditionCode == ConditionCode.s)
+                {
+                    for (var r = 0; r < 16; r++)
+                    {
+                        if (r == testedByte || copies[r] == testedByte || copies[testedByte] == r)
+                        {
+                            signClear[r] = true;
+
+                            // A zero-extended byte tested so is a switch index of 0..0x7F.
+                            if (byteValue[r])
+                            {
+                                bounds[r] = bounds[r] < 0 ? 0x7F : Math.Min(bounds[r], 0x7F);
+                            }
+                        }
+                    }
                 }
 
                 compared = -1;
+                testedByte = -1;
                 continue;
             }
 
-            Step(instruction, registers, bounds, copies);
+            var written = instruction.Op0Kind == OpKind.Register ? InstructionEffects.Number(instruction.Op0Register) : -1;
+            Step(instruction, registers, bounds, lows, copies, signClear);
+            if (written >= 0)
+            {
+                var widening = instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movzx && instruction.Op0Register.GetSize() >= 4;
+                var fromByte = instruction.Mnemonic == Mnemonic.Movzx && instruction.Op0Register.GetSize() >= 4
+                    && (instruction.Op1Kind == OpKind.Register ? instruction.Op1Register.GetSize() == 1 : instruction.MemorySize.GetSize() == 1);
+                var sameSource = instruction.Op1Kind == OpKind.Register && InstructionEffects.Number(instruction.Op1Register) is var from and >= 0 && byteValue[from];
+                byteValue[written] = fromByte || (widening && sameSource);
+            }
+
+            if (instruction.RflagsModified != RflagsBits.None)
+            {
+                // The flags a later branch reads are no longer those of the compare.
+                compared = -1;
+                testedByte = -1;
+            }
         }
 
         if (jump.Op0Kind == OpKind.Register && InstructionEffects.Number(jump.Op0Register) is var register and >= 0)
@@ -135,7 +207,7 @@ public sealed class JumpTables
         return _targets;
     }
 
-    private void Step(in Instruction instruction, Span<Expression> registers, Span<long> bounds, Span<int> copies)
+    private void Step(in Instruction instruction, Span<Expression> registers, Span<long> bounds, Span<long> lows, Span<int> copies, Span<bool> signClear)
     {
         if (instruction.Op0Kind != OpKind.Register || InstructionEffects.Number(instruction.Op0Register) is not (var target and >= 0))
         {
@@ -163,14 +235,31 @@ public sealed class JumpTables
             copies[target] = -1; // widening the register itself keeps whose copy it is
         }
 
-        // A zero-extended byte or word is at most 0xFF or 0xFFFF: a cap on a known bound (never a
-        // bound of its own: a table is read only after a bounds check).
-        var widest = instruction.Mnemonic == Mnemonic.Movzx && source >= 0 ? (1L << (8 * instruction.Op1Register.GetSize())) - 1 : long.MaxValue;
+        // A zero-extended byte or word of a bounded value: exact when the value's range stays within
+        // one block of 256 (65536) values, else at most 0xFF (0xFFFF); a byte tested not negative is
+        // at most 0x7F. Never a bound of its own: a table is read only after a bounds check.
+        var extends = source >= 0 && instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movsxd or Mnemonic.Movzx;
+        var (low, high) = source >= 0 ? (lows[source], bounds[source]) : (0L, -1L);
+        if (extends && instruction.Mnemonic == Mnemonic.Movzx && instruction.Op1Register.GetSize() is var bytes and < 4)
+        {
+            var bits = 8 * bytes;
+            var mask = (1L << bits) - 1;
+            (low, high) = high < 0 ? (0, -1)
+                : (low >> bits) == (high >> bits) ? (low & mask, high & mask)
+                : (0, mask);
+            if (bytes == 1 && signClear[source] && high >= 0)
+            {
+                high = Math.Min(high, 0x7F);
+            }
+        }
+
+        signClear[target] = extends && signClear[source];
 
         // Widening the index itself (mov eax, eax; movsxd rax, eax) keeps its bound.
-        if (source == target && instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movsxd or Mnemonic.Movzx)
+        if (source == target && extends)
         {
-            bounds[target] = bounds[target] < 0 ? -1 : Math.Min(bounds[target], widest);
+            bounds[target] = high;
+            lows[target] = low;
             return;
         }
 
@@ -178,9 +267,12 @@ public sealed class JumpTables
         if (source >= 0 && (instruction.Mnemonic is Mnemonic.Movsxd or Mnemonic.Movzx || (instruction.Mnemonic == Mnemonic.Mov && width == 4)))
         {
             registers[target] = default;
-            bounds[target] = bounds[source] < 0 ? -1 : Math.Min(bounds[source], widest);
+            bounds[target] = high;
+            lows[target] = low;
             return;
         }
+
+        lows[target] = instruction.Mnemonic == Mnemonic.Mov && width == 8 && source >= 0 ? lows[source] : 0;
 
         var bound = -1L;
         var value = default(Expression);
@@ -235,8 +327,11 @@ public sealed class JumpTables
 
     private long LargestByte(in Instruction load, int baseRegister, Span<Expression> registers, int count)
     {
-        var table = (long)load.MemoryDisplacement64 + (baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress ? registers[baseRegister].Base : 0);
-        if (table is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)table, count, out var bytes))
+        // Without the image base seen loaded, the displacement must be the table's RVA (MSVC's
+        // `[rax+r13+rva]`); a 0 displacement is a table at an address this run never computed.
+        var known = baseRegister >= 0 && registers[baseRegister].Kind == ExpressionKind.ImageAddress;
+        var table = (long)load.MemoryDisplacement64 + (known ? registers[baseRegister].Base : 0);
+        if ((!known && load.MemoryDisplacement64 == 0) || table is < 0 or > uint.MaxValue || !_reader.TryGetSpan((uint)table, count, out var bytes))
         {
             return -1;
         }

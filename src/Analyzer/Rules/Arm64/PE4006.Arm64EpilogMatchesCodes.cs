@@ -8,5 +8,5 @@ public sealed partial class Arm64EpilogMatchesCodes : IRule
 {
     public Applicability GetApplicability(PeImage image) => Arm64Facts.ForArm64UnwindData(image);
 
-    public IEnumerable<Finding> Analyze(RuleContext context) => Arm64FrameRule.Analyze(context, epilogs: true, Messages.Mismatch);
+    public IEnumerable<Finding> Analyze(RuleContext context) => Arm64FrameRule.Analyze(context, epilogs: true, Messages.Mismatch, Messages.QRegisters);
 }

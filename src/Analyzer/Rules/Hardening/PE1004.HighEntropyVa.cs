@@ -15,7 +15,10 @@ public sealed partial class HighEntropyVa : IRule
         var where = ImageFacts.DllCharacteristicsField(image);
         if (!image.Has(DllCharacteristics.HighEntropyVirtualAddressSpace))
         {
-            yield return Messages.Missing(where, "missing", context.FileName);
+            // Same alert either way (one fingerprint key): only the consequence it states differs.
+            yield return image.Has(DllCharacteristics.DynamicBase)
+                ? Messages.Missing(where, "missing", context.FileName)
+                : Messages.MissingBoth(where, "missing", context.FileName);
         }
         else if (!image.Has(DllCharacteristics.DynamicBase))
         {
