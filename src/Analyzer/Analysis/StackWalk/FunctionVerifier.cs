@@ -480,7 +480,7 @@ public sealed class FunctionVerifier : IDisposable
     {
         _segment.Clear();
         var rva = start;
-        while (_segment.Count < MaxSegment && Decode(rva, out var instruction))
+        while (_segment.Count < MaxSegment && Decode(rva, out var instruction, out _))
         {
             if (arrived.Arrival == Arrival.Branch && rva == arrived.From)
             {
