@@ -6,17 +6,32 @@ namespace Pelint.Pe.Code;
 /// <summary>
 /// One reusable Iced decoder, one instruction at a time, from bytes the caller already holds (a
 /// window of an <see cref="ImageReader"/>) or read through the cursor's own reader: decoding
-/// allocates nothing, so a rule can visit every function of a large image with one cursor. Not
-/// thread-safe: one cursor per worker.
+/// allocates nothing, so a rule can visit every function of a large image with one cursor. The
+/// cursor keeps the run of code it last read (up to <see cref="RunBytes"/> bytes of one mapping)
+/// and decodes from it in place while the instructions asked for lie in it. Not thread-safe: one
+/// cursor per worker.
 /// </summary>
 public sealed class CodeCursor : IDisposable
 {
     /// <summary>The architectural maximum instruction length.</summary>
     public const int MaxInstructionLength = 15;
 
+    /// <summary>How much code one read of the cursor takes in (fewer at the end of a mapping).</summary>
+    public const int RunBytes = 4096;
+
     private readonly ImageReader _reader;
     private readonly InstructionBytes _bytes = new();
     private readonly Decoder _decoder;
+
+    // The run: the bytes a read at _runStart gives, valid until the cursor's reader reads again
+    // (only the cursor reads through it). An instruction at _runStart + k is decoded from it when
+    // k < _runUsable (the same mapping as _runStart) and its 15 bytes are in the run, or the run
+    // holds every byte of the mapping after it (_runToEnd): then it sees what a read at its own
+    // address would.
+    private ArraySegment<byte> _run = ArraySegment<byte>.Empty;
+    private uint _runStart;
+    private long _runUsable;
+    private bool _runToEnd;
 
     internal CodeCursor(PeImage image, int bitness)
     {
@@ -27,14 +42,31 @@ public sealed class CodeCursor : IDisposable
     /// <summary>The instruction at <paramref name="rva"/>, or false when no byte of it is in the file.</summary>
     public bool TryDecodeAt(uint rva, out Instruction instruction)
     {
-        var code = _reader.GetAvailableSpan(rva, MaxInstructionLength);
-        if (code.IsEmpty)
+        var at = (long)rva - _runStart;
+        if (at < 0 || at >= _runUsable || !(at + MaxInstructionLength <= _run.Count || _runToEnd))
         {
-            instruction = default;
-            return false;
+            if (!_reader.Map.TryGetFileRun(rva, out var offset, out var available, out var sameMapping))
+            {
+                _runUsable = 0;
+                instruction = default;
+                return false;
+            }
+
+            _run = _reader.ReadSegmentAt(offset, (int)Math.Min(available, RunBytes));
+            _runStart = rva;
+            _runUsable = Math.Min(sameMapping, _run.Count);
+            _runToEnd = _run.Count == available;
+            at = 0;
+            if (_run.Count == 0)
+            {
+                instruction = default;
+                return false;
+            }
         }
 
-        Decode(code, rva, out instruction);
+        _bytes.Reset(_run.Array!, _run.Offset + (int)at, (int)Math.Min(_run.Count - at, MaxInstructionLength));
+        _decoder.IP = rva;
+        _decoder.Decode(out instruction);
         return true;
     }
 
@@ -52,18 +84,25 @@ public sealed class CodeCursor : IDisposable
 
     public void Dispose() => _reader.Dispose();
 
-    /// <summary>A copy of one instruction's bytes (Iced reads through a class, which cannot hold a span); -1 past them, as Iced expects.</summary>
+    /// <summary>One instruction's bytes for Iced, which reads through a class (it cannot hold a span): a copy, or a place in an array the caller keeps; -1 past them, as Iced expects.</summary>
     private sealed class InstructionBytes : CodeReader
     {
-        private readonly byte[] _buffer = new byte[MaxInstructionLength];
+        private readonly byte[] _copy = new byte[MaxInstructionLength];
+        private byte[] _buffer = [];
         private int _position;
         private int _end;
 
         public void Reset(ReadOnlySpan<byte> code)
         {
-            code.CopyTo(_buffer);
-            _position = 0;
-            _end = code.Length;
+            code.CopyTo(_copy);
+            Reset(_copy, 0, code.Length);
+        }
+
+        public void Reset(byte[] buffer, int start, int length)
+        {
+            _buffer = buffer;
+            _position = start;
+            _end = start + length;
         }
 
         public override int ReadByte() => _position < _end ? _buffer[_position++] : -1;

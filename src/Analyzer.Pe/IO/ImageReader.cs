@@ -50,17 +50,24 @@ public sealed class ImageReader : IDisposable
     /// of them: fewer at the end of the file (or of what is left of a file truncated mid-scan),
     /// none outside it. Valid until the next read on this reader.
     /// </summary>
-    public ReadOnlySpan<byte> ReadAt(long fileOffset, int maxLength)
+    public ReadOnlySpan<byte> ReadAt(long fileOffset, int maxLength) => ReadSegmentAt(fileOffset, maxLength);
+
+    /// <summary>
+    /// As <see cref="ReadAt"/>, as the array that holds the bytes (the reader's window, or an
+    /// in-memory image's bytes), for a caller that keeps a position in it between reads of its
+    /// own; valid until the next read on this reader.
+    /// </summary>
+    public ArraySegment<byte> ReadSegmentAt(long fileOffset, int maxLength)
     {
         if (fileOffset < 0 || maxLength <= 0 || fileOffset >= _file.Length)
         {
-            return default;
+            return ArraySegment<byte>.Empty;
         }
 
         var length = (int)Math.Min(maxLength, _file.Length - fileOffset);
         if (_file.Memory is { } memory)
         {
-            return memory.AsSpan((int)fileOffset, length);
+            return new ArraySegment<byte>(memory, (int)fileOffset, length);
         }
 
         if (_stream.Holds(fileOffset, length))
@@ -173,10 +180,10 @@ public sealed class ImageReader : IDisposable
 
         public readonly bool Continues(long offset) => _count > 0 && offset >= _start && offset < _start + _count + Reach;
 
-        public readonly ReadOnlySpan<byte> Slice(long offset, int length)
+        public readonly ArraySegment<byte> Slice(long offset, int length)
         {
             var skip = offset - _start;
-            return skip < 0 || skip >= _count ? default : _buffer.AsSpan((int)skip, (int)Math.Min(length, _count - skip));
+            return skip < 0 || skip >= _count ? ArraySegment<byte>.Empty : new ArraySegment<byte>(_buffer, (int)skip, (int)Math.Min(length, _count - skip));
         }
 
         /// <summary>Reads <paramref name="size"/> bytes (at least the <paramref name="length"/> asked for) from the page of <paramref name="offset"/> on.</summary>

@@ -107,6 +107,36 @@ public sealed class RvaMap
         return true;
     }
 
+    /// <summary>
+    /// As <see cref="TryGetFileOffset"/>, with how far the same mapping holds: every RVA in
+    /// [rva, rva + <paramref name="sameMapping"/>) is found in the same section as
+    /// <paramref name="rva"/> (or in the headers), so its bytes are the ones at
+    /// <paramref name="fileOffset"/> plus its distance from <paramref name="rva"/>, and its
+    /// available bytes are <paramref name="available"/> less that distance. Less than
+    /// <paramref name="available"/> only where sections overlap.
+    /// </summary>
+    public bool TryGetFileRun(uint rva, out long fileOffset, out long available, out long sameMapping)
+    {
+        sameMapping = 0;
+        if (!TryGetFileOffset(rva, out fileOffset, out available))
+        {
+            return false;
+        }
+
+        // A section listed before the one found that starts past rva wins from its start on.
+        sameMapping = available;
+        var sections = _sections;
+        for (var i = 0; i < sections.Length && !sections[i].ContainsRva(rva); i++)
+        {
+            if (sections[i].VirtualAddress > rva && sections[i].MappedSize != 0)
+            {
+                sameMapping = Math.Min(sameMapping, sections[i].VirtualAddress - (long)rva);
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>RVA of a file offset inside a section's raw data, if any.</summary>
     public bool TryGetRva(long fileOffset, out uint rva)
     {

@@ -19,8 +19,8 @@ public sealed class FunctionVerifier : IDisposable
     /// <summary>Instruction visits per function before it is given up as too costly to follow.</summary>
     public const int MaxSteps = 1 << 20;
 
-    // Decoded instructions (and an eighth as many block states) kept for the next function.
-    private const int KeptScratch = 16384;
+    // Block entry states kept for the next function.
+    private const int KeptStates = 2048;
 
     // Instructions remembered before an indirect jump, to read its switch table: of its own
     // block, and with those of the single path into it (the bounds check may sit a block or two
@@ -36,7 +36,7 @@ public sealed class FunctionVerifier : IDisposable
     private readonly SortedList<uint, Block> _blocks = [];
 
     // The same blocks by start, for the lookup every instruction of a walk makes.
-    private readonly Dictionary<uint, Block> _blockAt = [];
+    private readonly RvaTable<Block> _blockAt = new();
     private readonly Queue<Block> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
     private readonly Instruction[] _window = new Instruction[PathHistory];
@@ -52,7 +52,7 @@ public sealed class FunctionVerifier : IDisposable
 
     // Instructions decoded in the current function: the fixed point walks blocks more than once
     // and judging walks them again.
-    private readonly Dictionary<uint, Instruction> _decoded = [];
+    private readonly DecodedInstructions _decoded = new();
 
     // Block entry states of earlier functions, reused.
     private readonly List<StackState> _spareStates = [];
@@ -67,6 +67,10 @@ public sealed class FunctionVerifier : IDisposable
 
     // Per entry (by begin): where its unwind answer settles (see VirtualUnwinder.TrySettle).
     private readonly Dictionary<ulong, Settle> _settles = [];
+
+    // The last entry's settle point: instructions ask for their entry's one after another.
+    private ulong _lastSettleKey;
+    private Settle _lastSettle;
     private BodyAnswer _lastBody;
     private readonly List<Hazard> _lastBodyHazards = [];
     private readonly List<Hazard> _found = [];
@@ -96,7 +100,8 @@ public sealed class FunctionVerifier : IDisposable
         _rangesDisjoint = _directory.IsSortedAndDisjoint;
     }
 
-    private readonly record struct Settle(bool Known, uint From, int FrameRegister);
+    // Asked: computed (a default Settle is none).
+    private readonly record struct Settle(bool Known, uint From, int FrameRegister, bool Asked = true);
 
     // What the unwinder answered in a function's body, and the inputs it read: for a later
     // instruction of the same entry past its prolog, not starting an epilog, with the same RSP,
@@ -196,17 +201,12 @@ public sealed class FunctionVerifier : IDisposable
     // Forgets the previous function; what a very large one made the buffers grow to is let go.
     private void ReleaseScratch()
     {
-        var large = _decoded.Count > KeptScratch;
         _decoded.Clear();
-        if (large)
-        {
-            _decoded.TrimExcess(KeptScratch);
-        }
-
         _settles.Clear();
-        if (_spareStates.Count > KeptScratch / 8)
+        _lastSettle = default;
+        if (_spareStates.Count > KeptStates)
         {
-            _spareStates.RemoveRange(KeptScratch / 8, _spareStates.Count - (KeptScratch / 8));
+            _spareStates.RemoveRange(KeptStates, _spareStates.Count - KeptStates);
         }
 
         _statesInUse = 0;
@@ -348,7 +348,7 @@ public sealed class FunctionVerifier : IDisposable
                 return;
             }
 
-            if (!_function.Contains(rva) || !Decode(rva, out var instruction))
+            if (!_function.Contains(rva) || !Decode(rva, out var instruction, out var facts))
             {
                 block.End = rva;
                 return;
@@ -361,7 +361,7 @@ public sealed class FunctionVerifier : IDisposable
                 case FlowControl.Call:
                 case FlowControl.IndirectCall:
                 case FlowControl.Interrupt when !IsTrap(instruction):
-                    if (instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall && IsNoReturnCall(instruction))
+                    if ((facts & CallFacts.NeverReturns) != 0)
                     {
                         block.End = next;
                         return;
@@ -370,7 +370,7 @@ public sealed class FunctionVerifier : IDisposable
                     var rspBefore = state.StackPointer;
                     // Go pads a call that never returns with a nop before the next block.
                     afterCall = instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall || (afterCall && instruction.Mnemonic == Mnemonic.Nop);
-                    InstructionEffects.Apply(instruction, state, KeepsRax(instruction, next));
+                    InstructionEffects.Apply(instruction, state, (facts & CallFacts.KeepsRax) != 0);
                     if (rspBefore.IsKnown && !state.StackPointer.IsKnown)
                     {
                         Trace?.Invoke($"rsp lost at 0x{rva:X} {instruction}");
@@ -480,7 +480,7 @@ public sealed class FunctionVerifier : IDisposable
     {
         _segment.Clear();
         var rva = start;
-        while (_segment.Count < MaxSegment && Decode(rva, out var instruction))
+        while (_segment.Count < MaxSegment && Decode(rva, out var instruction, out _))
         {
             if (arrived.Arrival == Arrival.Branch && rva == arrived.From)
             {
@@ -580,7 +580,7 @@ public sealed class FunctionVerifier : IDisposable
         var rva = block.Start;
         (uint Rva, string Form)? release = null;
         _lastBody.Valid = false;
-        while (rva < block.End && Decode(rva, out var instruction))
+        while (rva < block.End && Decode(rva, out var instruction, out var facts))
         {
             var path = JudgeAt(rva, state, instruction);
             if (release is { } r && path == UnwindPath.EpilogScan)
@@ -601,7 +601,7 @@ public sealed class FunctionVerifier : IDisposable
             if (instruction.FlowControl is FlowControl.Next or FlowControl.Call or FlowControl.IndirectCall or FlowControl.Interrupt)
             {
                 release = EpilogForms.UndocumentedRelease(instruction, _frameRegister) is { } form ? (rva, form) : null;
-                InstructionEffects.Apply(instruction, state, KeepsRax(instruction, (uint)instruction.NextIP));
+                InstructionEffects.Apply(instruction, state, (facts & CallFacts.KeepsRax) != 0);
             }
 
             rva = (uint)instruction.NextIP;
@@ -740,6 +740,11 @@ public sealed class FunctionVerifier : IDisposable
     private Settle SettleOf(RuntimeFunction entry)
     {
         var key = ((ulong)entry.BeginAddress << 32) | entry.UnwindData;
+        if (_lastSettle.Asked && key == _lastSettleKey)
+        {
+            return _lastSettle;
+        }
+
         if (!_settles.TryGetValue(key, out var settle))
         {
             // One frame register at most (0 for none): the answer then reads only it besides RSP and the slots.
@@ -749,6 +754,7 @@ public sealed class FunctionVerifier : IDisposable
             _settles[key] = settle;
         }
 
+        (_lastSettleKey, _lastSettle) = (key, settle);
         return settle;
     }
 
@@ -768,16 +774,24 @@ public sealed class FunctionVerifier : IDisposable
     // Windows x64 nonvolatile general registers: rbx, rbp, rsi, rdi, r12-r15.
     private static bool IsNonvolatile(int register) => register is 3 or 5 or 6 or 7 or >= 12 and <= 15;
 
-    private bool Decode(uint rva, out Instruction instruction)
+    // The instruction at `rva`, decoded once per function; a call's facts are worked out with it
+    // (each is a pure function of the image, so when they are asked does not matter).
+    private bool Decode(uint rva, out Instruction instruction, out CallFacts facts)
     {
-        if (_decoded.TryGetValue(rva, out instruction))
+        if (_decoded.TryGet(rva, out instruction, out facts))
         {
             return true;
         }
 
         if (_cursor.TryDecodeAt(rva, out instruction) && !instruction.IsInvalid)
         {
-            _decoded[rva] = instruction;
+            if (instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall)
+            {
+                facts = (IsNoReturnCall(instruction) ? CallFacts.NeverReturns : CallFacts.None)
+                    | (KeepsRax(instruction, (uint)instruction.NextIP) ? CallFacts.KeepsRax : CallFacts.None);
+            }
+
+            _decoded.Add(rva, instruction, facts);
             return true;
         }
 

@@ -48,7 +48,7 @@ public sealed class NoReturnFunctions(PeImage image)
 
         internal Stack<uint>[] Pending { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new Stack<uint>())];
 
-        internal HashSet<uint>[] Seen { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new HashSet<uint>())];
+        internal RvaSet[] Seen { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new RvaSet())];
 
         public void Dispose()
         {

@@ -189,13 +189,30 @@ public sealed class StackState : IEquatable<StackState>
             }
         }
 
-        for (var k = _slotCount - 1; k >= 0; k--)
+        // Both slot lists are sorted by offset, each offset once: one merge keeps the slots that agree.
+        var kept = 0;
+        var j = 0;
+        for (var k = 0; k < _slotCount; k++)
         {
-            if (other.Read(_slotOffsets[k]) != _slotValues[k])
+            var offset = _slotOffsets[k];
+            while (j < other._slotCount && other._slotOffsets[j] < offset)
             {
-                RemoveAt(k);
-                changed = true;
+                j++;
             }
+
+            if (j < other._slotCount && other._slotOffsets[j] == offset && other._slotValues[j] == _slotValues[k])
+            {
+                _slotOffsets[kept] = offset;
+                _slotValues[kept] = _slotValues[k];
+                kept++;
+            }
+        }
+
+        if (kept != _slotCount)
+        {
+            _slotCount = kept;
+            SlotVersion++;
+            changed = true;
         }
 
         return changed;
