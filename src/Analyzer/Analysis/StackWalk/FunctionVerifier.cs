@@ -36,7 +36,7 @@ public sealed class FunctionVerifier : IDisposable
     private readonly SortedList<uint, Block> _blocks = [];
 
     // The same blocks by start, for the lookup every instruction of a walk makes.
-    private readonly RvaTable<Block> _blockAt = new();
+    private readonly RvaTable<Block> _blockAt = new(smallCapacity: 128);
     private readonly Queue<Block> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
     private readonly Instruction[] _window = new Instruction[PathHistory];
@@ -52,7 +52,7 @@ public sealed class FunctionVerifier : IDisposable
 
     // Instructions decoded in the current function: the fixed point walks blocks more than once
     // and judging walks them again.
-    private readonly DecodedInstructions _decoded = new();
+    private readonly RvaTable<DecodedInstruction> _decoded = new(smallCapacity: 512, keptCapacity: 16384);
 
     // Block entry states of earlier functions, reused.
     private readonly List<StackState> _spareStates = [];
@@ -449,8 +449,7 @@ public sealed class FunctionVerifier : IDisposable
         var arrived = block;
         for (var hops = 0; hops < 4 && start > 0 && arrived.Arrivals == 1 && arrived.Arrival is Arrival.Branch or Arrival.FallThrough; hops++)
         {
-            var from = arrived.Arrival == Arrival.Branch ? arrived.From : arrived.Start - 1;
-            if (Containing(from) is not { } previous || !ReadSegment(previous.Start, arrived))
+            if (Containing(ArrivalPoint(arrived)) is not { } previous || !ReadSegment(previous.Start, arrived))
             {
                 break;
             }
@@ -484,13 +483,11 @@ public sealed class FunctionVerifier : IDisposable
         {
             if (arrived.Arrival == Arrival.Branch && rva == arrived.From)
             {
-                if (instruction.FlowControl != FlowControl.ConditionalBranch)
+                if (instruction.FlowControl == FlowControl.ConditionalBranch)
                 {
-                    _segment.Add(instruction);
-                    return true;
+                    instruction.NegateConditionCode();
                 }
 
-                instruction.NegateConditionCode();
                 _segment.Add(instruction);
                 return true;
             }
@@ -510,6 +507,10 @@ public sealed class FunctionVerifier : IDisposable
 
         return false;
     }
+
+    // Where the single path into `block` left the block before it: its branch, or the last byte
+    // before a fall-through.
+    private static uint ArrivalPoint(Block block) => block.Arrival == Arrival.Branch ? block.From : block.Start - 1;
 
     // The block whose walked range holds `rva`.
     private Block? Containing(uint rva)
@@ -541,8 +542,7 @@ public sealed class FunctionVerifier : IDisposable
         var again = false;
         foreach (var (@switch, arrived, fromStart) in _pathReads)
         {
-            var from = arrived.Arrival == Arrival.Branch ? arrived.From : arrived.Start - 1;
-            if (!@switch.OwnHistoryOnly && (arrived.Arrivals != 1 || Containing(from)?.Start != fromStart))
+            if (!@switch.OwnHistoryOnly && (arrived.Arrivals != 1 || Containing(ArrivalPoint(arrived))?.Start != fromStart))
             {
                 Trace?.Invoke($"switch in 0x{@switch.Start:X} read again: the path through 0x{arrived.Start:X} is not the only one");
                 @switch.OwnHistoryOnly = true;
@@ -778,10 +778,13 @@ public sealed class FunctionVerifier : IDisposable
     // (each is a pure function of the image, so when they are asked does not matter).
     private bool Decode(uint rva, out Instruction instruction, out CallFacts facts)
     {
-        if (_decoded.TryGet(rva, out instruction, out facts))
+        if (_decoded.TryGetValue(rva, out var decoded))
         {
+            (instruction, facts) = decoded;
             return true;
         }
+
+        facts = CallFacts.None;
 
         if (_cursor.TryDecodeAt(rva, out instruction) && !instruction.IsInvalid)
         {
@@ -791,7 +794,7 @@ public sealed class FunctionVerifier : IDisposable
                     | (KeepsRax(instruction, (uint)instruction.NextIP) ? CallFacts.KeepsRax : CallFacts.None);
             }
 
-            _decoded.Add(rva, instruction, facts);
+            _decoded.Add(rva, new DecodedInstruction(instruction, facts));
             return true;
         }
 

@@ -164,16 +164,7 @@ public sealed class JumpTables
                 continue;
             }
 
-            var written = instruction.Op0Kind == OpKind.Register ? InstructionEffects.Number(instruction.Op0Register) : -1;
-            Step(instruction, registers, bounds, lows, copies, signClear);
-            if (written >= 0)
-            {
-                var widening = instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movzx && instruction.Op0Register.GetSize() >= 4;
-                var fromByte = instruction.Mnemonic == Mnemonic.Movzx && instruction.Op0Register.GetSize() >= 4
-                    && (instruction.Op1Kind == OpKind.Register ? instruction.Op1Register.GetSize() == 1 : instruction.MemorySize.GetSize() == 1);
-                var sameSource = instruction.Op1Kind == OpKind.Register && InstructionEffects.Number(instruction.Op1Register) is var from and >= 0 && byteValue[from];
-                byteValue[written] = fromByte || (widening && sameSource);
-            }
+            Step(instruction, registers, bounds, lows, copies, signClear, byteValue);
 
             if (instruction.RflagsModified != RflagsBits.None)
             {
@@ -207,7 +198,7 @@ public sealed class JumpTables
         return _targets;
     }
 
-    private void Step(in Instruction instruction, Span<Expression> registers, Span<long> bounds, Span<long> lows, Span<int> copies, Span<bool> signClear)
+    private void Step(in Instruction instruction, Span<Expression> registers, Span<long> bounds, Span<long> lows, Span<int> copies, Span<bool> signClear, Span<bool> byteValue)
     {
         if (instruction.Op0Kind != OpKind.Register || InstructionEffects.Number(instruction.Op0Register) is not (var target and >= 0))
         {
@@ -254,6 +245,12 @@ public sealed class JumpTables
         }
 
         signClear[target] = extends && signClear[source];
+
+        // A zero-extended byte (movzx r32, r8 or byte [m]), or a 32/64-bit move or zero-extension of one.
+        var wide = width >= 4 && instruction.Mnemonic is Mnemonic.Mov or Mnemonic.Movzx;
+        var fromByte = wide && instruction.Mnemonic == Mnemonic.Movzx
+            && (instruction.Op1Kind == OpKind.Register ? instruction.Op1Register.GetSize() : instruction.MemorySize.GetSize()) == 1;
+        byteValue[target] = fromByte || (wide && source >= 0 && byteValue[source]);
 
         // Widening the index itself (mov eax, eax; movsxd rax, eax) keeps its bound.
         if (source == target && extends)

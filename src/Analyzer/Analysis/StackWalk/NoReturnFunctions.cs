@@ -48,7 +48,7 @@ public sealed class NoReturnFunctions(PeImage image)
 
         internal Stack<uint>[] Pending { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new Stack<uint>())];
 
-        internal RvaSet[] Seen { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new RvaSet())];
+        internal RvaTable<bool>[] Seen { get; } = [.. Enumerable.Range(0, MaxDepth + 1).Select(_ => new RvaTable<bool>(smallCapacity: 256))];
 
         public void Dispose()
         {
@@ -136,7 +136,7 @@ public sealed class NoReturnFunctions(PeImage image)
                     return false; // it runs out of its range, or is too long to tell
                 }
 
-                if (!seen.Add(rva))
+                if (!seen.TryAdd(rva, true))
                 {
                     break;
                 }

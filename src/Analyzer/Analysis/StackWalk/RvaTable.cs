@@ -2,39 +2,45 @@ namespace Pelint.Analysis.StackWalk;
 
 /// <summary>
 /// Values by RVA in an open-addressed table that a generation count empties, for lookups made
-/// at every instruction of a walk that starts over for every function (a dictionary clears all
-/// its buckets each time). Every function starts in the smallest table, which most fit; a larger
-/// one moves to tables twice as large in turn, kept for the next large function.
+/// at every instruction of a walk that starts over for every function or callee (a dictionary or
+/// hash set clears all its buckets each time). Every walk starts in the smallest table, which most
+/// fit and which stays in the cache; a larger one moves to tables twice as large in turn, kept for
+/// the next large walk up to a capacity, so one large walk does not spread every later one's few
+/// entries over a large table.
 /// </summary>
 internal sealed class RvaTable<T>
-    where T : class
 {
-    private const int SmallCapacity = 128;
-
-    // Kept tables by size (SmallCapacity << index). Generations only grow, so a kept table's
-    // slots, all written with an earlier generation, read as empty (their values stay referenced
-    // until overwritten: the caller's pooled objects).
-    private readonly List<(uint[] Keys, int[] Generations, T?[] Values)> _kept = [(new uint[SmallCapacity], new int[SmallCapacity], new T?[SmallCapacity])];
-    private uint[] _keys;
-    private int[] _generations;
-    private T?[] _values;
+    // Kept tables by size (smallest << index). Generations only grow, so a kept table's slots,
+    // all written with an earlier generation, read as empty (their values stay referenced until
+    // overwritten: the callers' pooled objects, or structs).
+    private readonly List<Slots> _kept = [];
+    private readonly int _keptCapacity;
+    private Slots _slots;
     private int _level;
     private int _generation = 1;
-    private int _count;
 
-    public RvaTable() => (_keys, _generations, _values) = _kept[0];
+    /// <param name="smallCapacity">The first table's slots (a power of two).</param>
+    /// <param name="keptCapacity">Tables up to this many slots are kept from one walk to the next; larger ones are let go.</param>
+    public RvaTable(int smallCapacity, int keptCapacity = int.MaxValue)
+    {
+        _keptCapacity = keptCapacity;
+        _slots = new Slots(smallCapacity);
+        _kept.Add(_slots);
+    }
+
+    public int Count { get; private set; }
 
     /// <summary>Forgets every entry.</summary>
     public void Clear()
     {
-        _count = 0;
-        (_keys, _generations, _values) = _kept[0];
+        Count = 0;
+        _slots = _kept[0];
         _level = 0;
         if (++_generation == int.MaxValue)
         {
-            foreach (var (_, generations, _) in _kept)
+            foreach (var slots in _kept)
             {
-                Array.Clear(generations);
+                Array.Clear(slots.Generations);
             }
 
             _generation = 1;
@@ -43,67 +49,97 @@ internal sealed class RvaTable<T>
 
     public bool TryGetValue(uint rva, out T value)
     {
-        var mask = _keys.Length - 1;
-        for (var slot = Hash(rva) & mask; _generations[slot] == _generation; slot = (slot + 1) & mask)
+        var slots = _slots;
+        var mask = slots.Keys.Length - 1;
+        for (var slot = Hash(rva) & mask; slots.Generations[slot] == _generation; slot = (slot + 1) & mask)
         {
-            if (_keys[slot] == rva)
+            if (slots.Keys[slot] == rva)
             {
-                value = _values[slot]!;
+                value = slots.Values[slot];
                 return true;
             }
         }
 
-        value = null!;
+        value = default!;
         return false;
     }
 
     public bool ContainsKey(uint rva) => TryGetValue(rva, out _);
 
     /// <summary>Adds a value for an RVA not in the table yet.</summary>
-    public void Add(uint rva, T value)
+    public void Add(uint rva, in T value)
     {
-        if ((_count + 1) * 2 > _keys.Length)
+        if ((Count + 1) * 2 > _slots.Keys.Length)
         {
             Grow();
         }
 
-        Insert(rva, value);
-        _count++;
+        Insert(_slots, rva, value);
+        Count++;
     }
 
-    private void Insert(uint rva, T value)
+    /// <summary>Adds a value for <paramref name="rva"/>; false (and nothing changed) when the RVA is in the table already.</summary>
+    public bool TryAdd(uint rva, in T value)
     {
-        var mask = _keys.Length - 1;
+        if (ContainsKey(rva))
+        {
+            return false;
+        }
+
+        Add(rva, value);
+        return true;
+    }
+
+    private void Insert(Slots slots, uint rva, in T value)
+    {
+        var mask = slots.Keys.Length - 1;
         var slot = Hash(rva) & mask;
-        while (_generations[slot] == _generation)
+        while (slots.Generations[slot] == _generation)
         {
             slot = (slot + 1) & mask;
         }
 
-        _generations[slot] = _generation;
-        _keys[slot] = rva;
-        _values[slot] = value;
+        slots.Generations[slot] = _generation;
+        slots.Keys[slot] = rva;
+        slots.Values[slot] = value;
     }
 
-    // Moves the entries to the table twice the size (kept, or new and then kept).
+    // Moves the entries to the table twice the size (a kept one, or a new one, kept when small enough).
     private void Grow()
     {
-        var (keys, generations, values) = (_keys, _generations, _values);
-        if (++_level == _kept.Count)
+        var old = _slots;
+        _level++;
+        if (_level < _kept.Count)
         {
-            _kept.Add((new uint[keys.Length * 2], new int[keys.Length * 2], new T?[keys.Length * 2]));
+            _slots = _kept[_level];
+        }
+        else
+        {
+            _slots = new Slots(old.Keys.Length * 2);
+            if (_slots.Keys.Length <= _keptCapacity)
+            {
+                _kept.Add(_slots);
+            }
         }
 
-        (_keys, _generations, _values) = _kept[_level];
-        for (var k = 0; k < keys.Length; k++)
+        for (var k = 0; k < old.Keys.Length; k++)
         {
-            if (generations[k] == _generation)
+            if (old.Generations[k] == _generation)
             {
-                Insert(keys[k], values[k]!);
+                Insert(_slots, old.Keys[k], old.Values[k]);
             }
         }
     }
 
     // Fibonacci hashing: instruction addresses are dense, and the product spreads them.
     private static int Hash(uint rva) => (int)((rva * 2654435769u) >> 8);
+
+    private sealed class Slots(int capacity)
+    {
+        public uint[] Keys { get; } = new uint[capacity];
+
+        public int[] Generations { get; } = new int[capacity];
+
+        public T[] Values { get; } = new T[capacity];
+    }
 }
