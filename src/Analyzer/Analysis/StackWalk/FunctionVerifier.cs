@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Iced.Intel;
 using Pelint.Pe;
 using Pelint.Pe.Code;
@@ -778,9 +779,11 @@ public sealed class FunctionVerifier : IDisposable
     // (each is a pure function of the image, so when they are asked does not matter).
     private bool Decode(uint rva, out Instruction instruction, out CallFacts facts)
     {
-        if (_decoded.TryGetValue(rva, out var decoded))
+        ref readonly var decoded = ref _decoded.Find(rva);
+        if (!Unsafe.IsNullRef(in decoded))
         {
-            (instruction, facts) = decoded;
+            instruction = decoded.Instruction;
+            facts = decoded.Facts;
             return true;
         }
 

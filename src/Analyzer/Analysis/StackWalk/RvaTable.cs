@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Pelint.Analysis.StackWalk;
 
 /// <summary>
@@ -49,22 +51,25 @@ internal sealed class RvaTable<T>
 
     public bool TryGetValue(uint rva, out T value)
     {
-        var slots = _slots;
-        var mask = slots.Keys.Length - 1;
-        for (var slot = Hash(rva) & mask; slots.Generations[slot] == _generation; slot = (slot + 1) & mask)
+        var slot = Probe(rva);
+        if (slot >= 0)
         {
-            if (slots.Keys[slot] == rva)
-            {
-                value = slots.Values[slot];
-                return true;
-            }
+            value = _slots.Values[slot];
+            return true;
         }
 
         value = default!;
         return false;
     }
 
-    public bool ContainsKey(uint rva) => TryGetValue(rva, out _);
+    /// <summary>The value stored for <paramref name="rva"/>, in place (a large struct is not copied), or a null reference (see <see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>).</summary>
+    public ref readonly T Find(uint rva)
+    {
+        var slot = Probe(rva);
+        return ref slot >= 0 ? ref _slots.Values[slot] : ref Unsafe.NullRef<T>();
+    }
+
+    public bool ContainsKey(uint rva) => Probe(rva) >= 0;
 
     /// <summary>Adds a value for an RVA not in the table yet.</summary>
     public void Add(uint rva, in T value)
@@ -81,13 +86,45 @@ internal sealed class RvaTable<T>
     /// <summary>Adds a value for <paramref name="rva"/>; false (and nothing changed) when the RVA is in the table already.</summary>
     public bool TryAdd(uint rva, in T value)
     {
-        if (ContainsKey(rva))
+        var slots = _slots;
+        var mask = slots.Keys.Length - 1;
+        var slot = Hash(rva) & mask;
+        for (; slots.Generations[slot] == _generation; slot = (slot + 1) & mask)
         {
-            return false;
+            if (slots.Keys[slot] == rva)
+            {
+                return false;
+            }
         }
 
-        Add(rva, value);
+        if ((Count + 1) * 2 > slots.Keys.Length)
+        {
+            Add(rva, value);
+            return true;
+        }
+
+        // The probe ended at the free slot the insert would take.
+        slots.Generations[slot] = _generation;
+        slots.Keys[slot] = rva;
+        slots.Values[slot] = value;
+        Count++;
         return true;
+    }
+
+    // The slot holding `rva`, or -1.
+    private int Probe(uint rva)
+    {
+        var slots = _slots;
+        var mask = slots.Keys.Length - 1;
+        for (var slot = Hash(rva) & mask; slots.Generations[slot] == _generation; slot = (slot + 1) & mask)
+        {
+            if (slots.Keys[slot] == rva)
+            {
+                return slot;
+            }
+        }
+
+        return -1;
     }
 
     private void Insert(Slots slots, uint rva, in T value)
