@@ -73,6 +73,7 @@ public sealed class FunctionVerifier : IDisposable
     private ulong _lastSettleKey;
     private Settle _lastSettle;
     private BodyAnswer _lastBody;
+    private readonly List<(Sym Address, Sym Value)> _lastBodyReads = [];
     private readonly List<Hazard> _lastBodyHazards = [];
     private readonly List<Hazard> _found = [];
     private FunctionLayout _function = null!;
@@ -106,16 +107,20 @@ public sealed class FunctionVerifier : IDisposable
 
     // What the unwinder answered in a function's body, and the inputs it read: for a later
     // instruction of the same entry past its prolog, not starting an epilog, with the same RSP,
-    // frame register and slots, the answer is the same.
+    // frame register, deepest RSP and the same values in the slots the unwind read (the saved
+    // registers, the return address), the answer is the same. Stores to other slots (locals,
+    // arguments for a call) do not change it.
     private struct BodyAnswer
     {
         public bool Valid;
         public RuntimeFunction Entry;
-        public int SlotVersion;
         public Sym Rsp;
         public Sym Frame;
         public long Deepest;
         public bool Judged;
+
+        // The slot version of the judging state when its reads were last found alike.
+        public int SlotVersion;
     }
 
     public void Dispose()
@@ -580,7 +585,6 @@ public sealed class FunctionVerifier : IDisposable
         block.Entry.CopyTo(state);
         var rva = block.Start;
         (uint Rva, string Form)? release = null;
-        _lastBody.Valid = false;
         while (rva < block.End && Decode(rva, out var instruction, out var facts))
         {
             var path = JudgeAt(rva, state, instruction);
@@ -622,13 +626,13 @@ public sealed class FunctionVerifier : IDisposable
         var settle = Observe is null && Trace is null && !mayStartEpilog ? SettleOf(entry) : default;
         var reusable = settle.Known && rva >= settle.From;
         var frame = reusable ? state[settle.FrameRegister] : default;
-        if (reusable && _lastBody.Valid && _lastBody.Entry == entry && _lastBody.SlotVersion == state.SlotVersion
-            && _lastBody.Rsp == state.StackPointer && _lastBody.Deepest == state.Deepest && _lastBody.Frame == frame)
+        if (reusable && _lastBody.Valid && _lastBody.Entry == entry && _lastBody.Rsp == state.StackPointer
+            && _lastBody.Deepest == state.Deepest && _lastBody.Frame == frame && ReadsAlike(state))
         {
+            _lastBody.SlotVersion = state.SlotVersion;
             return Repeat(rva);
         }
 
-        _lastBody.Valid = false;
         Observe?.Invoke(rva, entry, state);
         var outcome = _unwinder.Unwind(entry, rva, state, mayStartEpilog);
         _found.Clear();
@@ -638,23 +642,48 @@ public sealed class FunctionVerifier : IDisposable
             _verdict.Add(hazard);
         }
 
-        if (reusable && outcome.Failure == UnwindFailure.None && outcome.Path == UnwindPath.Codes)
+        if (reusable && outcome.Failure == UnwindFailure.None && outcome.Path == UnwindPath.Codes && outcome.ReadCount >= 0)
         {
             _lastBody = new BodyAnswer
             {
                 Valid = true,
                 Entry = entry,
-                SlotVersion = state.SlotVersion,
                 Rsp = state.StackPointer,
                 Deepest = state.Deepest,
                 Frame = frame,
                 Judged = judged,
+                SlotVersion = state.SlotVersion,
             };
+            _lastBodyReads.Clear();
+            for (var k = 0; k < outcome.ReadCount; k++)
+            {
+                _lastBodyReads.Add(outcome.ReadAt(k));
+            }
+
             _lastBodyHazards.Clear();
             _lastBodyHazards.AddRange(_found);
         }
 
         return outcome.Failure == UnwindFailure.None ? outcome.Path : null;
+    }
+
+    // Whether the slots the last body answer read hold the same values in `state`.
+    private bool ReadsAlike(StackState state)
+    {
+        if (state.SlotVersion == _lastBody.SlotVersion)
+        {
+            return true;
+        }
+
+        foreach (var (address, value) in _lastBodyReads)
+        {
+            if (state.Read(address) != value)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     // The last body answer again, at another instruction with the same inputs.

@@ -38,7 +38,12 @@ public enum UnwindFailure : byte
 /// </summary>
 public sealed class UnwindResult
 {
+    // Stack slots one unwind reads: the pushes and saves of a function's codes, the return address.
+    private const int MaxReads = 32;
+
     private readonly Sym[] _registers = new Sym[16];
+    private readonly Sym[] _readAddresses = new Sym[MaxReads];
+    private readonly Sym[] _readValues = new Sym[MaxReads];
     private readonly Sym[] _restoredFrom = new Sym[16];
     private readonly bool[] _restored = new bool[16];
 
@@ -66,6 +71,29 @@ public sealed class UnwindResult
 
     internal Sym[] Registers => _registers;
 
+    /// <summary>How many stack slots the unwind read; -1 when it read more than it keeps a list of.</summary>
+    internal int ReadCount { get; private set; }
+
+    internal (Sym Address, Sym Value) ReadAt(int index) => (_readAddresses[index], _readValues[index]);
+
+    /// <summary>The slot at <paramref name="address"/> of <paramref name="state"/>, noted as read.</summary>
+    internal Sym Read(StackState state, Sym address)
+    {
+        var value = state.Read(address);
+        if (ReadCount >= 0 && ReadCount < MaxReads)
+        {
+            _readAddresses[ReadCount] = address;
+            _readValues[ReadCount] = value;
+            ReadCount++;
+        }
+        else
+        {
+            ReadCount = -1;
+        }
+
+        return value;
+    }
+
     internal void Reset(StackState state)
     {
         for (var r = 0; r < 16; r++)
@@ -76,6 +104,7 @@ public sealed class UnwindResult
         }
 
         Rip = Sym.Unknown;
+        ReadCount = 0;
         Path = UnwindPath.Codes;
         Failure = UnwindFailure.None;
     }

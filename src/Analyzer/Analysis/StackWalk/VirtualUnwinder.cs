@@ -436,8 +436,8 @@ public sealed class VirtualUnwinder : IDisposable
             if (index < info.CountOfCodes && info.Op(index) == UnwindOp.PushMachframe)
             {
                 var rsp = outcome.Rsp;
-                outcome.Rip = state.Read(rsp);
-                outcome.Rsp = state.Read(rsp.Add(24));
+                outcome.Rip = outcome.Read(state, rsp);
+                outcome.Rsp = outcome.Read(state, rsp.Add(24));
                 return;
             }
 
@@ -513,7 +513,7 @@ public sealed class VirtualUnwinder : IDisposable
                         long displacement = far ? (uint)info.Operand(index + 1) | ((uint)info.Operand(index + 2) << 16) : info.Operand(index + 1) * 8L;
                         index += far ? 2 : 1;
                         var address = frameBase.Add(displacement);
-                        outcome.Restore(opInfo, address, state.Read(address));
+                        outcome.Restore(opInfo, address, outcome.Read(state, address));
                         break;
                     case UnwindOp.Epilog:
                     case UnwindOp.SaveXmm128:
@@ -528,8 +528,8 @@ public sealed class VirtualUnwinder : IDisposable
                     case UnwindOp.PushMachframe:
                         machineFrame = true;
                         var frame = registers[StackState.Rsp].Add(opInfo != 0 ? 8 : 0);
-                        outcome.Rip = state.Read(frame);
-                        registers[StackState.Rsp] = state.Read(frame.Add(24));
+                        outcome.Rip = outcome.Read(state, frame);
+                        registers[StackState.Rsp] = outcome.Read(state, frame.Add(24));
                         break;
                 }
 
@@ -560,14 +560,14 @@ public sealed class VirtualUnwinder : IDisposable
     private static void Pop(int register, StackState state, UnwindResult outcome)
     {
         var address = outcome.Rsp;
-        outcome.Restore(register, address, state.Read(address));
+        outcome.Restore(register, address, outcome.Read(state, address));
         outcome.Rsp = outcome.Rsp.Add(8);
     }
 
     private static void Return(StackState state, UnwindResult outcome)
     {
         var rsp = outcome.Rsp;
-        outcome.Rip = state.Read(rsp);
+        outcome.Rip = outcome.Read(state, rsp);
         outcome.Rsp = rsp.Add(8);
     }
 
