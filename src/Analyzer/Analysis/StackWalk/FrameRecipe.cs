@@ -43,9 +43,11 @@ public static class FrameRecipe
     /// </summary>
     public static bool TryFrameDepth(IReadOnlyList<UnwindInfo> primaryFirst, out long depth)
     {
+        ArgumentNullException.ThrowIfNull(primaryFirst);
         depth = 0;
-        foreach (var info in primaryFirst)
+        for (var k = 0; k < primaryFirst.Count; k++)
         {
+            var info = primaryFirst[k];
             if (info.Version is not (1 or 2))
             {
                 return false;

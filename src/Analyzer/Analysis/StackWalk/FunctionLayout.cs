@@ -11,10 +11,25 @@ public sealed class FunctionLayout
 {
     private readonly RuntimeFunction[] _fragments;
 
-    public FunctionLayout(RuntimeFunction primary, IEnumerable<RuntimeFunction> fragments)
+    /// <param name="primary">The primary entry.</param>
+    /// <param name="fragments">The primary and the entries chained to it; the layout owns and sorts the array.</param>
+    public FunctionLayout(RuntimeFunction primary, RuntimeFunction[] fragments)
     {
+        ArgumentNullException.ThrowIfNull(fragments);
         Primary = primary;
-        _fragments = [.. fragments.OrderBy(f => f.BeginAddress)];
+        if (fragments.Length > 1)
+        {
+            // Stable, as the LINQ sort it replaces: equal starts keep their directory order.
+            var keys = new ulong[fragments.Length];
+            for (var k = 0; k < fragments.Length; k++)
+            {
+                keys[k] = ((ulong)fragments[k].BeginAddress << 32) | (uint)k;
+            }
+
+            Array.Sort(keys, fragments);
+        }
+
+        _fragments = fragments;
     }
 
     public RuntimeFunction Primary { get; }

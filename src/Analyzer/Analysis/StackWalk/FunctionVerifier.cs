@@ -20,8 +20,8 @@ public sealed class FunctionVerifier : IDisposable
     /// <summary>Instruction visits per function before it is given up as too costly to follow.</summary>
     public const int MaxSteps = 1 << 20;
 
-    // Block entry states kept for the next function.
-    private const int KeptStates = 2048;
+    // Blocks (with their entry states) kept for the next function.
+    private const int KeptBlocks = 2048;
 
     // Instructions remembered before an indirect jump, to read its switch table: of its own
     // block, and with those of the single path into it (the bounds check may sit a block or two
@@ -56,8 +56,8 @@ public sealed class FunctionVerifier : IDisposable
     private readonly RvaTable<DecodedInstruction> _decoded = new(smallCapacity: 512, keptCapacity: 16384);
 
     // Block entry states of earlier functions, reused.
-    private readonly List<StackState> _spareStates = [];
-    private int _statesInUse;
+    private readonly List<Block> _spareBlocks = [];
+    private int _blocksInUse;
 
     // The last entry found for an instruction, reused for the rest of its range when the
     // directory is sorted and disjoint (then every address of the range finds it).
@@ -83,6 +83,9 @@ public sealed class FunctionVerifier : IDisposable
 
     /// <summary>A state for the caller to build the next function's entry state in (see <see cref="FrameRecipe.TryEntryState"/>).</summary>
     internal StackState EntryState { get; } = StackState.AtEntry();
+
+    /// <summary>A list the caller fills with a fragment's chain of unwind infos (reused from function to function).</summary>
+    internal List<UnwindInfo> Chain { get; } = [];
 
     /// <summary>Where discovery found each block, for investigations (tests and tools).</summary>
     internal Action<string>? Trace { get; set; }
@@ -133,8 +136,9 @@ public sealed class FunctionVerifier : IDisposable
 
     private sealed class Block(uint start, StackState entry)
     {
-        public uint Start { get; } = start;
+        public uint Start { get; private set; } = start;
 
+        /// <summary>The join of the states of every path into the block (owned: copied in, never shared).</summary>
         public StackState Entry { get; } = entry;
 
         /// <summary>Where the last walk of this block stopped (exclusive); 0 before its first walk.</summary>
@@ -155,6 +159,20 @@ public sealed class FunctionVerifier : IDisposable
 
         /// <summary>A switch ending the block is read from the block's own instructions only: the path into it is not the only one.</summary>
         public bool OwnHistoryOnly { get; set; }
+
+        /// <summary>Makes this a new block at <paramref name="start"/> entered with a copy of <paramref name="state"/>.</summary>
+        public void Reset(uint start, StackState state)
+        {
+            Start = start;
+            state.CopyTo(Entry);
+            End = 0;
+            Queued = false;
+            ByBranch = false;
+            Arrival = default;
+            From = 0;
+            Arrivals = 0;
+            OwnHistoryOnly = false;
+        }
     }
 
     private enum Arrival : byte
@@ -195,10 +213,11 @@ public sealed class FunctionVerifier : IDisposable
             return _verdict;
         }
 
-        foreach (var block in _blocks.Values)
+        var blocks = _blocks.Values;
+        for (var k = 0; k < blocks.Count; k++)
         {
             cancellation.ThrowIfCancellationRequested();
-            Judge(block);
+            Judge(blocks[k]);
         }
 
         return _verdict;
@@ -210,12 +229,12 @@ public sealed class FunctionVerifier : IDisposable
         _decoded.Clear();
         _settles.Clear();
         _lastSettle = default;
-        if (_spareStates.Count > KeptStates)
+        if (_spareBlocks.Count > KeptBlocks)
         {
-            _spareStates.RemoveRange(KeptStates, _spareStates.Count - KeptStates);
+            _spareBlocks.RemoveRange(KeptBlocks, _spareBlocks.Count - KeptBlocks);
         }
 
-        _statesInUse = 0;
+        _blocksInUse = 0;
     }
 
     private void Explore(uint start, StackState state, CancellationToken cancellation)
@@ -292,7 +311,11 @@ public sealed class FunctionVerifier : IDisposable
             return;
         }
 
-        block = new Block(target, Rent(state)) { ByBranch = !afterCall, Arrival = arrival, From = from, Arrivals = 1 };
+        block = Rent(target, state);
+        block.ByBranch = !afterCall;
+        block.Arrival = arrival;
+        block.From = from;
+        block.Arrivals = 1;
         _blocks.Add(target, block);
         _blockAt.Add(target, block);
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
@@ -306,20 +329,20 @@ public sealed class FunctionVerifier : IDisposable
         }
     }
 
-    // A copy of `state` for a new block, in a state object of an earlier function when one is spare.
-    private StackState Rent(StackState state)
+    // A new block at `start` entered with a copy of `state`: one of an earlier function when one is spare.
+    private Block Rent(uint start, StackState state)
     {
-        if (_statesInUse < _spareStates.Count)
+        if (_blocksInUse < _spareBlocks.Count)
         {
-            var spare = _spareStates[_statesInUse++];
-            state.CopyTo(spare);
+            var spare = _spareBlocks[_blocksInUse++];
+            spare.Reset(start, state);
             return spare;
         }
 
-        var copy = state.Clone();
-        _spareStates.Add(copy);
-        _statesInUse++;
-        return copy;
+        var block = new Block(start, state.Clone());
+        _spareBlocks.Add(block);
+        _blocksInUse++;
+        return block;
     }
 
     private void Enqueue(Block block)

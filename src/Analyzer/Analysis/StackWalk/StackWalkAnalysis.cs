@@ -107,34 +107,20 @@ public sealed class StackWalkAnalysis
         var noReturn = new NoReturnFunctions(image);
         var chunks = (functions.Count + ChunkFunctions - 1) / ChunkFunctions;
         var results = new (List<FunctionVerdict> Verdicts, Totals Totals)[chunks];
-        try
+        ChunkedWork.Run(context, chunks, () => new FunctionVerifier(image, noReturn), (verifier, chunk) =>
         {
-            Parallel.For(
-                0,
-                chunks,
-                new ParallelOptions { MaxDegreeOfParallelism = context.Parallelism, CancellationToken = context.Cancellation },
-                () => new FunctionVerifier(image, noReturn),
-                (chunk, _, verifier) =>
+            var verdicts = new List<FunctionVerdict>();
+            var totals = new Totals();
+            for (var k = chunk * ChunkFunctions; k < Math.Min(functions.Count, (chunk + 1) * ChunkFunctions); k++)
+            {
+                if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is { } verdict && Reportable(verdict))
                 {
-                    var verdicts = new List<FunctionVerdict>();
-                    var totals = new Totals();
-                    for (var k = chunk * ChunkFunctions; k < Math.Min(functions.Count, (chunk + 1) * ChunkFunctions); k++)
-                    {
-                        if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is { } verdict && Reportable(verdict))
-                        {
-                            verdicts.Add(verdict);
-                        }
-                    }
+                    verdicts.Add(verdict);
+                }
+            }
 
-                    results[chunk] = (verdicts, totals);
-                    return verifier;
-                },
-                verifier => verifier.Dispose());
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
+            results[chunk] = (verdicts, totals);
+        });
 
         var all = new List<FunctionVerdict>();
         var sum = new Totals();
@@ -218,7 +204,8 @@ public sealed class StackWalkAnalysis
                 return null;
             }
 
-            var chain = new List<UnwindInfo>();
+            var chain = verifier.Chain;
+            chain.Clear();
             for (var k = walk.Path.Count - 1; k >= 0; k--)
             {
                 if (directory.UnwindInfoOf(walk.Path[k]) is not { } info || info.Problems.Length > 0)
