@@ -38,7 +38,9 @@ public sealed class FunctionVerifier : IDisposable
 
     // The same blocks by start, for the lookup every instruction of a walk makes.
     private readonly RvaTable<Block> _blockAt = new(smallCapacity: 128);
-    private readonly Queue<Block> _work = new();
+    // Blocks to walk, lowest address first: code mostly flows forward, so a block where paths
+    // meet is walked once its predecessors have all arrived, not once per arrival.
+    private readonly PriorityQueue<Block, uint> _work = new();
     private readonly Instruction[] _history = new Instruction[History];
     private readonly Instruction[] _window = new Instruction[PathHistory];
     private readonly List<Instruction> _segment = [];
@@ -77,6 +79,9 @@ public sealed class FunctionVerifier : IDisposable
     private readonly List<Hazard> _lastBodyHazards = [];
     private readonly List<Hazard> _found = [];
     private FunctionLayout _function = null!;
+
+    // The block being walked (its End is not known until the walk stops).
+    private Block? _walking;
     private FunctionVerdict _verdict = null!;
     private int _steps;
     private int _frameRegister;
@@ -245,7 +250,7 @@ public sealed class FunctionVerifier : IDisposable
 
     private void Drain(CancellationToken cancellation)
     {
-        while (_work.TryDequeue(out var block))
+        while (_work.TryDequeue(out var block, out _))
         {
             block.Queued = false;
             if (_steps > MaxSteps)
@@ -254,7 +259,9 @@ public sealed class FunctionVerifier : IDisposable
             }
 
             cancellation.ThrowIfCancellationRequested();
+            _walking = block;
             Walk(block);
+            _walking = null;
         }
     }
 
@@ -321,9 +328,10 @@ public sealed class FunctionVerifier : IDisposable
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
         Enqueue(block);
 
-        // A walked block that ran through `target` must stop there now and flow into it.
+        // A walked block that ran through `target` must stop there now and flow into it; so must
+        // the block being walked when its own branch leads back into the part it has run through.
         var index = _blocks.IndexOfKey(target);
-        if (index > 0 && _blocks.Values[index - 1] is var previous && previous.End > target)
+        if (index > 0 && _blocks.Values[index - 1] is var previous && (previous.End > target || (previous == _walking && target <= from)))
         {
             Enqueue(previous);
         }
@@ -350,7 +358,7 @@ public sealed class FunctionVerifier : IDisposable
         if (!block.Queued)
         {
             block.Queued = true;
-            _work.Enqueue(block);
+            _work.Enqueue(block, block.Start);
         }
     }
 
