@@ -137,6 +137,23 @@ public sealed class StackWalkClassTests
     }
 
     [Fact]
+    public void A_loop_branching_back_into_its_own_first_block_judges_each_instruction_once()
+    {
+        // 0 sub rsp,0x28; 4 mov ecx,10; 9 xor eax,eax; 11 dec ecx; 13 jnz 11; 15 add rsp,0x28; 19 ret
+        // The jnz is found while the first block is walked and leads back into what it walked:
+        // that block must end at 11, or 11-19 are judged in it and again in the loop's block.
+        var judged = new List<uint>();
+        var (verdict, _) = Verify(
+            [0x48, 0x83, 0xEC, 0x28, 0xB9, 0x0A, 0x00, 0x00, 0x00, 0x31, 0xC0, 0xFF, 0xC9, 0x75, 0xFC, 0x48, 0x83, 0xC4, 0x28, 0xC3],
+            FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)),
+            rva => judged.Add(rva - FunctionImage.Begin(0)));
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Equal([0u, 4u, 9u, 11u, 13u, 15u, 19u], judged.Order());
+        Assert.Equal(7, verdict.InstructionsChecked);
+    }
+
+    [Fact]
     public void Switch_table_bytes_inside_the_function_are_never_decoded()
     {
         // 0 sub rsp,0x28; 4 cmp ecx,2; 7 ja 34; 9 lea rax,[rip+table]; 16 movsxd rcx,[rax+rcx*4];
