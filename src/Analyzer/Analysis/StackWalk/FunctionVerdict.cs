@@ -25,7 +25,7 @@ public sealed class FunctionVerdict(RuntimeFunction primary)
     private readonly List<Hazard> _hazards = [];
     private readonly int[] _counts = new int[3];
 
-    public RuntimeFunction Primary { get; } = primary;
+    public RuntimeFunction Primary { get; private set; } = primary;
 
     /// <summary>The frame depth the codes describe (bytes between the return address and the post-prolog RSP).</summary>
     public long FrameDepth { get; internal set; }
@@ -62,6 +62,23 @@ public sealed class FunctionVerdict(RuntimeFunction primary)
     public int Count(HazardKind kind) => _counts[(int)kind];
 
     public bool HasHazards => _counts[0] + _counts[1] + _counts[2] > 0;
+
+    /// <summary>Makes this the empty verdict of another function (a verdict with nothing to report is reused).</summary>
+    internal void Reset(RuntimeFunction primary)
+    {
+        Primary = primary;
+        FrameDepth = 0;
+        Description = FrameDescription.Described;
+        _hazards.Clear();
+        Array.Clear(_counts);
+        InstructionsChecked = 0;
+        InstructionsUnjudged = 0;
+        UnbalancedJoins.Clear();
+        Unfollowed.Clear();
+        UndocumentedForms.Clear();
+        ExitsReached = 0;
+        NotAnalyzed = null;
+    }
 
     internal void Add(in Hazard hazard)
     {

@@ -83,6 +83,7 @@ public sealed class FunctionVerifier : IDisposable
     // The block being walked (its End is not known until the walk stops).
     private Block? _walking;
     private FunctionVerdict _verdict = null!;
+    private FunctionVerdict? _spareVerdict;
     private int _steps;
     private int _frameRegister;
 
@@ -197,7 +198,8 @@ public sealed class FunctionVerifier : IDisposable
     {
         _function = function;
         _frameRegister = frameRegister;
-        _verdict = new FunctionVerdict(function.Primary) { FrameDepth = frameDepth };
+        _verdict = TakeVerdict(function.Primary);
+        _verdict.FrameDepth = frameDepth;
         _blocks.Clear();
         _blockAt.Clear();
         _work.Clear();
@@ -226,6 +228,24 @@ public sealed class FunctionVerifier : IDisposable
         }
 
         return _verdict;
+    }
+
+    /// <summary>
+    /// Gives back a verdict <see cref="Verify"/> returned that the caller does not keep (nothing
+    /// to report: most functions), for the next function's verdict.
+    /// </summary>
+    internal void Recycle(FunctionVerdict verdict) => _spareVerdict = verdict;
+
+    private FunctionVerdict TakeVerdict(RuntimeFunction primary)
+    {
+        if (_spareVerdict is { } spare)
+        {
+            _spareVerdict = null;
+            spare.Reset(primary);
+            return spare;
+        }
+
+        return new FunctionVerdict(primary);
     }
 
     // Forgets the previous function; what a very large one made the buffers grow to is let go.

@@ -113,9 +113,18 @@ public sealed class StackWalkAnalysis
             var totals = new Totals();
             for (var k = chunk * ChunkFunctions; k < Math.Min(functions.Count, (chunk + 1) * ChunkFunctions); k++)
             {
-                if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is { } verdict && Reportable(verdict))
+                if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is not { } verdict)
+                {
+                    continue;
+                }
+
+                if (Reportable(verdict))
                 {
                     verdicts.Add(verdict);
+                }
+                else
+                {
+                    verifier.Recycle(verdict);
                 }
             }
 
