@@ -63,8 +63,15 @@ public sealed class StackWalkAnalysis
     internal static IEnumerable<FunctionVerdict> VerifyEach(PeImage image, Func<FunctionLayout, bool> select, Action<string>? trace, Action<uint, RuntimeFunction, StackState>? observe)
     {
         using var verifier = new FunctionVerifier(image, new NoReturnFunctions(image)) { Trace = trace, Observe = observe };
-        foreach (var function in Group(image.ExceptionDirectory).Where(select))
+        var functions = Group(image.ExceptionDirectory);
+        for (var k = 0; k < functions.Count; k++)
         {
+            var function = functions[k];
+            if (!select(function))
+            {
+                continue;
+            }
+
             if (VerifyOne(image, verifier, function, new Totals(), CancellationToken.None) is { } verdict)
             {
                 yield return verdict;
@@ -143,7 +150,7 @@ public sealed class StackWalkAnalysis
     }
 
     // Each primary x64 entry with the entries whose chain ends at it, in directory order of the primaries.
-    private static List<FunctionLayout> Group(ExceptionDirectory directory)
+    private static FunctionList Group(ExceptionDirectory directory)
     {
         var entries = directory.Functions;
         var fragments = new Dictionary<int, List<RuntimeFunction>>();
@@ -172,13 +179,23 @@ public sealed class StackWalkAnalysis
             }
         }
 
-        var layouts = new List<FunctionLayout>(primaries.Count);
-        foreach (var primary in primaries)
-        {
-            layouts.Add(fragments.TryGetValue(primary.Index, out var list) ? new FunctionLayout(primary, [primary, .. list]) : new FunctionLayout(primary, [primary]));
-        }
+        return new FunctionList(primaries, fragments);
+    }
 
-        return layouts;
+    // The functions of an image by index; each layout is made when asked for, so a large image
+    // does not hold one object per function for the whole analysis.
+    private sealed class FunctionList(List<RuntimeFunction> primaries, Dictionary<int, List<RuntimeFunction>> fragments)
+    {
+        public int Count => primaries.Count;
+
+        public FunctionLayout this[int index]
+        {
+            get
+            {
+                var primary = primaries[index];
+                return fragments.TryGetValue(primary.Index, out var list) ? new FunctionLayout(primary, [primary, .. list]) : new FunctionLayout(primary, [primary]);
+            }
+        }
     }
 
     private static bool Reportable(FunctionVerdict verdict) =>
