@@ -142,11 +142,9 @@ public sealed class StackWalkClassTests
         // 0 sub rsp,0x28; 4 mov ecx,10; 9 xor eax,eax; 11 dec ecx; 13 jnz 11; 15 add rsp,0x28; 19 ret
         // The jnz is found while the first block is walked and leads back into what it walked:
         // that block must end at 11, or 11-19 are judged in it and again in the loop's block.
-        var judged = new List<uint>();
-        var (verdict, _) = Verify(
+        var (verdict, judged) = VerifyJudged(
             [0x48, 0x83, 0xEC, 0x28, 0xB9, 0x0A, 0x00, 0x00, 0x00, 0x31, 0xC0, 0xFF, 0xC9, 0x75, 0xFC, 0x48, 0x83, 0xC4, 0x28, 0xC3],
-            FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)),
-            rva => judged.Add(rva - FunctionImage.Begin(0)));
+            FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
 
         Assert.Empty(verdict.Hazards);
         Assert.Equal([0u, 4u, 9u, 11u, 13u, 15u, 19u], judged.Order());
@@ -167,8 +165,7 @@ public sealed class StackWalkClassTests
             0x31, 0xC0, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xCC, 0xCC, 0xCC,
             0xED, 0xFF, 0xFF, 0xFF, 0xF6, 0xFF, 0xFF, 0xFF, 0xF6, 0xFF, 0xFF, 0xFF,
         ];
-        var judged = new List<uint>();
-        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+        var (verdict, judged) = VerifyJudged(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
 
         Assert.Empty(verdict.Hazards);
         Assert.Empty(verdict.Unfollowed);
@@ -199,8 +196,7 @@ public sealed class StackWalkClassTests
             0x4C, 0x01, 0xE9, 0xFF, 0xE1, 0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x02, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xCC,
             0x00, 0x01, 0x01, 0xCC, .. BitConverter.GetBytes(begin + 41), .. BitConverter.GetBytes(begin + 48),
         ];
-        var judged = new List<uint>();
-        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - begin));
+        var (verdict, judged) = VerifyJudged(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
 
         Assert.Empty(verdict.Hazards);
         Assert.Empty(verdict.Unfollowed);
@@ -254,8 +250,7 @@ public sealed class StackWalkClassTests
             0xB8, 0x05, 0x00, 0x00, 0x00, 0xEB, 0x02, 0x31, 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3,
             0xF2, 0xFF, 0xFF, 0xFF, 0xF9, 0xFF, 0xFF, 0xFF, 0xF3, 0xFF, 0xFF, 0xFF,
         ];
-        var judged = new List<uint>();
-        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+        var (verdict, judged) = VerifyJudged(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
 
         Assert.Empty(verdict.Hazards);
         Assert.Contains(34u, judged);
@@ -289,8 +284,7 @@ public sealed class StackWalkClassTests
                 0xC0, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xF2, 0xFF, 0xFF, 0xFF, 0xF9, 0xFF, 0xFF, 0xFF, 0xF3, 0xFF, 0xFF, 0xFF,
             ];
         var (case0, case1) = secondPath ? (0x25u, 0x2Cu) : (0x20u, 0x27u);
-        var judged = new List<uint>();
-        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+        var (verdict, judged) = VerifyJudged(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
 
         Assert.Empty(verdict.Hazards);
         Assert.DoesNotContain(case0 + 1, judged);
@@ -322,8 +316,7 @@ public sealed class StackWalkClassTests
             0x89, 0xC9, 0xEB, 0xE4, 0x48, 0x83, 0xC4, 0x28, 0xC3, 0xEF, 0xFF, 0xFF, 0xFF, 0xF6, 0xFF, 0xFF, 0xFF, 0xF0, 0xFF, 0xFF,
             0xFF,
         ];
-        var judged = new List<uint>();
-        var (verdict, _) = Verify(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+        var (verdict, judged) = VerifyJudged(code, FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
 
         Assert.Empty(verdict.Hazards);
         Assert.Contains(32u, judged);
@@ -354,8 +347,7 @@ public sealed class StackWalkClassTests
         ];
         var case0 = (uint)body.Length - 0x11;
         var table = Enumerable.Repeat(BitConverter.GetBytes(-0x11), entries).Concat(Enumerable.Repeat(BitConverter.GetBytes(-0x10), 8)).SelectMany(e => e);
-        var judged = new List<uint>();
-        var (verdict, _) = Verify([.. body, .. table], FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)), rva => judged.Add(rva - FunctionImage.Begin(0)));
+        var (verdict, judged) = VerifyJudged([.. body, .. table], FunctionImage.Info(1, 0, 4, 0, 0, FunctionImage.Code(4, AllocSmall, 4)));
 
         Assert.Empty(verdict.Hazards);
         Assert.Empty(verdict.Unfollowed);
@@ -434,6 +426,14 @@ public sealed class StackWalkClassTests
         Assert.Equal(HazardKind.WrongRegister, first.Kind);
         Assert.Equal(UnwindPath.EpilogScan, first.Path);
         Assert.Equal(Sym.Entry(Rsi), first.RestoredValue);
+    }
+
+    // Verifies, with the offsets from the function's start of the instructions judged, in judging order.
+    private static (FunctionVerdict Verdict, List<uint> Judged) VerifyJudged(byte[] code, byte[] info)
+    {
+        var judged = new List<uint>();
+        var (verdict, _) = Verify(code, info, rva => judged.Add(rva - FunctionImage.Begin(0)));
+        return (verdict, judged);
     }
 
     private static (FunctionVerdict Verdict, byte[] Image) Verify(byte[] code, byte[] info, Action<uint>? judged = null)
