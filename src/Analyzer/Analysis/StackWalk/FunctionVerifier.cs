@@ -57,7 +57,7 @@ public sealed class FunctionVerifier : IDisposable
     // and judging walks them again.
     private readonly RvaTable<DecodedInstruction> _decoded = new(smallCapacity: 512, keptCapacity: 16384);
 
-    // Block entry states of earlier functions, reused.
+    // Blocks of earlier functions (each with its entry state object), reused.
     private readonly List<Block> _spareBlocks = [];
     private int _blocksInUse;
 
