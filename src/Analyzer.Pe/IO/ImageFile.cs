@@ -22,6 +22,7 @@ internal sealed class ImageFile : IDisposable
         Memory = memory;
         Length = length;
         _lastWrite = lastWrite;
+        Pages = memory is null ? FilePages.For(this) : null;
     }
 
     /// <summary>The file's length when it was opened; every mapping and bound uses this one.</summary>
@@ -29,6 +30,9 @@ internal sealed class ImageFile : IDisposable
 
     /// <summary>The bytes, for an in-memory image (readers slice them instead of copying).</summary>
     public byte[]? Memory { get; }
+
+    /// <summary>The file's pages shared by the image's readers; null for an in-memory image or a large file.</summary>
+    public FilePages? Pages { get; }
 
     /// <summary>Reads through the stream's handle (never through the stream), and closes it on disposal.</summary>
     public static ImageFile Open(FileStream stream) =>

@@ -4,8 +4,10 @@ namespace Pelint.Pe.IO;
 
 /// <summary>
 /// A window onto an image's file for one reader at a time: every read returns the bytes asked
-/// for as a span that is valid until the next read on this reader. Reads are served from the
-/// window when they fall inside it; otherwise a window is refilled from the file (one pread).
+/// for as a span that is valid until the next read on this reader. A read inside one page of a
+/// file small enough to keep its pages (<see cref="FilePages"/>, shared by all readers) is served
+/// from that page. Other reads are served from the reader's window when they fall inside it;
+/// otherwise a window is refilled from the file (one pread).
 /// A reader that moves forward (through code, through a table) streams: each refill starts at
 /// the request and reads ahead, twice as far as the last up to <see cref="MaxWindow"/>, so a
 /// scan costs one read per window. A read far from the stream (a record shared by many
@@ -73,6 +75,11 @@ public sealed class ImageReader : IDisposable
         if (_file.Memory is { } memory)
         {
             return new ArraySegment<byte>(memory, (int)fileOffset, length);
+        }
+
+        if (_file.Pages is { } pages && pages.TryGet(fileOffset, length, out var paged))
+        {
+            return paged;
         }
 
         if (_stream.Holds(fileOffset, length))
