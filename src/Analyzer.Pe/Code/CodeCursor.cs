@@ -42,31 +42,70 @@ public sealed class CodeCursor : IDisposable
     /// <summary>The instruction at <paramref name="rva"/>, or false when no byte of it is in the file.</summary>
     public bool TryDecodeAt(uint rva, out Instruction instruction)
     {
-        var at = (long)rva - _runStart;
-        if (at < 0 || at >= _runUsable || !(at + MaxInstructionLength <= _run.Count || _runToEnd))
+        if (!TryRunAt(rva, out var at))
         {
-            if (!_reader.Map.TryGetFileRun(rva, out var offset, out var available, out var sameMapping))
+            instruction = default;
+            return false;
+        }
+
+        _bytes.Reset(_run.Array!, _run.Offset + at, Math.Min(_run.Count - at, MaxInstructionLength));
+        _decoder.IP = rva;
+        _decoder.Decode(out instruction);
+        return true;
+    }
+
+    /// <summary>
+    /// Where control goes from the instruction at <paramref name="rva"/> (see
+    /// <see cref="InstructionFlow"/>), measured without Iced when it can be; false when no byte
+    /// of it is in the file or it does not decode.
+    /// </summary>
+    public bool TryMeasureAt(uint rva, out InstructionFlow flow)
+    {
+        if (!TryRunAt(rva, out var at))
+        {
+            flow = default;
+            return false;
+        }
+
+        var code = _run.AsSpan(at, Math.Min(_run.Count - at, MaxInstructionLength));
+        if (InstructionFlow.TryMeasure(code, rva, out flow))
+        {
+            return true;
+        }
+
+        _bytes.Reset(_run.Array!, _run.Offset + at, code.Length);
+        _decoder.IP = rva;
+        _decoder.Decode(out var instruction);
+        flow = instruction.IsInvalid ? default : InstructionFlow.From(instruction);
+        return !instruction.IsInvalid;
+    }
+
+    // Makes the run hold the instruction at `rva` (at offset `at` in it).
+    private bool TryRunAt(uint rva, out int at)
+    {
+        var offset = (long)rva - _runStart;
+        if (offset < 0 || offset >= _runUsable || !(offset + MaxInstructionLength <= _run.Count || _runToEnd))
+        {
+            if (!_reader.Map.TryGetFileRun(rva, out var fileOffset, out var available, out var sameMapping))
             {
                 _runUsable = 0;
-                instruction = default;
+                at = 0;
                 return false;
             }
 
-            _run = _reader.ReadSegmentAt(offset, (int)Math.Min(available, RunBytes));
+            _run = _reader.ReadSegmentAt(fileOffset, (int)Math.Min(available, RunBytes));
             _runStart = rva;
             _runUsable = Math.Min(sameMapping, _run.Count);
             _runToEnd = _run.Count == available;
-            at = 0;
+            offset = 0;
             if (_run.Count == 0)
             {
-                instruction = default;
+                at = 0;
                 return false;
             }
         }
 
-        _bytes.Reset(_run.Array!, _run.Offset + (int)at, (int)Math.Min(_run.Count - at, MaxInstructionLength));
-        _decoder.IP = rva;
-        _decoder.Decode(out instruction);
+        at = (int)offset;
         return true;
     }
 

@@ -141,57 +141,42 @@ public sealed class NoReturnFunctions(PeImage image)
                     break;
                 }
 
-                if (!cursor.TryDecodeAt(rva, out var instruction) || instruction.IsInvalid)
+                // Only where control goes matters here: measured from a table for most instructions.
+                if (!cursor.TryMeasureAt(rva, out var flow))
                 {
                     return false;
                 }
 
-                var next = (uint)instruction.NextIP;
-                switch (instruction.FlowControl)
+                var next = rva + (uint)flow.Length;
+                switch (flow.Kind)
                 {
-                    case FlowControl.Return:
+                    case FlowKind.Return:
+                    case FlowKind.IndirectJump:
                         return false;
-                    case FlowControl.IndirectBranch:
-                        return false;
-                    case FlowControl.UnconditionalBranch when instruction.NearBranchTarget <= uint.MaxValue && function.Contains((uint)instruction.NearBranchTarget):
-                        rva = (uint)instruction.NearBranchTarget;
+                    case FlowKind.Jump when flow.Target <= uint.MaxValue && function.Contains((uint)flow.Target):
+                        rva = (uint)flow.Target;
                         continue;
-                    case FlowControl.UnconditionalBranch:
-                        if (!NeverReturnsAt(instruction.NearBranchTarget, probe, depth, ref exact))
+                    case FlowKind.Jump:
+                        if (!NeverReturnsAt(flow.Target, probe, depth, ref exact))
                         {
                             return false; // a tail call of something that returns
                         }
 
                         break;
-                    case FlowControl.ConditionalBranch:
-                        if (instruction.NearBranchTarget > uint.MaxValue || !function.Contains((uint)instruction.NearBranchTarget))
+                    case FlowKind.ConditionalJump:
+                        if (flow.Target > uint.MaxValue || !function.Contains((uint)flow.Target))
                         {
                             return false;
                         }
 
-                        pending.Push((uint)instruction.NearBranchTarget);
+                        pending.Push((uint)flow.Target);
                         rva = next;
                         continue;
-                    case FlowControl.Call:
-                    case FlowControl.IndirectCall:
-                        if (instruction.Op0Kind == OpKind.Memory && instruction.IsIPRelativeMemoryOperand
-                            ? IsNoReturnImport((uint)instruction.IPRelativeMemoryAddress)
-                            : instruction.Op0Kind == OpKind.NearBranch64 && NeverReturnsAt(instruction.NearBranchTarget, probe, depth, ref exact))
-                        {
-                            break;
-                        }
-
-                        rva = next;
-                        continue;
-                    case FlowControl.Interrupt when instruction.Code is Code.Int3 or Code.Int1 || (instruction.Code == Code.Int_imm8 && instruction.Immediate8 == 0x29):
-                    case FlowControl.Exception:
+                    case FlowKind.SlotCall when IsNoReturnImport(flow.Slot):
+                    case FlowKind.Call when NeverReturnsAt(flow.Target, probe, depth, ref exact):
+                    case FlowKind.Stop:
                         break;
                     default:
-                        if (instruction.Code == Code.Hlt)
-                        {
-                            break;
-                        }
-
                         rva = next;
                         continue;
                 }
