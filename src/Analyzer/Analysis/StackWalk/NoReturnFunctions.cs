@@ -29,12 +29,14 @@ public sealed class NoReturnFunctions(PeImage image)
         "_CxxThrowException", "__CxxThrowException", "_invoke_watson", "__report_gsfailure", "__fastfail", "longjmp", "_longjmp",
     };
 
-    // Keyed by target and depth: an answer cut off at MaxDepth is only true at that depth, and
-    // with the depth bound the recursion ends without a cycle guard, so every answer is a pure
-    // function of its key and the order in which threads ask never changes it. An answer that
-    // was never cut off (Exact) is the same at every smaller depth, where the same walk has more
-    // room, so it also answers for them.
-    private readonly ConcurrentDictionary<ulong, (bool Answer, bool Exact)> _known = new();
+    // What is known of each target, for each depth (see Answers). An answer is a pure function
+    // of target and depth: with the depth bound the recursion ends without a cycle guard, so the
+    // order in which threads ask never changes it. Answers are monotone in the room left below a
+    // depth: with more room, more callees are found never to return, so a walk follows only paths
+    // the walk with less room follows (cut sooner). So "never returns" at a depth holds at every
+    // smaller depth, and "returns" at a depth holds at every greater one. An answer that was never
+    // cut off (Exact) is the same at every smaller depth, where the same walk has more room.
+    private readonly ConcurrentDictionary<uint, Answers> _known = new();
 
     /// <summary>
     /// A worker's means to answer: a cursor for each depth (callees lie anywhere in the image;
@@ -72,28 +74,21 @@ public sealed class NoReturnFunctions(PeImage image)
 
     private bool IsNoReturnImport(uint slot) => image.Imports.FindBySlot(slot) is { Name: { } name } && Imports.Contains(name);
 
-    // `exact`: the answer did not depend on the depth bound anywhere below.
+    // `exact`: the answer is also the answer at every smaller depth.
     private bool NeverReturns(uint target, Probe probe, int depth, out bool exact)
     {
-        var key = ((ulong)(uint)depth << 32) | target;
-        if (_known.TryGetValue(key, out var known))
+        if (_known.TryGetValue(target, out var known) && known.TryAnswer(depth, out var answer, out exact))
         {
-            exact = known.Exact;
-            return known.Answer;
-        }
-
-        for (var deeper = depth + 1; deeper <= MaxDepth; deeper++)
-        {
-            if (_known.TryGetValue(((ulong)(uint)deeper << 32) | target, out var found) && found.Exact)
-            {
-                exact = true;
-                return found.Answer;
-            }
+            return answer;
         }
 
         exact = true;
         var result = Compute(target, probe, depth, ref exact);
-        _known[key] = (result, exact);
+
+        // "Never returns" holds at every smaller depth whatever was cut off below.
+        exact |= result;
+        var learned = Answers.Of(depth, result, exact);
+        _known.AddOrUpdate(target, static (_, learned) => learned, static (_, old, learned) => old.With(learned), learned);
         return result;
     }
 
@@ -198,5 +193,41 @@ public sealed class NoReturnFunctions(PeImage image)
         var answer = NeverReturns((uint)target, probe, depth + 1, out var calleeExact);
         exact &= calleeExact;
         return answer;
+    }
+
+    /// <summary>The answers known for one target: for each depth, whether it is known, the answer, and whether it is exact.</summary>
+    private readonly record struct Answers(ushort Bits)
+    {
+        public static Answers Of(int depth, bool neverReturns, bool exact) =>
+            new((ushort)((1 << depth) | (neverReturns ? 1 << (4 + depth) : 0) | (exact ? 1 << (8 + depth) : 0)));
+
+        // Answers computed by different threads agree (each is a pure function of its depth), so merging is a union.
+        public Answers With(Answers other) => new((ushort)(Bits | other.Bits));
+
+        public bool TryAnswer(int depth, out bool neverReturns, out bool exact)
+        {
+            for (var d = 0; d <= MaxDepth; d++)
+            {
+                if ((Bits & (1 << d)) == 0)
+                {
+                    continue;
+                }
+
+                var answer = (Bits & (1 << (4 + d))) != 0;
+                var isExact = (Bits & (1 << (8 + d))) != 0;
+                // Its own depth's answer; one from deeper that holds at smaller depths (exact, or
+                // never returns); one from a smaller depth that returns (exact here if it was there).
+                if (d == depth || (d > depth && (isExact || answer)) || (d < depth && !answer))
+                {
+                    neverReturns = answer;
+                    exact = isExact || answer;
+                    return true;
+                }
+            }
+
+            neverReturns = false;
+            exact = false;
+            return false;
+        }
     }
 }
