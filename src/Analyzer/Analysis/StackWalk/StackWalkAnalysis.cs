@@ -154,7 +154,7 @@ public sealed class StackWalkAnalysis
     {
         var entries = directory.Functions;
         var fragments = new Dictionary<int, List<RuntimeFunction>>();
-        var primaries = new List<RuntimeFunction>();
+        var primaries = new List<RuntimeFunction>(entries.Count);
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
