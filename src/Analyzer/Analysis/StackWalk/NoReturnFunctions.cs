@@ -164,8 +164,19 @@ public sealed class NoReturnFunctions(PeImage image)
                             return false;
                         }
 
-                        pending.Push((uint)flow.Target);
-                        rva = next;
+                        // Forward branches first: a return is most often at the end, and the
+                        // answer does not depend on the order paths are taken in.
+                        if (flow.Target > next)
+                        {
+                            pending.Push(next);
+                            rva = (uint)flow.Target;
+                        }
+                        else
+                        {
+                            pending.Push((uint)flow.Target);
+                            rva = next;
+                        }
+
                         continue;
                     case FlowKind.SlotCall when IsNoReturnImport(flow.Slot):
                     case FlowKind.Call when NeverReturnsAt(flow.Target, probe, depth, ref exact):
