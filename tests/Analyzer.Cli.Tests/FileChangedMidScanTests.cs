@@ -61,6 +61,31 @@ public sealed class FileChangedMidScanTests : IDisposable
         Assert.Contains("rewritten", notification, StringComparison.Ordinal);
     }
 
+    // coreclr.dll (4.6 MB) is read through the pages all readers share (FilePages): a page read
+    // before the change keeps the old bytes, one read after it comes up short or new, and the
+    // file is reported either way.
+    [SkippableFact]
+    public void Paged_image_truncated_mid_scan_exits_3_with_a_notification()
+    {
+        var path = CopyCoreclr();
+
+        var (code, notification) = ScanWhile(path, () => Truncate(path, 1 << 20));
+
+        Assert.Equal(3, code);
+        Assert.True(notification.Contains("truncated", StringComparison.Ordinal) || notification.Contains("length changed", StringComparison.Ordinal), notification);
+    }
+
+    [SkippableFact]
+    public void Paged_image_rewritten_mid_scan_exits_3_with_a_notification()
+    {
+        var path = CopyCoreclr();
+
+        var (code, notification) = ScanWhile(path, () => Rewrite(path));
+
+        Assert.Equal(3, code);
+        Assert.Contains("rewritten", notification, StringComparison.Ordinal);
+    }
+
     // Runs the scan on another thread, applies `change` once the scan holds the file open, and
     // returns the exit code and the text of the file's one execution notification.
     private (int Code, string Notification) ScanWhile(string path, Action change)
@@ -88,6 +113,13 @@ public sealed class FileChangedMidScanTests : IDisposable
         // 300 MiB, over the size files used to be mapped from; 1,024 functions described, so
         // the scan is long enough to be caught mid-way and short enough for a test.
         File.WriteAllBytes(path, LargeImage.Build(300 << 20, describedFunctions: 1024));
+        return path;
+    }
+
+    private string CopyCoreclr()
+    {
+        var path = Path.Combine(_dir, "coreclr.dll");
+        File.Copy(Path.Combine(TestPaths.RuntimePackNative, "coreclr.dll"), path);
         return path;
     }
 
