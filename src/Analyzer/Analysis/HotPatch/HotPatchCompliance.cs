@@ -1,7 +1,6 @@
 using System.Reflection.PortableExecutable;
 using Pelint.Pe;
 using Pelint.Pe.Exceptions;
-using Pelint.Pe.IO;
 
 namespace Pelint.Analysis.HotPatch;
 
@@ -86,8 +85,6 @@ public sealed class HotPatchCompliance
         var entries = HotPatchEntries.Of(context);
         var needed = HotPatchEntries.PaddingNeeded(image);
         var directory = image.Machine == Machine.Amd64 ? image.ExceptionDirectory : null;
-        var code = image.Code.OpenCursor();
-        using var reader = image.OpenReader();
         var first = new FirstInstructionProblem[entries.Count];
         var padding = new PaddingProblem[entries.Count];
         var movEdiEdi = 0;
@@ -95,15 +92,16 @@ public sealed class HotPatchCompliance
         {
             context.Cancellation.ThrowIfCancellationRequested();
             var entry = entries[i];
-            first[i] = !code.TryDecodeAt(entry.Rva, out var instruction) || instruction.IsInvalid ? FirstInstructionProblem.Undecodable
-                : instruction.Length < 2 ? FirstInstructionProblem.OneByte
+            // HotPatchEntries measured the first instruction and read the padding bytes already.
+            first[i] = entry.FirstInstructionLength == 0 ? FirstInstructionProblem.Undecodable
+                : entry.FirstInstructionLength < 2 ? FirstInstructionProblem.OneByte
                 : FirstInstructionProblem.None;
             if (entry.StartsWithMovEdiEdi)
             {
                 movEdiEdi++;
             }
 
-            padding[i] = PaddingOf(image, reader, directory, entry.Rva, needed);
+            padding[i] = PaddingOf(image, directory, entry, needed);
         }
 
         return new HotPatchCompliance(new Judged(entries, first, padding), movEdiEdi);
@@ -158,8 +156,9 @@ public sealed class HotPatchCompliance
         return null;
     }
 
-    private static PaddingProblem PaddingOf(PeImage image, ImageReader reader, ExceptionDirectory? directory, uint entry, int needed)
+    private static PaddingProblem PaddingOf(PeImage image, ExceptionDirectory? directory, in PatchableEntry patchable, int needed)
     {
+        var entry = patchable.Rva;
         var section = image.Map.FindSection(entry);
         if (entry < needed || section is null || entry - (uint)needed < section.VirtualAddress)
         {
@@ -167,14 +166,14 @@ public sealed class HotPatchCompliance
         }
 
         var start = entry - (uint)needed;
-        if (!reader.TryGetSpan(start, needed, out var padding))
+        if (!patchable.PaddingInFile)
         {
             return PaddingProblem.NotInFile;
         }
 
-        foreach (var b in padding)
+        for (var k = 0; k < needed; k++)
         {
-            if (b is not (0xCC or 0x90))
+            if ((byte)(patchable.Padding >> (8 * k)) is not (0xCC or 0x90))
             {
                 return PaddingProblem.NotInt3OrNop;
             }
