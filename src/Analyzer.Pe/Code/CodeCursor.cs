@@ -48,9 +48,7 @@ public sealed class CodeCursor : IDisposable
             return false;
         }
 
-        _bytes.Reset(_run.Array!, _run.Offset + at, Math.Min(_run.Count - at, MaxInstructionLength));
-        _decoder.IP = rva;
-        _decoder.Decode(out instruction);
+        DecodeInRun(rva, at, out instruction);
         return true;
     }
 
@@ -67,17 +65,22 @@ public sealed class CodeCursor : IDisposable
             return false;
         }
 
-        var code = _run.AsSpan(at, Math.Min(_run.Count - at, MaxInstructionLength));
-        if (InstructionFlow.TryMeasure(code, rva, out flow))
+        if (InstructionFlow.TryMeasure(_run.AsSpan(at, Math.Min(_run.Count - at, MaxInstructionLength)), rva, out flow))
         {
             return true;
         }
 
-        _bytes.Reset(_run.Array!, _run.Offset + at, code.Length);
-        _decoder.IP = rva;
-        _decoder.Decode(out var instruction);
+        DecodeInRun(rva, at, out var instruction);
         flow = instruction.IsInvalid ? default : InstructionFlow.From(instruction);
         return !instruction.IsInvalid;
+    }
+
+    // The instruction at `at` in the run (its bytes up to the architectural maximum).
+    private void DecodeInRun(uint rva, int at, out Instruction instruction)
+    {
+        _bytes.Reset(_run.Array!, _run.Offset + at, Math.Min(_run.Count - at, MaxInstructionLength));
+        _decoder.IP = rva;
+        _decoder.Decode(out instruction);
     }
 
     // Makes the run hold the instruction at `rva` (at offset `at` in it).

@@ -64,13 +64,17 @@ public sealed class NoReturnFunctions(PeImage image)
     /// <summary>Whether a call of <paramref name="call"/> never comes back.</summary>
     public bool NeverReturns(in Instruction call, Probe probe)
     {
-        if (call.Op0Kind == OpKind.Memory && call.IsIPRelativeMemoryOperand)
-        {
-            return IsNoReturnImport((uint)call.IPRelativeMemoryAddress);
-        }
-
-        return call.Op0Kind == OpKind.NearBranch64 && call.NearBranchTarget <= uint.MaxValue && NeverReturns((uint)call.NearBranchTarget, probe, 0, out _);
+        var exact = true;
+        return CallNeverReturns(InstructionFlow.From(call), probe, 0, ref exact);
     }
+
+    // A call through an import's slot, or to a function asked at `calleeDepth`.
+    private bool CallNeverReturns(in InstructionFlow call, Probe probe, int calleeDepth, ref bool exact) => call.Kind switch
+    {
+        FlowKind.SlotCall => IsNoReturnImport(call.Slot),
+        FlowKind.Call => NeverReturnsAt(call.Target, probe, calleeDepth, ref exact),
+        _ => false,
+    };
 
     private bool IsNoReturnImport(uint slot) => image.Imports.FindBySlot(slot) is { Name: { } name } && Imports.Contains(name);
 
@@ -152,7 +156,7 @@ public sealed class NoReturnFunctions(PeImage image)
                         rva = (uint)flow.Target;
                         continue;
                     case FlowKind.Jump:
-                        if (!NeverReturnsAt(flow.Target, probe, depth, ref exact))
+                        if (!NeverReturnsAt(flow.Target, probe, depth + 1, ref exact))
                         {
                             return false; // a tail call of something that returns
                         }
@@ -178,8 +182,7 @@ public sealed class NoReturnFunctions(PeImage image)
                         }
 
                         continue;
-                    case FlowKind.SlotCall when IsNoReturnImport(flow.Slot):
-                    case FlowKind.Call when NeverReturnsAt(flow.Target, probe, depth, ref exact):
+                    case FlowKind.SlotCall or FlowKind.Call when CallNeverReturns(flow, probe, depth + 1, ref exact):
                     case FlowKind.Stop:
                         break;
                     default:
@@ -194,14 +197,14 @@ public sealed class NoReturnFunctions(PeImage image)
         return true;
     }
 
-    private bool NeverReturnsAt(ulong target, Probe probe, int depth, ref bool exact)
+    private bool NeverReturnsAt(ulong target, Probe probe, int calleeDepth, ref bool exact)
     {
         if (target > uint.MaxValue)
         {
             return false;
         }
 
-        var answer = NeverReturns((uint)target, probe, depth + 1, out var calleeExact);
+        var answer = NeverReturns((uint)target, probe, calleeDepth, out var calleeExact);
         exact &= calleeExact;
         return answer;
     }
