@@ -1,7 +1,4 @@
-using Iced.Intel;
-using Pelint.Pe;
 using Pelint.Pe.Code;
-using Pelint.Testing;
 
 namespace Pelint.Pe.Tests.Code;
 
@@ -12,36 +9,19 @@ public sealed class InstructionFlowTests
     public void Flow_measured_without_Iced_matches_Iceds_on_every_function_of_the_runtime_pack()
     {
         long instructions = 0, measured = 0, transfers = 0;
-        foreach (var path in Directory.EnumerateFiles(TestPaths.RuntimePackNative, "*.dll").Order(StringComparer.Ordinal))
+        foreach (var (file, code, offset, instruction) in RuntimePackCode.Instructions())
         {
-            using var image = PeImage.Open(path).Image!;
-            if (image.Machine != System.Reflection.PortableExecutable.Machine.Amd64)
+            instructions++;
+            if (!InstructionFlow.TryMeasure(code.AsSpan(offset, Math.Min(15, code.Length - offset)), instruction.IP, out var flow))
             {
                 continue;
             }
 
-            using var reader = image.OpenReader();
-            foreach (var f in image.ExceptionDirectory.Functions)
-            {
-                var code = reader.GetAvailableSpan(f.BeginAddress, (int)Math.Min(f.Length, ImageCode.MaxDecodeBytes)).ToArray();
-                var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), f.BeginAddress);
-                while (decoder.IP < f.BeginAddress + (ulong)code.Length)
-                {
-                    var offset = (int)(decoder.IP - f.BeginAddress);
-                    decoder.Decode(out var instruction);
-                    instructions++;
-                    if (!InstructionFlow.TryMeasure(code.AsSpan(offset, Math.Min(15, code.Length - offset)), instruction.IP, out var flow))
-                    {
-                        continue;
-                    }
-
-                    measured++;
-                    var where = $"{Path.GetFileName(path)} 0x{instruction.IP:X} {Convert.ToHexString(code, offset, Math.Min(15, code.Length - offset))} ({instruction})";
-                    Assert.False(instruction.IsInvalid, $"measured an instruction Iced rejects: {where}");
-                    Assert.True(InstructionFlow.From(instruction) == flow, $"{flow}, Iced {InstructionFlow.From(instruction)}: {where}");
-                    transfers += flow.Kind == FlowKind.Next ? 0 : 1;
-                }
-            }
+            measured++;
+            var where = RuntimePackCode.Where(file, code, offset, instruction);
+            Assert.False(instruction.IsInvalid, $"measured an instruction Iced rejects: {where}");
+            Assert.True(InstructionFlow.From(instruction) == flow, $"{flow}, Iced {InstructionFlow.From(instruction)}: {where}");
+            transfers += flow.Kind == FlowKind.Next ? 0 : 1;
         }
 
         // The table must carry most of the work, branches included, or walks gain nothing from it.

@@ -1,8 +1,5 @@
 using Iced.Intel;
-using Pelint.Pe;
 using Pelint.Pe.Code;
-using Pelint.Pe.Exceptions;
-using Pelint.Testing;
 using IcedCode = Iced.Intel.Code;
 
 namespace Pelint.Pe.Tests.Code;
@@ -16,40 +13,23 @@ public sealed class InstructionLengthTests
     public void Lengths_and_hints_match_Iced_on_every_function_of_the_runtime_pack()
     {
         long instructions = 0, measured = 0;
-        foreach (var path in Directory.EnumerateFiles(TestPaths.RuntimePackNative, "*.dll").Order(StringComparer.Ordinal))
+        foreach (var (file, code, offset, instruction) in RuntimePackCode.Instructions())
         {
-            using var image = PeImage.Open(path).Image!;
-            if (image.Machine != System.Reflection.PortableExecutable.Machine.Amd64)
+            instructions++;
+            var length = InstructionLength.Of(code.AsSpan(offset), out var hints);
+            if (length == 0)
             {
                 continue;
             }
 
-            using var reader = image.OpenReader();
-            foreach (var f in image.ExceptionDirectory.Functions)
-            {
-                var code = reader.GetAvailableSpan(f.BeginAddress, (int)Math.Min(f.Length, ImageCode.MaxDecodeBytes)).ToArray();
-                var decoder = Decoder.Create(64, new ByteArrayCodeReader(code), f.BeginAddress);
-                while (decoder.IP < f.BeginAddress + (ulong)code.Length)
-                {
-                    var offset = (int)(decoder.IP - f.BeginAddress);
-                    decoder.Decode(out var instruction);
-                    instructions++;
-                    var length = InstructionLength.Of(code.AsSpan(offset), out var hints);
-                    if (length == 0)
-                    {
-                        continue;
-                    }
-
-                    measured++;
-                    var where = $"{Path.GetFileName(path)} 0x{instruction.IP:X} {Convert.ToHexString(code, offset, Math.Min(15, code.Length - offset))} ({instruction})";
-                    Assert.True(instruction.Code != IcedCode.INVALID, $"measured an instruction Iced rejects: {where}");
-                    Assert.True(length == instruction.Length, $"length {length}, Iced {instruction.Length}: {where}");
-                    Assert.True(!Exits.Contains(instruction.Code) || hints.HasFlag(LengthHints.ExitCandidate), $"exit not flagged: {where}");
-                    Assert.True(instruction.MemoryIndex == Register.None || hints.HasFlag(LengthHints.IndexedMemory), $"index register not flagged: {where}");
-                    var tableForm = instruction.MemoryIndex != Register.None && instruction.MemoryIndexScale is 1 or 4 && instruction.MemoryDisplSize >= 4;
-                    Assert.True(tableForm == hints.HasFlag(LengthHints.IndexedDisplacement32), $"indexed disp32 form {(tableForm ? "not " : string.Empty)}flagged: {where}");
-                }
-            }
+            measured++;
+            var where = RuntimePackCode.Where(file, code, offset, instruction);
+            Assert.True(instruction.Code != IcedCode.INVALID, $"measured an instruction Iced rejects: {where}");
+            Assert.True(length == instruction.Length, $"length {length}, Iced {instruction.Length}: {where}");
+            Assert.True(!Exits.Contains(instruction.Code) || hints.HasFlag(LengthHints.ExitCandidate), $"exit not flagged: {where}");
+            Assert.True(instruction.MemoryIndex == Register.None || hints.HasFlag(LengthHints.IndexedMemory), $"index register not flagged: {where}");
+            var tableForm = instruction.MemoryIndex != Register.None && instruction.MemoryIndexScale is 1 or 4 && instruction.MemoryDisplSize >= 4;
+            Assert.True(tableForm == hints.HasFlag(LengthHints.IndexedDisplacement32), $"indexed disp32 form {(tableForm ? "not " : string.Empty)}flagged: {where}");
         }
 
         // The table must carry most of the work, or the scan gains nothing from it.
