@@ -16,6 +16,9 @@ public sealed record AnalysisSettings
 
     /// <summary>Folders searched for an image's PDB after the image's own folder (the scan's <c>--symbols</c>).</summary>
     public IReadOnlyList<string> SymbolDirectories { get; init; } = [];
+
+    /// <summary>The file's time budget, if any; its token should be (or be linked into) <see cref="Cancellation"/>.</summary>
+    public TimeBudget? Budget { get; init; }
 }
 
 /// <summary>
@@ -35,6 +38,7 @@ public sealed class AnalysisContext
 {
     private readonly ConcurrentDictionary<object, Lazy<object>> _analyses = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentQueue<AnalysisNote> _notes = new();
+    private readonly TimeBudget? _budget;
 
     public AnalysisContext(PeImage image, AnalysisSettings? settings = null)
     {
@@ -44,6 +48,7 @@ public sealed class AnalysisContext
         Parallelism = Math.Max(1, settings.Parallelism);
         Cancellation = settings.Cancellation;
         SymbolDirectories = settings.SymbolDirectories;
+        _budget = settings.Budget;
     }
 
     public PeImage Image { get; }
@@ -56,6 +61,26 @@ public sealed class AnalysisContext
 
     /// <summary>Folders searched for the image's PDB after its own folder.</summary>
     public IReadOnlyList<string> SymbolDirectories { get; }
+
+    /// <summary>
+    /// Throws <see cref="OperationCanceledException"/> if the work should stop: called at the
+    /// boundaries of long work, it also notices a time budget whose timer has not fired yet.
+    /// </summary>
+    public void ThrowIfStopped()
+    {
+        _budget?.CheckDeadline();
+        Cancellation.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Whether the work should stop (see <see cref="ThrowIfStopped"/>).</summary>
+    public bool IsStopped
+    {
+        get
+        {
+            _budget?.CheckDeadline();
+            return Cancellation.IsCancellationRequested;
+        }
+    }
 
     /// <summary>Notes the analyses made so far, in the order they were made.</summary>
     public IReadOnlyList<AnalysisNote> Notes => [.. _notes];

@@ -21,7 +21,7 @@ internal static class ChunkedWork
             int chunk;
             while ((chunk = Interlocked.Increment(ref next)) < chunks)
             {
-                context.Cancellation.ThrowIfCancellationRequested();
+                context.ThrowIfStopped();
                 run(worker, chunk);
             }
         }

@@ -47,7 +47,7 @@ public sealed class RuleEngine
         var requirements = policy.RequirementsFor(image.Path);
         foreach (var (rule, descriptor) in _rules)
         {
-            if (cancellation.IsCancellationRequested)
+            if (analysis.IsStopped)
             {
                 break;
             }

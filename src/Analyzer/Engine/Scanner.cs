@@ -75,8 +75,7 @@ public sealed class Scanner(RuleEngine engine)
     {
         // The budget covers the whole file, the image's view builds included (they observe the token).
         var budget = options.FileTimeBudget;
-        using var timeout = budget is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        timeout?.CancelAfter(budget!.Value);
+        using var timeout = budget is null ? null : new TimeBudget(budget.Value, cancellation);
         var token = timeout?.Token ?? cancellation;
         var opened = PeImage.Open(input.Path, options.Open);
         if (!opened.Success)
@@ -95,6 +94,7 @@ public sealed class Scanner(RuleEngine engine)
         {
             Parallelism = options.MaxDegreeOfParallelism,
             Cancellation = token,
+            Budget = timeout,
             SymbolDirectories = options.SymbolDirectories,
         });
         var report = Engine.Analyze(analysis, options.Policy);
@@ -114,7 +114,7 @@ public sealed class Scanner(RuleEngine engine)
             };
         }
 
-        if (timeout is { IsCancellationRequested: true } && !cancellation.IsCancellationRequested)
+        if (timeout is { Token.IsCancellationRequested: true } && !cancellation.IsCancellationRequested)
         {
             report = report with
             {

@@ -30,6 +30,81 @@ public sealed class TimeBudgetTests
         }
     }
 
+    /// <summary>A clock the test moves by hand, whose timers never fire: a thread pool too busy to run the budget's timer.</summary>
+    private sealed class StalledClock : TimeProvider
+    {
+        private long _now;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _now);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _now, by.Ticks);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new NeverFires();
+
+        private sealed class NeverFires : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>A catalogued rule that moves the clock when it runs and counts its runs.</summary>
+    private sealed class ClockRule(string id, StalledClock clock, TimeSpan takes) : IRule
+    {
+        public int Runs { get; private set; }
+
+        public string Id => id;
+
+        public Applicability GetApplicability(PeImage image) => Applicability.Applicable;
+
+        public IEnumerable<Finding> Analyze(RuleContext context)
+        {
+            Runs++;
+            clock.Advance(takes);
+            return [];
+        }
+    }
+
+    [Fact]
+    public void Deadline_that_passed_is_noticed_at_the_next_check_though_the_timer_never_fired()
+    {
+        var clock = new StalledClock();
+        using var budget = new TimeBudget(TimeSpan.FromMilliseconds(10), clock);
+
+        clock.Advance(TimeSpan.FromMilliseconds(9));
+        budget.CheckDeadline();
+        var before = budget.Token.IsCancellationRequested;
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        budget.CheckDeadline();
+
+        Assert.False(before);
+        Assert.True(budget.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void Engine_runs_no_rule_after_the_deadline_though_the_timer_never_fired()
+    {
+        var clock = new StalledClock();
+        var first = new ClockRule("PE1001", clock, TimeSpan.FromSeconds(2));
+        var second = new ClockRule("PE1002", clock, TimeSpan.Zero);
+        using var budget = new TimeBudget(TimeSpan.FromSeconds(1), clock);
+        using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
+        var analysis = new AnalysisContext(image, new AnalysisSettings { Cancellation = budget.Token, Budget = budget });
+
+        new RuleEngine(RuleCatalog.Embedded, [first, second]).Analyze(analysis, DefaultSeverityPolicy.Instance);
+
+        Assert.Equal(1, first.Runs);
+        Assert.Equal(0, second.Runs);
+        Assert.True(budget.Token.IsCancellationRequested);
+    }
+
     [Fact]
     public void Rule_running_past_the_budget_is_stopped_and_each_file_gets_one_notification()
     {
