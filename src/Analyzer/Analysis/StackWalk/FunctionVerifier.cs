@@ -41,7 +41,8 @@ public sealed class FunctionVerifier : IDisposable
     // Blocks to walk, lowest address first: code mostly flows forward, so a block where paths
     // meet is walked once its predecessors have all arrived, not once per arrival.
     private readonly PriorityQueue<Block, uint> _work = new();
-    private readonly Instruction[] _history = new Instruction[History];
+    // Indices in _decoded of the last instructions of the block being walked (a ring).
+    private readonly int[] _history = new int[History];
     private readonly Instruction[] _window = new Instruction[PathHistory];
     private readonly List<Instruction> _segment = [];
     private const int MaxSegment = 4096;
@@ -53,9 +54,17 @@ public sealed class FunctionVerifier : IDisposable
     private readonly NoReturnFunctions.Probe _probe;
     private readonly StackState _scratch = StackState.AtEntry();
 
-    // Instructions decoded in the current function: the fixed point walks blocks more than once
-    // and judging walks them again.
-    private readonly RvaTable<DecodedInstruction> _decoded = new(smallCapacity: 512, keptCapacity: 16384);
+    // Instructions decoded in the current function, in the order first decoded, with their
+    // indices by RVA: the fixed point walks blocks more than once and judging walks them again,
+    // and each walk mostly asks for the instruction decoded after the last one it had, which is
+    // found without a lookup. Arrays up to KeptDecoded are kept for the next function.
+    private const int KeptDecoded = 16384;
+    private DecodedInstruction[] _decoded = new DecodedInstruction[512];
+    private int _decodedCount;
+    private readonly RvaTable<int> _decodedAt = new(smallCapacity: 512, keptCapacity: 2 * KeptDecoded);
+
+    // Per decoded instruction: whether a block starts there (the walk stops and flows into it).
+    private bool[] _startsBlock = new bool[512];
 
     // Blocks of earlier functions (each with its entry state object), reused.
     private readonly List<Block> _spareBlocks = [];
@@ -251,7 +260,14 @@ public sealed class FunctionVerifier : IDisposable
     // Forgets the previous function; what a very large one made the buffers grow to is let go.
     private void ReleaseScratch()
     {
-        _decoded.Clear();
+        _decodedCount = 0;
+        _decodedAt.Clear();
+        if (_decoded.Length > KeptDecoded)
+        {
+            _decoded = new DecodedInstruction[512];
+            _startsBlock = new bool[512];
+        }
+
         _settles.Clear();
         _lastSettle = default;
         if (_spareBlocks.Count > KeptBlocks)
@@ -345,6 +361,11 @@ public sealed class FunctionVerifier : IDisposable
         block.Arrivals = 1;
         _blocks.Add(target, block);
         _blockAt.Add(target, block);
+        if (_decodedAt.TryGetValue(target, out var decoded))
+        {
+            _startsBlock[decoded] = true;
+        }
+
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
         Enqueue(block);
 
@@ -390,6 +411,7 @@ public sealed class FunctionVerifier : IDisposable
         var rva = block.Start;
         var run = 0;
         var afterCall = false;
+        var at = -1;
         while (true)
         {
             if (++_steps > MaxSteps)
@@ -398,18 +420,23 @@ public sealed class FunctionVerifier : IDisposable
                 return;
             }
 
-            if (rva != block.Start && _blockAt.ContainsKey(rva))
+            at = DecodedAt(rva, at);
+            if (rva != block.Start && (at >= 0 ? _startsBlock[at] : _blockAt.ContainsKey(rva)))
             {
                 block.End = rva;
                 Join(rva, state, rva, Arrival.FallThrough, afterCall);
                 return;
             }
 
-            if (!_function.Contains(rva) || !Decode(rva, out var instruction, out var facts))
+            if (!_function.Contains(rva) || (at < 0 && (at = DecodeNew(rva)) < 0))
             {
                 block.End = rva;
                 return;
             }
+
+            // In place: nothing below decodes before the walk moves on (a switch's reading may, and the walk stops after it).
+            ref readonly var instruction = ref _decoded[at].Instruction;
+            var facts = _decoded[at].Facts;
 
             var next = (uint)instruction.NextIP;
             switch (instruction.FlowControl)
@@ -433,7 +460,7 @@ public sealed class FunctionVerifier : IDisposable
                         Trace?.Invoke($"rsp lost at 0x{rva:X} {instruction}");
                     }
 
-                    _history[run++ % History] = instruction;
+                    _history[run++ % History] = at;
                     rva = next;
                     continue;
                 case FlowControl.ConditionalBranch:
@@ -443,7 +470,7 @@ public sealed class FunctionVerifier : IDisposable
                         Join((uint)instruction.NearBranchTarget, state, rva, Arrival.Branch);
                     }
 
-                    _history[run++ % History] = instruction;
+                    _history[run++ % History] = at;
                     rva = next;
                     continue;
                 case FlowControl.UnconditionalBranch:
@@ -472,7 +499,7 @@ public sealed class FunctionVerifier : IDisposable
         var start = PathHistory - count;
         for (var k = 0; k < count; k++)
         {
-            _window[start + k] = _history[(run - count + k) % History];
+            _window[start + k] = _decoded[_history[(run - count + k) % History]].Instruction;
         }
 
         if (run < History && !block.OwnHistoryOnly)
@@ -536,8 +563,10 @@ public sealed class FunctionVerifier : IDisposable
     {
         _segment.Clear();
         var rva = start;
-        while (_segment.Count < MaxSegment && Decode(rva, out var instruction, out _))
+        var at = -1;
+        while (_segment.Count < MaxSegment && (at = Decode(rva, at)) >= 0)
         {
+            var instruction = _decoded[at].Instruction;
             if (arrived.Arrival == Arrival.Branch && rva == arrived.From)
             {
                 if (instruction.FlowControl == FlowControl.ConditionalBranch)
@@ -636,8 +665,11 @@ public sealed class FunctionVerifier : IDisposable
         block.Entry.CopyTo(state);
         var rva = block.Start;
         (uint Rva, string Form)? release = null;
-        while (rva < block.End && Decode(rva, out var instruction, out var facts))
+        var at = -1;
+        while (rva < block.End && (at = Decode(rva, at)) >= 0)
         {
+            ref readonly var instruction = ref _decoded[at].Instruction;
+            var facts = _decoded[at].Facts;
             var path = JudgeAt(rva, state, instruction);
             if (release is { } r && path == UnwindPath.EpilogScan)
             {
@@ -684,6 +716,15 @@ public sealed class FunctionVerifier : IDisposable
             return Repeat(rva);
         }
 
+        return Unwind(rva, state, entry, mayStartEpilog, reusable, frame);
+    }
+
+    // Asks the unwinder at the instruction and judges its answer. Apart from JudgeAt, which
+    // answers most instructions from the last answer: this one's large locals (the unwinder's
+    // result, hazards) are cleared on every call.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private UnwindPath? Unwind(uint rva, StackState state, RuntimeFunction entry, bool mayStartEpilog, bool reusable, Sym frame)
+    {
         Observe?.Invoke(rva, entry, state);
         var outcome = _unwinder.Unwind(entry, rva, state, mayStartEpilog);
         _found.Clear();
@@ -749,12 +790,21 @@ public sealed class FunctionVerifier : IDisposable
             _verdict.InstructionsUnjudged++;
         }
 
+        if (_lastBodyHazards.Count > 0)
+        {
+            RepeatHazards(rva);
+        }
+
+        return UnwindPath.Codes;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RepeatHazards(uint rva)
+    {
         foreach (var hazard in _lastBodyHazards)
         {
             _verdict.Add(hazard with { Rva = rva });
         }
-
-        return UnwindPath.Codes;
     }
 
     // Compares the unwinder's answer with the truth, collecting hazards in _found; false when the answer cannot be judged.
@@ -855,30 +905,51 @@ public sealed class FunctionVerifier : IDisposable
     // Windows x64 nonvolatile general registers: rbx, rbp, rsi, rdi, r12-r15.
     private static bool IsNonvolatile(int register) => register is 3 or 5 or 6 or 7 or >= 12 and <= 15;
 
-    // The instruction at `rva`, decoded once per function; a call's facts are worked out with it
-    // (each is a pure function of the image, so when they are asked does not matter).
-    private bool Decode(uint rva, out Instruction instruction, out CallFacts facts)
+    // The index in _decoded of the instruction at `rva`, decoded once per function, or -1 when
+    // its bytes do not decode. `after` is the index of the instruction before it on the walk
+    // (or -1): the one decoded next after that is most often the one asked for.
+    private int Decode(uint rva, int after)
     {
-        ref readonly var decoded = ref _decoded.Find(rva);
-        if (!Unsafe.IsNullRef(in decoded))
+        var at = DecodedAt(rva, after);
+        return at >= 0 ? at : DecodeNew(rva);
+    }
+
+    // The index of the instruction at `rva` if it was decoded already, or -1.
+    private int DecodedAt(uint rva, int after)
+    {
+        var next = after + 1;
+        if ((uint)next < (uint)_decodedCount && (uint)_decoded[next].Instruction.IP == rva)
         {
-            instruction = decoded.Instruction;
-            facts = decoded.Facts;
-            return true;
+            return next;
         }
 
-        facts = CallFacts.None;
+        return _decodedAt.TryGetValue(rva, out var at) ? at : -1;
+    }
 
-        if (_cursor.TryDecodeAt(rva, out instruction) && !instruction.IsInvalid)
+    // Decodes the instruction at `rva` (not decoded yet); a call's facts are worked out with it
+    // (each is a pure function of the image, so when they are asked does not matter).
+    private int DecodeNew(uint rva)
+    {
+        if (_cursor.TryDecodeAt(rva, out var instruction) && !instruction.IsInvalid)
         {
+            var facts = CallFacts.None;
             if (instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall)
             {
                 facts = (IsNoReturnCall(instruction) ? CallFacts.NeverReturns : CallFacts.None)
                     | (KeepsRax(instruction, (uint)instruction.NextIP) ? CallFacts.KeepsRax : CallFacts.None);
             }
 
-            _decoded.Add(rva, new DecodedInstruction(instruction, facts));
-            return true;
+            if (_decodedCount == _decoded.Length)
+            {
+                Array.Resize(ref _decoded, _decoded.Length * 2);
+                Array.Resize(ref _startsBlock, _decoded.Length);
+            }
+
+            var at = _decodedCount++;
+            _decoded[at] = new DecodedInstruction(instruction, facts);
+            _startsBlock[at] = _blockAt.ContainsKey(rva);
+            _decodedAt.Add(rva, at);
+            return at;
         }
 
         if (_verdict.Unfollowed.Count < 4)
@@ -886,7 +957,7 @@ public sealed class FunctionVerifier : IDisposable
             _verdict.Unfollowed.Add((rva, "bytes that do not decode as an instruction"));
         }
 
-        return false;
+        return -1;
     }
 
     private static bool IsTrap(in Instruction instruction) =>

@@ -77,6 +77,9 @@ public sealed class StackState : IEquatable<StackState>
         }
     }
 
+    /// <summary>The sixteen general registers, RSP at <see cref="Rsp"/>.</summary>
+    internal ReadOnlySpan<Sym> Registers => _registers;
+
     /// <summary>
     /// The deepest RSP (relative to entry) on the paths that lead here: whether the frame was
     /// ever built, which tells a frame being released from one not built yet.

@@ -96,12 +96,10 @@ public sealed class UnwindResult
 
     internal void Reset(StackState state)
     {
-        for (var r = 0; r < 16; r++)
-        {
-            _registers[r] = state[r];
-            _restored[r] = false;
-            _restoredFrom[r] = Sym.Unknown;
-        }
+        // Block copies: this runs for every instruction the answer is not reused at.
+        state.Registers.CopyTo(_registers);
+        Array.Clear(_restored);
+        Array.Clear(_restoredFrom); // Sym.Unknown is the default value
 
         Rip = Sym.Unknown;
         ReadCount = 0;
