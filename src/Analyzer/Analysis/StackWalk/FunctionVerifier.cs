@@ -105,7 +105,11 @@ public sealed class FunctionVerifier : IDisposable
     /// <summary>Where discovery found each block, for investigations (tests and tools).</summary>
     internal Action<string>? Trace { get; set; }
 
-    /// <summary>Called with every instruction judged, the entry the unwinder is given and the true state (tests compare with a real unwinder).</summary>
+    /// <summary>
+    /// Called with every instruction judged, the entry the unwinder is given and the true state
+    /// (tests compare with a real unwinder). While set, every instruction is unwound from scratch:
+    /// no answer is reused and the epilog scan is tried at every instruction.
+    /// </summary>
     internal Action<uint, RuntimeFunction, StackState>? Observe { get; set; }
 
     public FunctionVerifier(PeImage image, NoReturnFunctions noReturn)
@@ -705,7 +709,7 @@ public sealed class FunctionVerifier : IDisposable
             return null;
         }
 
-        var mayStartEpilog = MayStartEpilog(instruction);
+        var mayStartEpilog = Observe is not null || MayStartEpilog(instruction, entry);
         var settle = Observe is null && Trace is null && !mayStartEpilog ? SettleOf(entry) : default;
         var reusable = settle.Known && rva >= settle.From;
         var frame = reusable ? state[settle.FrameRegister] : default;
@@ -889,9 +893,14 @@ public sealed class FunctionVerifier : IDisposable
         return settle;
     }
 
-    // The first instructions of every form the version 1 epilog scan accepts: add or lea to RSP, pop, ret, jmp (any prefix).
-    private static bool MayStartEpilog(in Instruction instruction) =>
-        instruction.Mnemonic is Mnemonic.Pop or Mnemonic.Ret or Mnemonic.Jmp
+    // The first instructions of every form the version 1 epilog scan accepts: add or lea to RSP,
+    // pop, ret, jmp (any prefix). Not a direct jump to past the start of the entry's own range:
+    // the scan reads that as a branch within the function, never as a tail call (a jump within a
+    // function is common in its body, where the answer is then reused).
+    private static bool MayStartEpilog(in Instruction instruction, RuntimeFunction entry) =>
+        instruction.Mnemonic is Mnemonic.Pop or Mnemonic.Ret
+        || (instruction.Mnemonic == Mnemonic.Jmp && !(instruction.Code is Code.Jmp_rel8_64 or Code.Jmp_rel32_64
+            && instruction.NearBranchTarget > entry.BeginAddress && instruction.NearBranchTarget < entry.EndAddress))
         || (instruction.Mnemonic is Mnemonic.Add or Mnemonic.Lea && instruction.Op0Kind == OpKind.Register && instruction.Op0Register == Register.RSP);
 
     // Whether a computed caller RSP is known to be right or wrong. A stack address is; so is one
