@@ -102,7 +102,7 @@ public sealed class FileChangedMidScanTests : IDisposable
     private string CopyRealImage(string image)
     {
         var source = image == "biome.exe" ? TestPaths.BiomeExe : Path.Combine(TestPaths.RuntimePackNative, image);
-        Skip.If(source is null, "biome.exe not found (PELINT_BIOME, or artifacts/biome/package/biome.exe from `npm pack @biomejs/cli-win32-x64@2.5.15`)");
+        Skip.If(source is null, "biome.exe not found (PELINT_BIOME, or artifacts/bench/biome/package/biome.exe from benchmarks/compare.sh)");
         var path = Path.Combine(_dir, image);
         File.Copy(source, path);
         return path;

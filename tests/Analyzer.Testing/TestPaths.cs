@@ -32,10 +32,10 @@ public static class TestPaths
 
     /// <summary>
     /// biome.exe (79 MB, Rust, 200,000 functions) from npm's @biomejs/cli-win32-x64@2.5.15: PELINT_BIOME,
-    /// else artifacts/biome/package/biome.exe where .ci/run unpacks it; null when neither is there.
+    /// else artifacts/bench/biome/package/biome.exe where benchmarks/compare.sh unpacks it; null when neither is there.
     /// </summary>
     public static string? BiomeExe =>
-        new[] { Environment.GetEnvironmentVariable("PELINT_BIOME"), Path.Combine(RepositoryRoot, "artifacts", "biome", "package", "biome.exe") }
+        new[] { Environment.GetEnvironmentVariable("PELINT_BIOME"), Path.Combine(RepositoryRoot, "artifacts", "bench", "biome", "package", "biome.exe") }
             .FirstOrDefault(p => !string.IsNullOrEmpty(p) && File.Exists(p));
 
     /// <summary>runtimes/win-x86/native of Microsoft.NETCore.App.Runtime.win-x86 (MSVC-built x86 images, restored by the tests like the x64 pack).</summary>
