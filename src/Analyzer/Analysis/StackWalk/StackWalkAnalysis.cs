@@ -120,6 +120,8 @@ public sealed class StackWalkAnalysis
             var totals = new Totals();
             for (var k = chunk * ChunkFunctions; k < Math.Min(functions.Count, (chunk + 1) * ChunkFunctions); k++)
             {
+                // Per function, not only per chunk: a chunk of large functions can take seconds.
+                context.ThrowIfStopped();
                 if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is not { } verdict)
                 {
                     continue;
