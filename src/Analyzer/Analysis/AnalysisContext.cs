@@ -11,13 +11,13 @@ public sealed record AnalysisSettings
     /// <summary>Threads an analysis may use to build itself (the scan's <c>--threads</c>); at least 1.</summary>
     public int Parallelism { get; init; } = 1;
 
-    /// <summary>Stops long analyses when cancelled (the per-file time budget, or the whole scan).</summary>
+    /// <summary>Stops long analyses when cancelled (the whole scan; a <see cref="Budget"/> adds its own deadline).</summary>
     public CancellationToken Cancellation { get; init; }
 
     /// <summary>Folders searched for an image's PDB after the image's own folder (the scan's <c>--symbols</c>).</summary>
     public IReadOnlyList<string> SymbolDirectories { get; init; } = [];
 
-    /// <summary>The file's time budget, if any; its token should be (or be linked into) <see cref="Cancellation"/>.</summary>
+    /// <summary>The file's time budget, if any: its token (linked to the scan's cancellation when it was made) is then the context's <see cref="AnalysisContext.Cancellation"/>.</summary>
     public TimeBudget? Budget { get; init; }
 }
 
@@ -46,7 +46,7 @@ public sealed class AnalysisContext
         Image = image;
         settings ??= AnalysisSettings.Default;
         Parallelism = Math.Max(1, settings.Parallelism);
-        Cancellation = settings.Cancellation;
+        Cancellation = settings.Budget?.Token ?? settings.Cancellation;
         SymbolDirectories = settings.SymbolDirectories;
         _budget = settings.Budget;
     }

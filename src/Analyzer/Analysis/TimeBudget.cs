@@ -4,7 +4,8 @@ namespace Pelint.Analysis;
 /// A per-file time budget. A timer cancels <see cref="Token"/> when the time is up, but the timer
 /// runs on the thread pool, which the scan's own workers may keep busy until the file is done; so
 /// the work also checks the deadline itself at its boundaries (<see cref="CheckDeadline"/>: between
-/// rules and between chunks) and cancels the token when it finds it passed.
+/// rules, chunks of work and the functions the stack-walk verifier follows) and cancels the token
+/// when it finds it passed.
 /// </summary>
 public sealed class TimeBudget : IDisposable
 {

@@ -76,7 +76,6 @@ public sealed class Scanner(RuleEngine engine)
         // The budget covers the whole file, the image's view builds included (they observe the token).
         var budget = options.FileTimeBudget;
         using var timeout = budget is null ? null : new TimeBudget(budget.Value, cancellation);
-        var token = timeout?.Token ?? cancellation;
         var opened = PeImage.Open(input.Path, options.Open);
         if (!opened.Success)
         {
@@ -93,7 +92,7 @@ public sealed class Scanner(RuleEngine engine)
         var analysis = new AnalysisContext(image, new AnalysisSettings
         {
             Parallelism = options.MaxDegreeOfParallelism,
-            Cancellation = token,
+            Cancellation = cancellation,
             Budget = timeout,
             SymbolDirectories = options.SymbolDirectories,
         });

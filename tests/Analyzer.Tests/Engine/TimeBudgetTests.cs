@@ -96,7 +96,7 @@ public sealed class TimeBudgetTests
         var second = new ClockRule("PE1002", clock, TimeSpan.Zero);
         using var budget = new TimeBudget(TimeSpan.FromSeconds(1), clock);
         using var image = PeImage.Open(TestPaths.RuntimeDll("hostfxr.dll")).Image!;
-        var analysis = new AnalysisContext(image, new AnalysisSettings { Cancellation = budget.Token, Budget = budget });
+        var analysis = new AnalysisContext(image, new AnalysisSettings { Budget = budget });
 
         new RuleEngine(RuleCatalog.Embedded, [first, second]).Analyze(analysis, DefaultSeverityPolicy.Instance);
 
