@@ -709,8 +709,9 @@ public sealed class FunctionVerifier : IDisposable
             return null;
         }
 
+        // Observed: every instruction unwound from scratch, so nothing below is reused.
         var mayStartEpilog = Observe is not null || MayStartEpilog(instruction, entry);
-        var settle = Observe is null && Trace is null && !mayStartEpilog ? SettleOf(entry) : default;
+        var settle = Trace is null && !mayStartEpilog ? SettleOf(entry) : default;
         var reusable = settle.Known && rva >= settle.From;
         var frame = reusable ? state[settle.FrameRegister] : default;
         if (reusable && _lastBody.Valid && _lastBody.Entry == entry && _lastBody.Rsp == state.StackPointer
