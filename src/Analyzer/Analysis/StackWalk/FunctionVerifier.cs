@@ -833,13 +833,10 @@ public sealed class FunctionVerifier : IDisposable
             return true;
         }
 
-        for (var r = 0; r < 16; r++)
+        for (var restored = outcome.RestoredRegisters & NonvolatileRegisters; restored != 0; restored &= restored - 1)
         {
-            if (!IsNonvolatile(r) || !outcome.WasRestored(r, out var slot))
-            {
-                continue;
-            }
-
+            var r = System.Numerics.BitOperations.TrailingZeroCount(restored);
+            outcome.WasRestored(r, out var slot);
             var value = outcome[r];
             if (value.IsKnown && value != Sym.Entry(r))
             {
@@ -912,8 +909,8 @@ public sealed class FunctionVerifier : IDisposable
     private bool Definite(Sym callerRsp) =>
         callerRsp.IsStack || (callerRsp.Kind == SymKind.Entry && _frameRegister != 0 && callerRsp.Register == _frameRegister);
 
-    // Windows x64 nonvolatile general registers: rbx, rbp, rsi, rdi, r12-r15.
-    private static bool IsNonvolatile(int register) => register is 3 or 5 or 6 or 7 or >= 12 and <= 15;
+    // Windows x64 nonvolatile general registers, a bit each: rbx, rbp, rsi, rdi, r12-r15.
+    private const int NonvolatileRegisters = (1 << 3) | (1 << 5) | (1 << 6) | (1 << 7) | (0xF << 12);
 
     // The index in _decoded of the instruction at `rva`, decoded once per function, or -1 when
     // its bytes do not decode. `after` is the index of the instruction before it on the walk

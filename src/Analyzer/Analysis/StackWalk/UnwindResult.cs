@@ -44,8 +44,9 @@ public sealed class UnwindResult
     private readonly Sym[] _registers = new Sym[16];
     private readonly Sym[] _readAddresses = new Sym[MaxReads];
     private readonly Sym[] _readValues = new Sym[MaxReads];
+    // Read only for the registers of _restored (a bit each), so never cleared.
     private readonly Sym[] _restoredFrom = new Sym[16];
-    private readonly bool[] _restored = new bool[16];
+    private int _restored;
 
     public Sym Rip { get; internal set; }
 
@@ -65,11 +66,15 @@ public sealed class UnwindResult
     /// <summary>Whether the unwind read register <paramref name="register"/> from memory, and from where.</summary>
     public bool WasRestored(int register, out Sym address)
     {
-        address = _restoredFrom[register];
-        return _restored[register];
+        var restored = (_restored & (1 << register)) != 0;
+        address = restored ? _restoredFrom[register] : default;
+        return restored;
     }
 
     internal Sym[] Registers => _registers;
+
+    /// <summary>The registers the unwind read from memory, a bit each (register 0 in bit 0).</summary>
+    internal int RestoredRegisters => _restored;
 
     /// <summary>How many stack slots the unwind read; -1 when it read more than it keeps a list of.</summary>
     internal int ReadCount { get; private set; }
@@ -98,8 +103,7 @@ public sealed class UnwindResult
     {
         // Block copies: this runs for every instruction the answer is not reused at.
         state.Registers.CopyTo(_registers);
-        Array.Clear(_restored);
-        Array.Clear(_restoredFrom); // Sym.Unknown is the default value
+        _restored = 0;
 
         Rip = Sym.Unknown;
         ReadCount = 0;
@@ -110,7 +114,7 @@ public sealed class UnwindResult
     internal void Restore(int register, Sym address, Sym value)
     {
         _registers[register] = value;
-        _restored[register] = true;
+        _restored |= 1 << register;
         _restoredFrom[register] = address;
     }
 }
