@@ -42,7 +42,7 @@ internal sealed class RvaTable<T>
         {
             foreach (var slots in _kept)
             {
-                Array.Clear(slots.Generations);
+                Array.Clear(slots.Keys);
             }
 
             _generation = 1;
@@ -89,9 +89,9 @@ internal sealed class RvaTable<T>
         var slots = _slots;
         var mask = slots.Keys.Length - 1;
         var slot = Hash(rva) & mask;
-        for (; slots.Generations[slot] == _generation; slot = (slot + 1) & mask)
+        for (; slots.Keys[slot].Generation == _generation; slot = (slot + 1) & mask)
         {
-            if (slots.Keys[slot] == rva)
+            if (slots.Keys[slot].Rva == rva)
             {
                 return false;
             }
@@ -104,8 +104,7 @@ internal sealed class RvaTable<T>
         }
 
         // The probe ended at the free slot the insert would take.
-        slots.Generations[slot] = _generation;
-        slots.Keys[slot] = rva;
+        slots.Keys[slot] = new Key(rva, _generation);
         slots.Values[slot] = value;
         Count++;
         return true;
@@ -116,9 +115,9 @@ internal sealed class RvaTable<T>
     {
         var slots = _slots;
         var mask = slots.Keys.Length - 1;
-        for (var slot = Hash(rva) & mask; slots.Generations[slot] == _generation; slot = (slot + 1) & mask)
+        for (var slot = Hash(rva) & mask; slots.Keys[slot].Generation == _generation; slot = (slot + 1) & mask)
         {
-            if (slots.Keys[slot] == rva)
+            if (slots.Keys[slot].Rva == rva)
             {
                 return slot;
             }
@@ -131,13 +130,12 @@ internal sealed class RvaTable<T>
     {
         var mask = slots.Keys.Length - 1;
         var slot = Hash(rva) & mask;
-        while (slots.Generations[slot] == _generation)
+        while (slots.Keys[slot].Generation == _generation)
         {
             slot = (slot + 1) & mask;
         }
 
-        slots.Generations[slot] = _generation;
-        slots.Keys[slot] = rva;
+        slots.Keys[slot] = new Key(rva, _generation);
         slots.Values[slot] = value;
     }
 
@@ -161,9 +159,9 @@ internal sealed class RvaTable<T>
 
         for (var k = 0; k < old.Keys.Length; k++)
         {
-            if (old.Generations[k] == _generation)
+            if (old.Keys[k].Generation == _generation)
             {
-                Insert(_slots, old.Keys[k], old.Values[k]);
+                Insert(_slots, old.Keys[k].Rva, old.Values[k]);
             }
         }
     }
@@ -171,11 +169,12 @@ internal sealed class RvaTable<T>
     // Fibonacci hashing: instruction addresses are dense, and the product spreads them.
     private static int Hash(uint rva) => (int)((rva * 2654435769u) >> 8);
 
+    // An RVA with the generation that wrote it, side by side: a probe reads one array.
+    private readonly record struct Key(uint Rva, int Generation);
+
     private sealed class Slots(int capacity)
     {
-        public uint[] Keys { get; } = new uint[capacity];
-
-        public int[] Generations { get; } = new int[capacity];
+        public Key[] Keys { get; } = new Key[capacity];
 
         public T[] Values { get; } = new T[capacity];
     }

@@ -165,10 +165,11 @@ public sealed class StackState : IEquatable<StackState>
     public void CopyTo(StackState target)
     {
         target.Reserve(_slotCount);
-        Array.Copy(_registers, target._registers, 16);
+        // Span copies: Array.Copy's type checks cost more than copying a few slots.
+        _registers.AsSpan().CopyTo(target._registers);
         target.Deepest = Deepest;
-        Array.Copy(_slotOffsets, target._slotOffsets, _slotCount);
-        Array.Copy(_slotValues, target._slotValues, _slotCount);
+        _slotOffsets.AsSpan(0, _slotCount).CopyTo(target._slotOffsets);
+        _slotValues.AsSpan(0, _slotCount).CopyTo(target._slotValues);
         target._slotCount = _slotCount;
         target.SlotVersion++;
     }
