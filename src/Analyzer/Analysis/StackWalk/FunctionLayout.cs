@@ -65,6 +65,14 @@ public sealed class FunctionLayout
         return -1;
     }
 
+    /// <summary>The range holding <paramref name="rva"/> (begin, end exclusive); false when none does.</summary>
+    public bool TryRangeAt(ulong rva, out uint begin, out uint end)
+    {
+        var at = FragmentAt(rva);
+        (begin, end) = at >= 0 ? (_fragments[at].BeginAddress, _fragments[at].EndAddress) : (0u, 0u);
+        return at >= 0;
+    }
+
     /// <summary>Bytes in all ranges.</summary>
     public long Size => _fragments.Sum(f => (long)f.Length);
 }

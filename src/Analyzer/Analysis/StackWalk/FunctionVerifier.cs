@@ -36,8 +36,8 @@ public sealed class FunctionVerifier : IDisposable
     private readonly JumpTables _tables;
     private readonly SortedList<uint, Block> _blocks = [];
 
-    // The same blocks by start, for the lookup every instruction of a walk makes.
-    private readonly RvaTable<Block> _blockAt = new(smallCapacity: 128);
+    // The same blocks by start (their indices in _spareBlocks), for the lookup every instruction of a walk makes.
+    private readonly RvaIndex _blockAt = new(smallCapacity: 128);
     // Blocks to walk, lowest address first: code mostly flows forward, so a block where paths
     // meet is walked once its predecessors have all arrived, not once per arrival.
     private readonly PriorityQueue<Block, uint> _work = new();
@@ -61,7 +61,8 @@ public sealed class FunctionVerifier : IDisposable
     private const int KeptDecoded = 16384;
     private DecodedInstruction[] _decoded = new DecodedInstruction[512];
     private int _decodedCount;
-    private readonly RvaTable<int> _decodedAt = new(smallCapacity: 512, keptCapacity: 2 * KeptDecoded);
+    private uint _highestDecoded;
+    private readonly RvaIndex _decodedAt = new(smallCapacity: 512, keptCapacity: 2 * KeptDecoded);
 
     // Per decoded instruction: whether a block starts there (the walk stops and flows into it).
     private bool[] _startsBlock = new bool[512];
@@ -214,7 +215,7 @@ public sealed class FunctionVerifier : IDisposable
         _verdict = TakeVerdict(function.Primary);
         _verdict.FrameDepth = frameDepth;
         _blocks.Clear();
-        _blockAt.Clear();
+        _blockAt.Clear(function.Primary.BeginAddress, function.Primary.EndAddress);
         _work.Clear();
         _pathReads.Clear();
         ReleaseScratch();
@@ -265,7 +266,8 @@ public sealed class FunctionVerifier : IDisposable
     private void ReleaseScratch()
     {
         _decodedCount = 0;
-        _decodedAt.Clear();
+        _decodedAt.Clear(_function.Primary.BeginAddress, _function.Primary.EndAddress);
+        _highestDecoded = 0;
         if (_decoded.Length > KeptDecoded)
         {
             _decoded = new DecodedInstruction[512];
@@ -311,8 +313,9 @@ public sealed class FunctionVerifier : IDisposable
     // branch with another stack pointer, the branch is believed and the fall-through dropped.
     private void Join(uint target, StackState state, uint from, Arrival arrival, bool afterCall = false)
     {
-        if (_blockAt.TryGetValue(target, out var block))
+        if (_blockAt.TryGetValue(target, out var id))
         {
+            var block = _spareBlocks[id];
             if (block.From != from || block.Arrival != arrival)
             {
                 block.Arrivals = 2;
@@ -358,20 +361,20 @@ public sealed class FunctionVerifier : IDisposable
             return;
         }
 
-        block = Rent(target, state);
-        block.ByBranch = !afterCall;
-        block.Arrival = arrival;
-        block.From = from;
-        block.Arrivals = 1;
-        _blocks.Add(target, block);
-        _blockAt.Add(target, block);
+        var added = Rent(target, state);
+        added.ByBranch = !afterCall;
+        added.Arrival = arrival;
+        added.From = from;
+        added.Arrivals = 1;
+        _blocks.Add(target, added);
+        _blockAt.Add(target, _blocksInUse - 1);
         if (_decodedAt.TryGetValue(target, out var decoded))
         {
             _startsBlock[decoded] = true;
         }
 
         Trace?.Invoke($"block 0x{target:X} from 0x{from:X} rsp {state.StackPointer}");
-        Enqueue(block);
+        Enqueue(added);
 
         // A walked block that ran through `target` must stop there now and flow into it; so must
         // the block being walked when its own branch leads back into the part it has run through.
@@ -416,6 +419,8 @@ public sealed class FunctionVerifier : IDisposable
         var run = 0;
         var afterCall = false;
         var at = -1;
+        // The function's range the walk is in: most steps stay in it and look nothing up.
+        uint rangeBegin = 0, rangeEnd = 0;
         while (true)
         {
             if (++_steps > MaxSteps)
@@ -432,7 +437,8 @@ public sealed class FunctionVerifier : IDisposable
                 return;
             }
 
-            if (!_function.Contains(rva) || (at < 0 && (at = DecodeNew(rva)) < 0))
+            if ((rva - rangeBegin >= rangeEnd - rangeBegin && !_function.TryRangeAt(rva, out rangeBegin, out rangeEnd))
+                || (at < 0 && (at = DecodeNew(rva)) < 0))
             {
                 block.End = rva;
                 return;
@@ -930,7 +936,8 @@ public sealed class FunctionVerifier : IDisposable
             return next;
         }
 
-        return _decodedAt.TryGetValue(rva, out var at) ? at : -1;
+        // Above the highest instruction decoded: not decoded (a first walk mostly runs forward).
+        return rva <= _highestDecoded && _decodedAt.TryGetValue(rva, out var at) ? at : -1;
     }
 
     // Decodes the instruction at `rva` (not decoded yet); a call's facts are worked out with it
@@ -956,6 +963,7 @@ public sealed class FunctionVerifier : IDisposable
             _decoded[at] = new DecodedInstruction(instruction, facts);
             _startsBlock[at] = _blockAt.ContainsKey(rva);
             _decodedAt.Add(rva, at);
+            _highestDecoded = Math.Max(_highestDecoded, rva);
             return at;
         }
 
