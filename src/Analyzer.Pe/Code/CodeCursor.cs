@@ -75,6 +75,24 @@ public sealed class CodeCursor : IDisposable
         return !instruction.IsInvalid;
     }
 
+    /// <summary>
+    /// The <paramref name="length"/> file bytes at <paramref name="rva"/> when the run the cursor
+    /// last read holds them all (in the same mapping): what a read at that address would give,
+    /// without reading. False otherwise (the caller reads them itself).
+    /// </summary>
+    public bool TryPeek(uint rva, int length, out ReadOnlySpan<byte> bytes)
+    {
+        var offset = (long)rva - _runStart;
+        if (offset >= 0 && length >= 0 && offset + length <= _runUsable)
+        {
+            bytes = _run.AsSpan((int)offset, length);
+            return true;
+        }
+
+        bytes = default;
+        return false;
+    }
+
     // The instruction at `at` in the run (its bytes up to the architectural maximum).
     private void DecodeInRun(uint rva, int at, out Instruction instruction)
     {

@@ -57,6 +57,38 @@ public sealed class CodeCursorTests
     }
 
     [Fact]
+    public void Peeked_bytes_are_the_file_bytes_at_their_address_and_never_past_the_run()
+    {
+        var builder = new PeBuilder();
+        var text = builder.AddCode(0x3A00);
+        new Random(3).NextBytes(text.Data);
+        using var image = PeImage.Load(builder.Build(), "peek").Image!;
+        using var cursor = image.Code.OpenCursor();
+        var (peeked, refused) = (0, 0);
+        foreach (var offset in new[] { 0, 0x10, 0xFF0, 0x1FFE, 0x3000, 0x39F0, 0x120 })
+        {
+            cursor.TryDecodeAt(text.Rva + (uint)offset, out _);
+            for (var k = -4; k < 0x1010; k += 3)
+            {
+                var at = offset + k;
+                if (!cursor.TryPeek(text.Rva + (uint)at, 3, out var bytes))
+                {
+                    refused++;
+                    continue;
+                }
+
+                // A peek is only ever of bytes in the file, and they are the file's.
+                Assert.InRange(at, 0, text.Data.Length - 3);
+                Assert.Equal(text.Data.AsSpan(at, 3).ToArray(), bytes.ToArray());
+                peeked++;
+            }
+        }
+
+        // Most of each run is peeked; before it and past it (its 4 KiB, the section's end) are refused.
+        Assert.True(peeked > 5000 && refused > 1000, $"{peeked} peeked, {refused} refused");
+    }
+
+    [Fact]
     public void An_instruction_before_an_overlapping_section_decodes_from_its_own_section_and_the_next_one_from_the_overlapping_one()
     {
         // .text (listed first) is moved to 0x2800, inside .data at [0x2000, 0x4000): from 0x2800 on

@@ -13,6 +13,7 @@ public sealed class StackWalkClassTests
 {
     // Unwind ops.
     private const int Push = 0;
+    private const int AllocLarge = 1;
     private const int AllocSmall = 2;
     private const int SetFpreg = 3;
 
@@ -426,6 +427,26 @@ public sealed class StackWalkClassTests
         Assert.Equal(HazardKind.WrongRegister, first.Kind);
         Assert.Equal(UnwindPath.EpilogScan, first.Path);
         Assert.Equal(Sym.Entry(Rsi), first.RestoredValue);
+    }
+
+    [Fact]
+    public void A_stack_probe_call_keeps_rax_so_sub_rsp_rax_allocates_the_frame()
+    {
+        // MSVC's large frame: 0 mov eax,0x1028; 5 call __chkstk (function 1: ret); 10 sub rsp,rax;
+        // 13 xor eax,eax; 15 add rsp,0x1028; 22 ret. Code: ALLOC_LARGE 0x1028 (0x205 slots of 8) at
+        // 13. The probe returns with RAX as it found it, so RSP is entry-0x1028 from 13 on and every
+        // instruction unwinds to the caller; were RAX lost at the call, RSP would be unknown there.
+        var image = new FunctionImage();
+        var probe = FunctionImage.Begin(1) - (FunctionImage.Begin(0) + 10);
+        image.Add(
+            [0xB8, 0x28, 0x10, 0x00, 0x00, 0xE8, (byte)probe, (byte)(probe >> 8), 0x00, 0x00, 0x48, 0x2B, 0xE0, 0x31, 0xC0,
+                0x48, 0x81, 0xC4, 0x28, 0x10, 0x00, 0x00, 0xC3],
+            FunctionImage.Info(1, 0, 13, 0, 0, FunctionImage.Code(13, AllocLarge, 0), 0x0205));
+        image.Add([0xC3], FunctionImage.Info(1, 0, 0, 0, 0));
+        var (verdict, _) = Verify(image, 0);
+
+        Assert.Empty(verdict.Hazards);
+        Assert.Equal((6, 0), (verdict.InstructionsChecked, verdict.InstructionsUnjudged));
     }
 
     // Verifies, with the offsets from the function's start of the instructions judged, in judging order.

@@ -986,9 +986,18 @@ public sealed class FunctionVerifier : IDisposable
             return false;
         }
 
+        // The bytes after the call are nearly always in the run the call was just decoded from.
+        if (_cursor.TryPeek(next, 3, out var peeked))
+        {
+            return SubtractsRax(peeked);
+        }
+
         Span<byte> scratch = stackalloc byte[3];
-        return _reader.TryRead(next, 3, scratch, out var b) && b[0] == 0x48 && ((b[1] == 0x2B && b[2] == 0xE0) || (b[1] == 0x29 && b[2] == 0xC4));
+        return _reader.TryRead(next, 3, scratch, out var read) && SubtractsRax(read);
     }
+
+    // sub rsp, rax (48 2B E0 or 48 29 C4).
+    private static bool SubtractsRax(ReadOnlySpan<byte> b) => b[0] == 0x48 && ((b[1] == 0x2B && b[2] == 0xE0) || (b[1] == 0x29 && b[2] == 0xC4));
 
     private bool IsNoReturnCall(in Instruction call) => _noReturn.NeverReturns(call, _probe);
 }
