@@ -204,23 +204,30 @@ public sealed class ExceptionDirectory
     public RuntimeFunction? UnwindSource(RuntimeFunction entry) => entry.IsIndirect ? ResolveIndirect(entry).End : entry;
 
     /// <summary>
+    /// Whether the entry's unwind info (a low-bit pointer resolved) is not chained: then
+    /// <see cref="WalkChain"/> is the entry alone, sound, and a caller that asks this first need
+    /// not walk (nor allocate the walk).
+    /// </summary>
+    public bool IsChainless(RuntimeFunction entry) => UnwindSource(entry) is { } source && !InfoAt(source).IsChained;
+
+    /// <summary>
     /// Follows CHAININFO links from an entry's unwind info to the primary entry (the first whose
     /// info is not chained). Each chained RUNTIME_FUNCTION must exist in the directory with the
     /// same begin, end and unwind data; cycles and chains over <see cref="ChainLimit"/> stop the walk.
     /// </summary>
     public ChainWalk WalkChain(RuntimeFunction entry)
     {
+        if (IsChainless(entry))
+        {
+            return new ChainWalk([entry], entry, null); // nearly every entry: no chain to follow
+        }
+
         if (UnwindSource(entry) is not { } source)
         {
             return ChainWalk.Broken([entry], ProblemCode.ChainIndirectUnresolved, "its low-bit pointer does not resolve (see PE3004)");
         }
 
         var info = InfoAt(source);
-        if (!info.IsChained)
-        {
-            return new ChainWalk([entry], entry, null); // nearly every entry: no chain to follow
-        }
-
         var path = new List<RuntimeFunction>(4) { entry };
         // At most ChainLimit + 1 records are visited: a list searched linearly beats a set here.
         var visited = new List<uint>(4) { source.UnwindData };
