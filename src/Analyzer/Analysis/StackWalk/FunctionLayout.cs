@@ -9,7 +9,7 @@ namespace Pelint.Analysis.StackWalk;
 /// </summary>
 public sealed class FunctionLayout
 {
-    private readonly RuntimeFunction[] _fragments;
+    private RuntimeFunction[] _fragments;
 
     /// <param name="primary">The primary entry.</param>
     /// <param name="fragments">The primary and the entries chained to it; the layout owns and sorts the array.</param>
@@ -32,7 +32,23 @@ public sealed class FunctionLayout
         _fragments = fragments;
     }
 
-    public RuntimeFunction Primary { get; }
+    public RuntimeFunction Primary { get; private set; }
+
+    /// <summary>
+    /// Makes this the layout of a function with no fragments (most functions): a worker reuses
+    /// one such layout from function to function instead of making one each.
+    /// </summary>
+    internal FunctionLayout ResetToSingle(RuntimeFunction primary)
+    {
+        if (_fragments.Length != 1)
+        {
+            _fragments = new RuntimeFunction[1];
+        }
+
+        Primary = primary;
+        _fragments[0] = primary;
+        return this;
+    }
 
     /// <summary>The primary and its fragments, by address.</summary>
     public IReadOnlyList<RuntimeFunction> Fragments => _fragments;

@@ -100,6 +100,9 @@ public sealed class FunctionVerifier : IDisposable
     /// <summary>A state for the caller to build the next function's entry state in (see <see cref="FrameRecipe.TryEntryState"/>).</summary>
     internal StackState EntryState { get; } = StackState.AtEntry();
 
+    /// <summary>A layout the caller makes each function without fragments in turn (see <see cref="FunctionLayout.ResetToSingle"/>).</summary>
+    internal FunctionLayout SingleLayout { get; } = new(default, [default]);
+
     /// <summary>A list the caller fills with a fragment's chain of unwind infos (reused from function to function).</summary>
     internal List<UnwindInfo> Chain { get; } = [];
 

@@ -122,7 +122,7 @@ public sealed class StackWalkAnalysis
             {
                 // Per function, not only per chunk: a chunk of large functions can take seconds.
                 context.ThrowIfStopped();
-                if (VerifyOne(image, verifier, functions[k], totals, context.Cancellation) is not { } verdict)
+                if (VerifyOne(image, verifier, functions.Layout(k, verifier.SingleLayout), totals, context.Cancellation) is not { } verdict)
                 {
                     continue;
                 }
@@ -190,13 +190,14 @@ public sealed class StackWalkAnalysis
     {
         public int Count => primaries.Count;
 
-        public FunctionLayout this[int index]
+        public FunctionLayout this[int index] => Layout(index, null);
+
+        /// <summary>The layout of function <paramref name="index"/>; <paramref name="single"/>, made that function's, when it has no fragments.</summary>
+        public FunctionLayout Layout(int index, FunctionLayout? single)
         {
-            get
-            {
-                var primary = primaries[index];
-                return fragments.TryGetValue(primary.Index, out var list) ? new FunctionLayout(primary, [primary, .. list]) : new FunctionLayout(primary, [primary]);
-            }
+            var primary = primaries[index];
+            return fragments.TryGetValue(primary.Index, out var list) ? new FunctionLayout(primary, [primary, .. list])
+                : single?.ResetToSingle(primary) ?? new FunctionLayout(primary, [primary]);
         }
     }
 
@@ -223,10 +224,13 @@ public sealed class StackWalkAnalysis
         long depth = 0;
         var frameRegister = 0;
         StackState? entry = null;
-        foreach (var fragment in function.Fragments)
+        var fragments = function.Fragments;
+        for (var f = 0; f < fragments.Count; f++)
         {
-            var walk = directory.WalkChain(fragment);
-            if (!walk.IsSound)
+            // Nearly every fragment is its own chain: asked first, so most functions walk nothing.
+            var fragment = fragments[f];
+            var walk = directory.IsChainless(fragment) ? null : directory.WalkChain(fragment);
+            if (walk is { IsSound: false })
             {
                 totals.Malformed++;
                 return null;
@@ -234,9 +238,9 @@ public sealed class StackWalkAnalysis
 
             var chain = verifier.Chain;
             chain.Clear();
-            for (var k = walk.Path.Count - 1; k >= 0; k--)
+            for (var k = (walk?.Path.Count ?? 1) - 1; k >= 0; k--)
             {
-                if (directory.UnwindInfoOf(walk.Path[k]) is not { } info || info.Problems.Length > 0)
+                if (directory.UnwindInfoOf(walk?.Path[k] ?? fragment) is not { } info || info.Problems.Length > 0)
                 {
                     totals.Malformed++;
                     return null;
