@@ -157,8 +157,11 @@ public sealed class FunctionVerifier : IDisposable
         _reader.Dispose();
     }
 
-    private sealed class Block(uint start, StackState entry)
+    private sealed class Block(int id, uint start, StackState entry)
     {
+        /// <summary>The block's place in the verifier's list of blocks (kept from function to function), by which _blockAt finds it.</summary>
+        public int Id { get; } = id;
+
         public uint Start { get; private set; } = start;
 
         /// <summary>The join of the states of every path into the block (owned: copied in, never shared).</summary>
@@ -370,7 +373,7 @@ public sealed class FunctionVerifier : IDisposable
         added.From = from;
         added.Arrivals = 1;
         _blocks.Add(target, added);
-        _blockAt.Add(target, _blocksInUse - 1);
+        _blockAt.Add(target, added.Id);
         if (_decodedAt.TryGetValue(target, out var decoded))
         {
             _startsBlock[decoded] = true;
@@ -398,7 +401,7 @@ public sealed class FunctionVerifier : IDisposable
             return spare;
         }
 
-        var block = new Block(start, state.Clone());
+        var block = new Block(_spareBlocks.Count, start, state.Clone());
         _spareBlocks.Add(block);
         _blocksInUse++;
         return block;
