@@ -217,17 +217,17 @@ public sealed class ExceptionDirectory
     /// </summary>
     public ChainWalk WalkChain(RuntimeFunction entry)
     {
-        if (IsChainless(entry))
-        {
-            return new ChainWalk([entry], entry, null); // nearly every entry: no chain to follow
-        }
-
         if (UnwindSource(entry) is not { } source)
         {
             return ChainWalk.Broken([entry], ProblemCode.ChainIndirectUnresolved, "its low-bit pointer does not resolve (see PE3004)");
         }
 
         var info = InfoAt(source);
+        if (!info.IsChained)
+        {
+            return new ChainWalk([entry], entry, null); // nearly every entry: no chain to follow (see IsChainless)
+        }
+
         var path = new List<RuntimeFunction>(4) { entry };
         // At most ChainLimit + 1 records are visited: a list searched linearly beats a set here.
         var visited = new List<uint>(4) { source.UnwindData };
