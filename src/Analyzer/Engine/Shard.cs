@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 
 using Pelint.Rules;
@@ -31,7 +30,7 @@ public sealed record Shard(int Index, int Count)
     public bool Contains(string path, string baseDirectory)
     {
         var relative = Path.GetRelativePath(Path.GetFullPath(baseDirectory), Path.GetFullPath(path)).Replace('\\', '/');
-        var hash = BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(relative)));
+        var hash = BinaryPrimitives.ReadUInt64LittleEndian(Sha256.HashData(Encoding.UTF8.GetBytes(relative)));
         return (int)(hash % (ulong)Count) == Index - 1;
     }
 

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using Pelint.Engine;
 
 namespace Pelint.Sarif;
 
@@ -123,14 +123,14 @@ public static class Baseline
     {
         var identity = ResultIdentity.Of(result);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{identity.Artifact}\0{identity.RuleId}\0{identity.Fingerprint}"), hash);
+        Sha256.HashData(Encoding.UTF8.GetBytes($"{identity.Artifact}\0{identity.RuleId}\0{identity.Fingerprint}"), hash);
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 
     private static ulong StateHash(SarifResult result)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{result.Level}\0{result.Message.Text}"), hash);
+        Sha256.HashData(Encoding.UTF8.GetBytes($"{result.Level}\0{result.Message.Text}"), hash);
         return BitConverter.ToUInt64(hash);
     }
 }

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using Pelint.Engine;
 
 namespace Pelint.Sarif;
 
@@ -17,7 +17,7 @@ public static class Fingerprints
 
     public static string Compute(string ruleId, string messageId, string fingerprintKey)
     {
-        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes($"{ruleId}\n{messageId}\n{fingerprintKey}"));
+        var bytes = Sha256.HashData(Encoding.UTF8.GetBytes($"{ruleId}\n{messageId}\n{fingerprintKey}"));
         return Convert.ToHexStringLower(bytes.AsSpan(0, 8));
     }
 
