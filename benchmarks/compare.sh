@@ -2,7 +2,8 @@
 # Times whole processes of the shipped build (NativeAOT, linux-x64) against GNU
 # objdump, alternating in one run: `pelint scan FILE -o out.sarif` (all rules) vs
 # `objdump -p FILE > /dev/null`, for coreclr.dll and biome.exe; prints the median ratio and
-# pelint's peak RSS; then the throughput of a scan of the runtime pack's native folder with
+# pelint's peak RSS, and the same ratio for a scan without the stack-walk verifier's rules
+# (benchmarks/without-stack-walk.editorconfig), to show what the verifier costs; then the throughput of a scan of the runtime pack's native folder with
 # --threads 1 and 2, alternating, and the median of the pairs' ratios.
 # Usage: benchmarks/compare.sh [RUNS]   (default 11 runs per command)
 set -euo pipefail
@@ -32,21 +33,27 @@ now() { date +%s.%N; }
 # peak RSS (KiB) of one pelint run, from GNU time.
 peak_rss() { /usr/bin/time -f '%M' -o "$WORK/rss.txt" "$@" >/dev/null 2>&1 || true; cat "$WORK/rss.txt" | tail -1; }
 
+WITHOUT=$ROOT/benchmarks/without-stack-walk.editorconfig
+
 compare() {
-  local name=$1 file=$2 p=() o=()
+  local name=$1 file=$2 p=() o=() w=()
   for ((i = 0; i < RUNS; i++)); do
-    local t0 t1 t2
+    local t0 t1 t2 t3
     t0=$(now); "$PELINT" scan "$file" -o "$WORK/out.sarif" --fail-level none >/dev/null || true
     t1=$(now); objdump -p "$file" >/dev/null
-    t2=$(now)
-    p+=("$(echo "$t1 - $t0" | bc)"); o+=("$(echo "$t2 - $t1" | bc)")
+    t2=$(now); "$PELINT" scan "$file" -o "$WORK/out.sarif" --fail-level none --config "$WITHOUT" >/dev/null || true
+    t3=$(now)
+    p+=("$(echo "$t1 - $t0" | bc)"); o+=("$(echo "$t2 - $t1" | bc)"); w+=("$(echo "$t3 - $t2" | bc)")
   done
-  python3 - "$name" "$(stat -c %s "$file")" "$(peak_rss "$PELINT" scan "$file" -o "$WORK/out.sarif" --fail-level none)" "${p[*]}" "${o[*]}" <<'PY'
+  python3 - "$name" "$(stat -c %s "$file")" "$(peak_rss "$PELINT" scan "$file" -o "$WORK/out.sarif" --fail-level none)" "${p[*]}" "${o[*]}" "${w[*]}" <<'PY'
 import statistics, sys
-name, size, rss, p, o = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [float(x) for x in sys.argv[4].split()], [float(x) for x in sys.argv[5].split()]
+name, size, rss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+p, o, w = ([float(x) for x in a.split()] for a in sys.argv[4:7])
 ratios = [a / b for a, b in zip(p, o)]
+without = [a / b for a, b in zip(w, o)]
 print(f"{name} ({size/1e6:.1f} MB): pelint median {statistics.median(p)*1000:.0f} ms, objdump -p median {statistics.median(o)*1000:.0f} ms, "
-      f"median ratio {statistics.median(ratios):.2f}, pelint peak RSS {rss/1024:.0f} MB")
+      f"median ratio {statistics.median(ratios):.2f}, pelint peak RSS {rss/1024:.0f} MB; "
+      f"without the stack-walk verifier {statistics.median(w)*1000:.0f} ms, median ratio {statistics.median(without):.2f}")
 PY
 }
 
