@@ -9,7 +9,7 @@ namespace Pelint.Engine;
 /// configuration) on first use, which was 5 ms of the 30 a scan of a small file takes; these
 /// hashes protect nothing, so a plain implementation does. A test holds it to the BCL's.
 /// </summary>
-public static class Sha256
+internal static class Sha256
 {
     public const int HashSize = 32;
 
