@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text;
 
 namespace Pelint.Rules;
 
@@ -35,9 +36,18 @@ public sealed class RuleCatalog
         var descriptors = new List<RuleDescriptor>();
         foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith("rules/", StringComparison.Ordinal) && n.EndsWith(".md", StringComparison.Ordinal)))
         {
+            // Decoded in one piece: a StreamReader's buffers and growing builder were 0.6 MB of
+            // the 1.45 MB the catalog allocated for 101 KB of pages, fresh memory at every start.
             using var stream = assembly.GetManifestResourceStream(name)!;
-            using var reader = new StreamReader(stream);
-            descriptors.Add(RulePage.Parse(reader.ReadToEnd(), name));
+            var bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+            var text = bytes.AsSpan();
+            if (text.StartsWith(Encoding.UTF8.Preamble))
+            {
+                text = text[Encoding.UTF8.Preamble.Length..]; // a byte order mark, as StreamReader drops it
+            }
+
+            descriptors.Add(RulePage.Parse(Encoding.UTF8.GetString(text), name));
         }
 
         return new RuleCatalog(descriptors);

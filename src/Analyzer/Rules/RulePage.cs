@@ -87,7 +87,7 @@ public static class RulePage
             messages,
             tags,
             fields.GetValueOrDefault("security-severity"),
-            normalized[(end + 5)..].Trim() + "\n",
+            string.Concat(normalized.AsSpan(end + 5).Trim(), "\n"),
             $"{RuleDescriptor.RepositoryUri}/blob/main/rules/{id}.md")
         {
             Precision = Required("precision") is "very-high" or "high" or "medium" or "low" ? fields["precision"]
