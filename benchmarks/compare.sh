@@ -3,8 +3,9 @@
 # objdump, alternating in one run: `pelint scan FILE -o out.sarif` (all rules) vs
 # `objdump -p FILE > /dev/null`, for coreclr.dll and biome.exe; prints the median ratio and
 # pelint's peak RSS, and the same ratio for a scan without the stack-walk verifier's rules
-# (benchmarks/without-stack-walk.editorconfig), to show what the verifier costs; then the throughput of a scan of the runtime pack's native folder with
-# --threads 1 and 2, alternating, and the median of the pairs' ratios.
+# (benchmarks/without-stack-walk.editorconfig), to show what the verifier costs; then the
+# throughput of a scan of the runtime pack's native folder with --threads 1 and 2, alternating,
+# and the median of the pairs' ratios.
 # Usage: benchmarks/compare.sh [RUNS]   (default 11 runs per command)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -122,14 +122,14 @@ public static class Baseline
     private static UInt128 IdentityHash(SarifResult result)
     {
         var identity = ResultIdentity.Of(result);
-        Span<byte> hash = stackalloc byte[32];
+        Span<byte> hash = stackalloc byte[Sha256.HashSize];
         Sha256.HashData(Encoding.UTF8.GetBytes($"{identity.Artifact}\0{identity.RuleId}\0{identity.Fingerprint}"), hash);
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 
     private static ulong StateHash(SarifResult result)
     {
-        Span<byte> hash = stackalloc byte[32];
+        Span<byte> hash = stackalloc byte[Sha256.HashSize];
         Sha256.HashData(Encoding.UTF8.GetBytes($"{result.Level}\0{result.Message.Text}"), hash);
         return BitConverter.ToUInt64(hash);
     }
