@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -9,7 +10,11 @@ namespace Pelint.Testing.Oracles;
 /// harness (tests/oracles/winunwind) on one PE image loaded as data. One long-lived process
 /// answers every query; a query that does not come back within <see cref="QueryTimeout"/> (Wine's
 /// epilog scan follows jumps and can spin on <c>EB FE</c>) kills the process, is answered as
-/// <see cref="UnwindOutcome.Hang"/>, and the next query starts a new one. Not thread-safe beyond
+/// <see cref="UnwindOutcome.Hang"/>, and the next query starts a new one. With
+/// <c>retryStall</c> (for images that cannot hang) a query that times out is asked once more of a
+/// new harness before it counts as a hang: a loaded machine must not make an answer seem missing.
+/// The harness's output is read by a thread of its own, not by the thread pool, whose starvation
+/// by other tests in the process would delay an answer that has arrived. Not thread-safe beyond
 /// serializing calls.
 /// </summary>
 public sealed class WineUnwinder : IDisposable
@@ -17,15 +22,16 @@ public sealed class WineUnwinder : IDisposable
     private readonly object _gate = new();
     private readonly Queue<string> _stderr = new();
     private Process? _process;
-    private Task<string?>? _pendingRead;
+    private BlockingCollection<string?>? _lines;
     private long _nextId;
     private bool _disposed;
 
-    private WineUnwinder(string imagePath, TimeSpan queryTimeout, TimeSpan startTimeout)
+    private WineUnwinder(string imagePath, TimeSpan queryTimeout, TimeSpan startTimeout, bool retryStall)
     {
         ImagePath = Path.GetFullPath(imagePath);
         QueryTimeout = queryTimeout;
         StartTimeout = startTimeout;
+        RetryStall = retryStall;
     }
 
     public string ImagePath { get; }
@@ -35,6 +41,12 @@ public sealed class WineUnwinder : IDisposable
 
     /// <summary>How long a start of the harness may take (default 60 s).</summary>
     public TimeSpan StartTimeout { get; }
+
+    /// <summary>Whether a query that times out is asked once more of a new harness.</summary>
+    public bool RetryStall { get; }
+
+    /// <summary>Queries that timed out and were answered when asked again (only with <see cref="RetryStall"/>).</summary>
+    public int Stalls { get; private set; }
 
     /// <summary>Number of entries in the image's exception directory, as the harness read it.</summary>
     public int PdataCount { get; private set; }
@@ -54,7 +66,7 @@ public sealed class WineUnwinder : IDisposable
     /// Builds the harness and the Wine prefix if needed (<see cref="WineOracle.EnsureReady"/>) and
     /// starts the harness on <paramref name="imagePath"/>.
     /// </summary>
-    public static WineUnwinder Start(string imagePath, TimeSpan? queryTimeout = null, TimeSpan? startTimeout = null)
+    public static WineUnwinder Start(string imagePath, TimeSpan? queryTimeout = null, TimeSpan? startTimeout = null, bool retryStall = false)
     {
         if (!File.Exists(imagePath))
         {
@@ -62,7 +74,7 @@ public sealed class WineUnwinder : IDisposable
         }
 
         WineOracle.EnsureReady();
-        var unwinder = new WineUnwinder(imagePath, queryTimeout ?? TimeSpan.FromSeconds(2), startTimeout ?? TimeSpan.FromSeconds(60));
+        var unwinder = new WineUnwinder(imagePath, queryTimeout ?? TimeSpan.FromSeconds(2), startTimeout ?? TimeSpan.FromSeconds(60), retryStall);
         try
         {
             unwinder.Launch();
@@ -82,52 +94,17 @@ public sealed class WineUnwinder : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_process is null)
+            var answer = Ask(query);
+            if (answer.Outcome == UnwindOutcome.Hang && RetryStall)
             {
-                Launch();
-            }
-
-            var id = ++_nextId;
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                _process!.StandardInput.WriteLine(query.ToProtocolLine(id));
-                _process.StandardInput.Flush();
-            }
-            catch (IOException e)
-            {
-                Stop();
-                return new UnwindAnswer { Outcome = UnwindOutcome.Failed, Error = "harness-exited " + e.Message + Diagnostics(), Raw = "" };
-            }
-
-            var line = ReadLine(QueryTimeout, out var timedOut);
-            QueryTime += clock.Elapsed;
-            Queries++;
-            if (timedOut)
-            {
-                Stop();
-                return new UnwindAnswer
+                answer = Ask(query);
+                if (answer.Outcome != UnwindOutcome.Hang)
                 {
-                    Outcome = UnwindOutcome.Hang,
-                    Error = $"hang: no answer within {QueryTimeout.TotalSeconds:0.###} s; the harness was killed",
-                    Raw = "",
-                };
+                    Stalls++;
+                }
             }
 
-            if (line is null)
-            {
-                Stop();
-                return new UnwindAnswer { Outcome = UnwindOutcome.Failed, Error = "harness-exited" + Diagnostics(), Raw = "" };
-            }
-
-            var expected = "id=" + id.ToString(CultureInfo.InvariantCulture);
-            if (line.Split(' ').ElementAtOrDefault(1) != expected)
-            {
-                Stop();
-                throw new InvalidOperationException($"harness answer out of step (wanted {expected}): '{line}'");
-            }
-
-            return UnwindAnswer.Parse(line);
+            return answer;
         }
     }
 
@@ -162,13 +139,63 @@ public sealed class WineUnwinder : IDisposable
         }
     }
 
+    private UnwindAnswer Ask(UnwindQuery query)
+    {
+        if (_process is null)
+        {
+            Launch();
+        }
+
+        var id = ++_nextId;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            _process!.StandardInput.WriteLine(query.ToProtocolLine(id));
+            _process.StandardInput.Flush();
+        }
+        catch (IOException e)
+        {
+            Stop();
+            return new UnwindAnswer { Outcome = UnwindOutcome.Failed, Error = "harness-exited " + e.Message + Diagnostics(), Raw = "" };
+        }
+
+        var line = ReadLine(QueryTimeout, out var timedOut);
+        QueryTime += clock.Elapsed;
+        Queries++;
+        if (timedOut)
+        {
+            Stop();
+            return new UnwindAnswer
+            {
+                Outcome = UnwindOutcome.Hang,
+                Error = $"hang: no answer within {QueryTimeout.TotalSeconds:0.###} s; the harness was killed",
+                Raw = "",
+            };
+        }
+
+        if (line is null)
+        {
+            Stop();
+            return new UnwindAnswer { Outcome = UnwindOutcome.Failed, Error = "harness-exited" + Diagnostics(), Raw = "" };
+        }
+
+        var expected = "id=" + id.ToString(CultureInfo.InvariantCulture);
+        if (line.Split(' ').ElementAtOrDefault(1) != expected)
+        {
+            Stop();
+            throw new InvalidOperationException($"harness answer out of step (wanted {expected}): '{line}'");
+        }
+
+        return UnwindAnswer.Parse(line);
+    }
+
     private void Launch()
     {
         var clock = Stopwatch.StartNew();
         var process = Process.Start(WineOracle.StartInfo(WineOracle.ToWindowsPath(WineOracle.HarnessPath), WineOracle.ToWindowsPath(ImagePath)))
             ?? throw new InvalidOperationException("cannot start wine");
         _process = process;
-        _pendingRead = null;
+        _lines = ReadLinesOnOwnThread(process.StandardOutput);
         Starts++;
         lock (_stderr)
         {
@@ -206,18 +233,36 @@ public sealed class WineUnwinder : IDisposable
         LastStartTime = clock.Elapsed;
     }
 
+    /// <summary>The lines of <paramref name="output"/>, then null at its end, read by a background thread.</summary>
+    private static BlockingCollection<string?> ReadLinesOnOwnThread(StreamReader output)
+    {
+        var lines = new BlockingCollection<string?>();
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                while (output.ReadLine() is { } line)
+                {
+                    lines.Add(line);
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+            }
+
+            lines.Add(null);
+        })
+        {
+            IsBackground = true,
+            Name = "winunwind stdout",
+        };
+        reader.Start();
+        return lines;
+    }
+
     private string? ReadLine(TimeSpan timeout, out bool timedOut)
     {
-        _pendingRead ??= _process!.StandardOutput.ReadLineAsync();
-        if (!_pendingRead.Wait(timeout))
-        {
-            timedOut = true;
-            return null;
-        }
-
-        timedOut = false;
-        var line = _pendingRead.Result;
-        _pendingRead = null;
+        timedOut = !_lines!.TryTake(out var line, timeout);
         return line;
     }
 
@@ -242,8 +287,9 @@ public sealed class WineUnwinder : IDisposable
         {
         }
 
-        // Not waited for: Wine may keep the pipe open a while after the kill; the read ends when it closes.
-        _pendingRead = null;
+        // Not waited for: Wine may keep the pipe open a while after the kill; the reader thread ends
+        // when it closes, and its lines go to a queue no later query reads.
+        _lines = null;
         process.Dispose();
     }
 

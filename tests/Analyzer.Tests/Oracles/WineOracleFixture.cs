@@ -42,8 +42,9 @@ public sealed class WineOracleFixture : IDisposable
         {
             if (!_unwinders.TryGetValue(key, out var unwinder))
             {
-                // Generous: these images never hang, and a loaded CI machine must not make them seem to.
-                unwinder = WineUnwinder.Start(key, queryTimeout: TimeSpan.FromSeconds(5));
+                // Generous, and a stall asked again: these images never hang, and a loaded CI machine
+                // must not make them seem to.
+                unwinder = WineUnwinder.Start(key, queryTimeout: TimeSpan.FromSeconds(5), retryStall: true);
                 _unwinders[key] = unwinder;
             }
 

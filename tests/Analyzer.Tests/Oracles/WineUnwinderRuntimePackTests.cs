@@ -65,7 +65,7 @@ public sealed class WineUnwinderRuntimePackTests(WineOracleFixture oracle, ITest
     {
         WineOracleFixture.RequireOracle();
         var unwinder = oracle.For(CoreClr);
-        var startsBefore = unwinder.Starts;
+        var (startsBefore, stallsBefore) = (unwinder.Starts, unwinder.Stalls);
         var candidates = Listing.Value
             .Where(f => f.Version == 1 && f.FrameRegister == "none" && f.Chain is null && f.SharesWithUnwindData is null
                 && !f.SharedWithPrevious && f.End - f.Begin > (uint)f.PrologSize!.Value)
@@ -96,8 +96,12 @@ public sealed class WineUnwinderRuntimePackTests(WineOracleFixture oracle, ITest
         output.WriteLine(WineOracle.PrefixCreationTime is { } created
             ? $"first start of Wine (prefix {WineOracle.PrefixPath} created) in this run: {created.TotalSeconds:0.0} s"
             : $"prefix {WineOracle.PrefixPath} existed before this run");
-        Assert.Equal(startsBefore, unwinder.Starts);
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
+
+        // One harness answered them all: a new one only for a query that stalled and was answered when asked again.
+        var stalls = unwinder.Stalls - stallsBefore;
+        output.WriteLine($"{stalls} stalled queries asked again");
+        Assert.Equal(startsBefore + stalls, unwinder.Starts);
     }
 
     /// <summary>The pops at the start of <paramref name="code"/> (58+r, or 41 58+r for r8-r15), with their offsets.</summary>

@@ -63,6 +63,39 @@ public sealed class WineUnwinderWatchdogTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public void An_answer_comes_back_while_the_thread_pool_is_starved()
+    {
+        WineOracleFixture.RequireOracle();
+        using var unwinder = WineUnwinder.Start(HangImage());
+        var body = ExpectedUnwind.Of(0x1030, 0x1028, (Gpr.Rbx, 0x1020));
+        var atNop = UnwindQuery.At(Nop, 0x1000);
+
+        // Every pool thread, and every one the pool adds while the query waits, blocked: other tests
+        // in the process can do this for seconds, and an answer read through the pool would wait for them.
+        using var release = new ManualResetEventSlim();
+        var blockers = ThreadPool.ThreadCount + 64;
+        for (var i = 0; i < blockers; i++)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_ => release.Wait(), null);
+        }
+
+        UnwindAnswer answer;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            answer = unwinder.Unwind(atNop);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        output.WriteLine($"answered in {clock.Elapsed.TotalMilliseconds:0} ms with {blockers} pool work items blocked");
+        body.AssertMatches(atNop, answer);
+        Assert.Equal(1, unwinder.Starts);
+    }
+
+    [SkippableFact]
     public void A_fault_in_the_unwinder_is_an_error_answer_and_the_harness_stays_up()
     {
         WineOracleFixture.RequireOracle();
