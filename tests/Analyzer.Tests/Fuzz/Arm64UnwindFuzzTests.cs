@@ -58,7 +58,9 @@ public sealed class Arm64UnwindFuzzTests
                 BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), value);
             }
 
-            var work = Task.Run(() => Run(bytes, $"{image.Name}#arm64:{id}"));
+            // On a thread of its own, so that a thread pool kept busy by other tests cannot look like a hang.
+            var name = $"{image.Name}#arm64:{id}";
+            var work = Task.Factory.StartNew(() => Run(bytes, name), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             if (await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(20))) != work)
             {
                 failures.Add($"mutant {id}: hang");
