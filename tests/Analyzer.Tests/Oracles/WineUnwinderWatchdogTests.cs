@@ -70,9 +70,11 @@ public sealed class WineUnwinderWatchdogTests(ITestOutputHelper output)
         var body = ExpectedUnwind.Of(0x1030, 0x1028, (Gpr.Rbx, 0x1020));
         var atNop = UnwindQuery.At(Nop, 0x1000);
 
+        // Not disposed: work items the pool has not started when this test returns still wait on it.
+        var release = new ManualResetEventSlim();
+
         // Every pool thread, and every one the pool adds while the query waits, blocked: other tests
         // in the process can do this for seconds, and an answer read through the pool would wait for them.
-        using var release = new ManualResetEventSlim();
         var blockers = ThreadPool.ThreadCount + 64;
         for (var i = 0; i < blockers; i++)
         {
