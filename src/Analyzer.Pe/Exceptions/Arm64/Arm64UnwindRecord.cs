@@ -74,6 +74,24 @@ public sealed class Arm64UnwindRecord
     public IReadOnlyList<PeProblem> Problems { get; }
 
     /// <summary>
+    /// For every code byte, whether <see cref="DecodeSequence"/> from it ends at an <c>end</c>
+    /// code, before the array ends and with no code cut short: one pass from the back, so a
+    /// record with thousands of epilog scopes costs no decoding for the sequences that never end.
+    /// </summary>
+    public bool[] EndingSequences()
+    {
+        var span = Codes;
+        var ending = new bool[span.Length];
+        for (var i = span.Length - 1; i >= 0; i--)
+        {
+            var next = i + Arm64UnwindCode.LengthOf(span[i]);
+            ending[i] = next <= span.Length && (span[i] == 0xE4 || (next < span.Length && ending[next]));
+        }
+
+        return ending;
+    }
+
+    /// <summary>
     /// Decodes the codes from byte <paramref name="start"/> up to and including the first
     /// <c>end</c> (llvm-readobj's and the unwinder's stop; <c>end_c</c> does not stop it), or to
     /// the end of the array. <paramref name="truncated"/> says whether the last code ran past it.

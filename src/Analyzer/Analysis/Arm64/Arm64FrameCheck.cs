@@ -77,6 +77,11 @@ public sealed class Arm64FrameCheck
         var epilogs = new List<Arm64FrameMismatch>();
         var splits = new List<Arm64SplitEpilog>();
         int prologsChecked = 0, epilogsChecked = 0, notChecked = 0;
+
+        // Per unwind record (entries may share one): its distinct epilog scopes whose codes end.
+        // Decoding every scope of every entry cost scopes x code bytes per entry: a 167 KB image
+        // whose 377 entries share one record of 8,000 scopes over 1,020 unending codes took 58 s.
+        var epilogsOf = new Dictionary<uint, List<(uint Start, int Index)>>();
         foreach (var entry in table.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
@@ -104,7 +109,13 @@ public sealed class Arm64FrameCheck
                 }
             }
 
-            foreach (var (start, index) in record.Epilogs())
+            if (!epilogsOf.TryGetValue(entry.UnwindData, out var checkable))
+            {
+                checkable = CheckableEpilogs(record);
+                epilogsOf.Add(entry.UnwindData, checkable);
+            }
+
+            foreach (var (start, index) in checkable)
             {
                 var codes = record.DecodeSequence(index, out var terminated, out var cut);
                 if (cut || !terminated || start >= length || Expand(codes, untilEnd: true) is not { } epilog)
@@ -135,6 +146,27 @@ public sealed class Arm64FrameCheck
         }
 
         return new Arm64FrameCheck(prologs, epilogs, splits, prologsChecked, epilogsChecked, notChecked);
+    }
+
+    /// <summary>
+    /// The record's epilogs once each, in the record's order, leaving out those whose codes run
+    /// off the array without an end or start at or past the function's end (the format rules
+    /// report them; nothing here could check them).
+    /// </summary>
+    private static List<(uint Start, int Index)> CheckableEpilogs(Arm64UnwindRecord record)
+    {
+        var ending = record.EndingSequences();
+        var seen = new HashSet<(uint, int)>();
+        var checkable = new List<(uint Start, int Index)>();
+        foreach (var (start, index) in record.Epilogs())
+        {
+            if (start < record.FunctionLength && (uint)index < (uint)ending.Length && ending[index] && seen.Add((start, index)))
+            {
+                checkable.Add((start, index));
+            }
+        }
+
+        return checkable;
     }
 
     /// <summary>

@@ -102,9 +102,17 @@ internal static class Arm64RecordChecks
             }
         }
 
+        // Scopes that share a start share its codes: decoded once (a record may list thousands of scopes).
+        var decoded = new Dictionary<int, (List<Arm64UnwindCode> Codes, bool Terminated, bool Truncated)>();
         foreach (var (name, start, epilog) in sequences)
         {
-            CheckSequence(record, name, start, problems);
+            if (!decoded.TryGetValue(start, out var sequence))
+            {
+                sequence.Codes = record.DecodeSequence(start, out sequence.Terminated, out sequence.Truncated);
+                decoded.Add(start, sequence);
+            }
+
+            CheckSequence(name, sequence.Codes, sequence.Terminated, sequence.Truncated, problems);
         }
 
         if (record.HasHandler && record.HandlerRva is { } handler && image.Map.FindSection(handler) is not { IsExecutable: true })
@@ -117,10 +125,9 @@ internal static class Arm64RecordChecks
 
     // Every code from start to the sequence's end: rejected and reserved codes, codes cut off by
     // the array's end, save_next not leading to a pair save, registers past x30/d31, end_c twice.
-    private static void CheckSequence(Arm64UnwindRecord record, string name, int start, List<Arm64RecordProblem> problems)
+    private static void CheckSequence(string name, List<Arm64UnwindCode> codes, bool terminated, bool truncated, List<Arm64RecordProblem> problems)
     {
         var inv = CultureInfo.InvariantCulture;
-        var codes = record.DecodeSequence(start, out var terminated, out var truncated);
         var pendingNext = 0;
         var endCs = 0;
         for (var k = 0; k < codes.Count; k++)
