@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Reflection.PortableExecutable;
+using Pelint.Analysis;
+using Pelint.Analysis.Arm64;
 using Pelint.Engine;
 using Pelint.Pe;
 using Pelint.Rules;
@@ -210,10 +212,46 @@ public sealed class Arm64RulesTests
     [Fact]
     public async Task A_record_every_entry_shares_with_thousands_of_epilog_scopes_over_codes_that_never_end_is_checked_once()
     {
-        // One .xdata record in .text: extended header (24,000 epilog scopes, 255 code words), every
-        // scope at +0x40 with start index 0, then 1,020 nop codes and no end. Every unpacked entry
-        // points at it. Decoding each scope's codes for each entry took 194 s in a scan (0.5 s now).
-        const int scopes = 24_000;
+        // Every scope at +0x40 with start index 0 over 1,020 nop codes and no end. Decoding each
+        // scope's codes for each entry took 194 s in a scan (0.5 s now).
+        var patch = SharedRecord(scopes: 24_000, distinctStarts: false, ends: false);
+
+        // A hang fails the test (TimeoutException). On a thread of its own, so that a busy thread
+        // pool cannot look like one.
+        var analysis = Task.Factory.StartNew(() => RuleHarness.Analyze(patch.Bytes, Clean.Name), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var report = await analysis.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(report.Notifications, n => n.Id == ToolNotification.RuleFailed);
+        Assert.Contains(report.Results, r => r.Rule.Id == "PE4002" && r.Message.Contains("not after scope", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Epilog_mismatches_past_the_kept_limit_are_counted_not_kept()
+    {
+        // 100 scopes at distinct starts over 1,019 nop codes and an end, shared by every entry:
+        // tens of thousands of epilogs, nearly all of them mismatches (held 451 MB at 8,000 scopes).
+        var patch = SharedRecord(scopes: 100, distinctStarts: true, ends: true);
+        var opened = PeImage.Load(patch.Bytes, Clean.Name);
+        Assert.True(opened.Success, opened.Reason);
+        using var image = opened.Image!;
+        var analysis = new AnalysisContext(image);
+        var check = Arm64FrameCheck.Of(analysis);
+
+        Assert.True(check.EpilogsChecked > 3 * Arm64FrameCheck.MaxKept, $"{check.EpilogsChecked} epilogs");
+        Assert.Equal(Arm64FrameCheck.MaxKept, check.EpilogMismatches.Count(m => !m.WholeQRegisters));
+        Assert.True(check.MismatchesNotKept(epilog: true, wholeQRegisters: false) > Arm64FrameCheck.MaxKept);
+        var report = RuleHarness.Engine.Analyze(analysis, DefaultSeverityPolicy.Instance);
+        Assert.DoesNotContain(report.Notifications, n => n.Id == ToolNotification.RuleFailed);
+        Assert.Contains(report.Results, r => r.Rule.Id == "PE4006");
+    }
+
+    /// <summary>
+    /// Clean with one .xdata record written in .text (extended header: <paramref name="scopes"/>
+    /// epilog scopes, 255 code words, function length 96 KB) that every unpacked entry points at.
+    /// Scopes start at +0x40 or, with <paramref name="distinctStarts"/>, at +4, +8, ...; all at
+    /// code byte 0. The codes are 1,020 nops, or 1,019 and an end.
+    /// </summary>
+    private static ImagePatch SharedRecord(int scopes, bool distinctStarts, bool ends)
+    {
         var patch = ImagePatch.FromFile(Clean.Path);
         var text = patch.SectionHeaderOffset(patch.FindSection(".text"));
         var textRva = BinaryPrimitives.ReadUInt32LittleEndian(patch.Bytes.AsSpan(text + 12));
@@ -221,14 +259,20 @@ public sealed class Arm64RulesTests
         var record = textRva + 0x1000;
         Assert.True(0x1000 + 8 + (scopes * 4) + 1020 <= textRaw);
         var at = patch.FileOffsetOf(record);
-        patch.WriteUInt32(at, 0x100); // function length 0x100 words; epilog count and code words 0: extended
-        patch.WriteUInt32(at + 4, scopes | (255u << 16));
+        patch.WriteUInt32(at, 0x6000); // function length in words; epilog count and code words 0: extended
+        patch.WriteUInt32(at + 4, (uint)scopes | (255u << 16));
         for (var k = 0; k < scopes; k++)
         {
-            patch.WriteUInt32(at + 8 + (k * 4), 0x10); // start +0x40, index 0
+            patch.WriteUInt32(at + 8 + (k * 4), distinctStarts ? (uint)(k + 1) : 0x10); // start offset in words, index 0
         }
 
-        patch.Bytes.AsSpan(at + 8 + (scopes * 4), 1020).Fill(0xE3);
+        var codes = patch.Bytes.AsSpan(at + 8 + (scopes * 4), 1020);
+        codes.Fill(0xE3);
+        if (ends)
+        {
+            codes[^1] = 0xE4;
+        }
+
         var pdata = PdataOffset(patch);
         var (_, size) = patch.GetDirectory(3);
         var pointed = 0;
@@ -242,13 +286,7 @@ public sealed class Arm64RulesTests
         }
 
         Assert.True(pointed > 100, $"{pointed} entries");
-
-        // A hang fails the test (TimeoutException). On a thread of its own, so that a busy thread
-        // pool cannot look like one.
-        var analysis = Task.Factory.StartNew(() => RuleHarness.Analyze(patch.Bytes, Clean.Name), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var report = await analysis.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.DoesNotContain(report.Notifications, n => n.Id == ToolNotification.RuleFailed);
-        Assert.Contains(report.Results, r => r.Rule.Id == "PE4002" && r.Message.Contains("not after scope", StringComparison.Ordinal));
+        return patch;
     }
 
     private static void AssertOnlyNew(string rule, ImagePatch patch)

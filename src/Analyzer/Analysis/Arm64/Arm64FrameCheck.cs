@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Pelint.Pe;
 using Pelint.Pe.Chpe;
 using Pelint.Pe.Code.Arm64;
@@ -40,8 +41,22 @@ public sealed class Arm64FrameCheck
 {
     private static readonly AnalysisKey<Arm64FrameCheck> Key = new("arm64-frame-check", Build);
 
-    private Arm64FrameCheck(List<Arm64FrameMismatch> prologs, List<Arm64FrameMismatch> epilogs, List<Arm64SplitEpilog> splits, int prologsChecked, int epilogsChecked, int notChecked)
+    /// <summary>
+    /// How many results of each kind are kept (prolog or epilog mismatches, with or without
+    /// <see cref="Arm64FrameMismatch.WholeQRegisters"/>; split epilogs), far above any rule's
+    /// max-results: past it they are only counted, so entries sharing a record of thousands of
+    /// epilog scopes cannot fill memory with results no rule would report.
+    /// </summary>
+    public const int MaxKept = 10_000;
+
+    // Expanded epilog codes remembered across the entries that share a record (about 2 MB).
+    private const int MaxExpanded = 1 << 16;
+
+    private readonly int[] _notKept;
+
+    private Arm64FrameCheck(List<Arm64FrameMismatch> prologs, List<Arm64FrameMismatch> epilogs, List<Arm64SplitEpilog> splits, int prologsChecked, int epilogsChecked, int notChecked, int[] notKept)
     {
+        _notKept = notKept;
         SplitEpilogs = splits;
         PrologMismatches = prologs;
         EpilogMismatches = epilogs;
@@ -66,7 +81,15 @@ public sealed class Arm64FrameCheck
     /// <summary>Entries left unchecked: unreadable or malformed records (the format rules speak for them), custom-stack and SVE codes.</summary>
     public int NotChecked { get; }
 
+    /// <summary>Split epilogs found past <see cref="MaxKept"/>.</summary>
+    public int SplitEpilogsNotKept => _notKept[4];
+
+    /// <summary>Mismatches of one kind found past <see cref="MaxKept"/>.</summary>
+    public int MismatchesNotKept(bool epilog, bool wholeQRegisters) => _notKept[Kind(epilog, wholeQRegisters)];
+
     public static Arm64FrameCheck Of(AnalysisContext context) => context.Get(Key);
+
+    private static int Kind(bool epilog, bool wholeQRegisters) => (epilog ? 2 : 0) + (wholeQRegisters ? 1 : 0);
 
     private static Arm64FrameCheck Build(AnalysisContext context)
     {
@@ -82,6 +105,25 @@ public sealed class Arm64FrameCheck
         // Decoding every scope of every entry cost scopes x code bytes per entry: a 167 KB image
         // whose 377 entries share one record of 8,000 scopes over 1,020 unending codes took 58 s.
         var epilogsOf = new Dictionary<uint, List<(uint Start, int Index)>>();
+
+        // Per record and start index, the epilog's expanded codes (null: they never end), for
+        // the entries that share the record; past MaxExpanded codes in all, expanded each time.
+        var expansions = new Dictionary<(uint, int), List<Expected>?>();
+        var expanded = 0;
+        int[] kept = new int[5], notKept = new int[5];
+        void Keep<T>(List<T> list, T item, int kind)
+        {
+            if (kept[kind] < MaxKept)
+            {
+                kept[kind]++;
+                list.Add(item);
+            }
+            else
+            {
+                notKept[kind]++;
+            }
+        }
+
         foreach (var entry in table.Functions)
         {
             context.Cancellation.ThrowIfCancellationRequested();
@@ -103,9 +145,9 @@ public sealed class Arm64FrameCheck
             if ((ulong)prolog.Count * 4 <= length)
             {
                 prologsChecked++;
-                if (FirstMismatch(image, entry, entry.BeginAddress, prolog, epilog: false, arm64ec: arm64ec) is { } m)
+                if (FirstMismatch(image, entry, entry.BeginAddress, CollectionsMarshal.AsSpan(prolog), epilog: false, arm64ec: arm64ec) is { } m)
                 {
-                    prologs.Add(m);
+                    Keep(prologs, m, Kind(epilog: false, m.WholeQRegisters));
                 }
             }
 
@@ -117,8 +159,18 @@ public sealed class Arm64FrameCheck
 
             foreach (var (start, index) in checkable)
             {
-                var codes = record.DecodeSequence(index, out var terminated, out var cut);
-                if (cut || !terminated || start >= length || Expand(codes, untilEnd: true) is not { } epilog)
+                if (!expansions.TryGetValue((entry.UnwindData, index), out var epilog))
+                {
+                    var codes = record.DecodeSequence(index, out var terminated, out var cut);
+                    epilog = cut || !terminated ? null : Expand(codes, untilEnd: true);
+                    if (expanded < MaxExpanded)
+                    {
+                        expansions.Add((entry.UnwindData, index), epilog);
+                        expanded += 1 + (epilog?.Count ?? 0);
+                    }
+                }
+
+                if (epilog is null)
                 {
                     continue; // the format rule reports epilogs that run off the codes or the function
                 }
@@ -132,20 +184,20 @@ public sealed class Arm64FrameCheck
                 var inside = (int)Math.Min((length - start) / 4, (uint)epilog.Count + 1);
                 var withReturn = inside == epilog.Count + 1;
                 epilogsChecked++;
-                var m = FirstMismatch(image, entry, entry.BeginAddress + start, epilog[..Math.Min(inside, epilog.Count)], epilog: true, expectReturn: withReturn, prologRestoresNothing: prolog.Count == 0, arm64ec: arm64ec);
+                var m = FirstMismatch(image, entry, entry.BeginAddress + start, CollectionsMarshal.AsSpan(epilog)[..Math.Min(inside, epilog.Count)], epilog: true, expectReturn: withReturn, prologRestoresNothing: prolog.Count == 0, arm64ec: arm64ec);
                 if (m is not null)
                 {
-                    epilogs.Add(m);
+                    Keep(epilogs, m, Kind(epilog: true, m.WholeQRegisters));
                 }
 
-                if (m is null or { WholeQRegisters: true } && inside < epilog.Count && SplitEpilog(image, table, entry, start + ((uint)inside * 4), epilog[inside..], arm64ec) is { } split)
+                if (m is null or { WholeQRegisters: true } && inside < epilog.Count && SplitEpilog(image, table, entry, start + ((uint)inside * 4), CollectionsMarshal.AsSpan(epilog)[inside..], arm64ec) is { } split)
                 {
-                    splits.Add(split);
+                    Keep(splits, split, 4);
                 }
             }
         }
 
-        return new Arm64FrameCheck(prologs, epilogs, splits, prologsChecked, epilogsChecked, notChecked);
+        return new Arm64FrameCheck(prologs, epilogs, splits, prologsChecked, epilogsChecked, notChecked, notKept);
     }
 
     /// <summary>
@@ -235,7 +287,7 @@ public sealed class Arm64FrameCheck
     // loads and its return. The unwinder knows that part as an epilog only if the entry that
     // starts at the boundary has an epilog scope at +0; otherwise it unwinds it as body code
     // with all of that fragment's codes, restoring what the first part already restored.
-    private static Arm64SplitEpilog? SplitEpilog(PeImage image, Arm64FunctionTable table, Arm64RuntimeFunction entry, uint offset, List<Expected> rest, bool arm64ec)
+    private static Arm64SplitEpilog? SplitEpilog(PeImage image, Arm64FunctionTable table, Arm64RuntimeFunction entry, uint offset, ReadOnlySpan<Expected> rest, bool arm64ec)
     {
         var boundary = entry.BeginAddress + offset;
         if (FirstMismatch(image, entry, boundary, rest, epilog: true, arm64ec: arm64ec) is { WholeQRegisters: false })
@@ -249,7 +301,7 @@ public sealed class Arm64FrameCheck
             return null;
         }
 
-        return new Arm64SplitEpilog(entry, boundary, rest.Count);
+        return new Arm64SplitEpilog(entry, boundary, rest.Length);
     }
 
     // Instructions that may stand between an epilog's last restore and its return, each only
@@ -259,10 +311,10 @@ public sealed class Arm64FrameCheck
     // The first instruction that differs from its code. In ARM64EC code a q-for-d difference
     // (see Arm64FrameMismatch.WholeQRegisters) is only remembered, and reported when nothing
     // else in the sequence differs.
-    private static Arm64FrameMismatch? FirstMismatch(PeImage image, Arm64RuntimeFunction entry, uint start, List<Expected> codes, bool epilog, bool expectReturn = true,
+    private static Arm64FrameMismatch? FirstMismatch(PeImage image, Arm64RuntimeFunction entry, uint start, ReadOnlySpan<Expected> codes, bool epilog, bool expectReturn = true,
         bool prologRestoresNothing = false, bool arm64ec = false)
     {
-        var count = codes.Count + (epilog && expectReturn ? 1 : 0);
+        var count = codes.Length + (epilog && expectReturn ? 1 : 0);
         if (count == 0)
         {
             return null;
@@ -271,7 +323,7 @@ public sealed class Arm64FrameCheck
         using var reader = image.OpenReader();
         if (!reader.TryGetSpan(start, count * 4, out var bytes))
         {
-            return new Arm64FrameMismatch(entry, epilog, start, "(not in the file)", codes.Count > 0 ? codes[0].Text(!epilog) : "ret", codes.Count > 0 ? codes[0].Code.Name : "end");
+            return new Arm64FrameMismatch(entry, epilog, start, "(not in the file)", codes.Length > 0 ? codes[0].Text(!epilog) : "ret", codes.Length > 0 ? codes[0].Code.Name : "end");
         }
 
         Arm64FrameMismatch? wholeQ = null;
@@ -279,7 +331,7 @@ public sealed class Arm64FrameCheck
         {
             var insn = A64Instruction.Decode(BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * 4)..]));
             var rva = start + (uint)(i * 4);
-            if (epilog && i == codes.Count)
+            if (epilog && i == codes.Length)
             {
                 if (insn.Kind is not (A64Kind.Return or A64Kind.Branch or A64Kind.BranchRegister)
                     && !(prologRestoresNothing && ReturnFollowsVolatileMoves(image, rva)))
@@ -291,7 +343,7 @@ public sealed class Arm64FrameCheck
             }
 
             // A prolog runs its codes backwards: its first instruction is the last code.
-            var expected = epilog ? codes[i] : codes[codes.Count - 1 - i];
+            var expected = epilog ? codes[i] : codes[codes.Length - 1 - i];
             var callEffect = insn.Kind == A64Kind.Call ? SpEffectOfCall(image, (uint)(rva + insn.Immediate)) : null;
             if (!expected.Matches(insn, prolog: !epilog, callEffect))
             {

@@ -39,5 +39,16 @@ internal static class Arm64FrameRule
                 context.FileName, Arm64Facts.Describe(image, m.Entry.BeginAddress), m.Rva - m.Entry.BeginAddress, m.Instruction, m.CodeName, m.Expected);
             yield return finding with { Properties = properties, Level = m.WholeQRegisters ? Level.Warning : null };
         }
+
+        // Past the analysis's MaxKept only counted; far past this rule's cap, so counted here too.
+        for (var i = check.MismatchesNotKept(epilogs, wholeQRegisters: false); i > 0; i--)
+        {
+            yield return Finding.PastCap;
+        }
+
+        for (var i = check.MismatchesNotKept(epilogs, wholeQRegisters: true); i > 0; i--)
+        {
+            yield return Finding.PastCapAt(Level.Warning);
+        }
     }
 }

@@ -36,7 +36,8 @@ internal static class Arm64RecordRule
 
         if (severity == Arm64RecordSeverity.Malformed)
         {
-            foreach (var split in Arm64FrameCheck.Of(context.Analysis).SplitEpilogs)
+            var frames = Arm64FrameCheck.Of(context.Analysis);
+            foreach (var split in frames.SplitEpilogs)
             {
                 context.Cancellation.ThrowIfCancellationRequested();
                 var f = split.Entry;
@@ -44,6 +45,12 @@ internal static class Arm64RecordRule
                     : message(Arm64Facts.RecordLocation(image, f, table.RecordOf(f)!), $"{Arm64Facts.Key(context, f)}:epilog-split",
                         context.FileName, f.XdataRva, Arm64Facts.Describe(image, f.BeginAddress),
                         $"its fragment ends at 0x{split.Boundary:X} inside an epilog, whose last {split.Remaining} restoring instructions and return lie in the next fragment without an epilog scope there: the unwinder takes them for body code and restores the frame twice");
+            }
+
+            // Past the analysis's MaxKept only counted; far past this rule's cap, so counted here too.
+            for (var i = frames.SplitEpilogsNotKept; i > 0; i--)
+            {
+                yield return Finding.PastCap;
             }
         }
     }
