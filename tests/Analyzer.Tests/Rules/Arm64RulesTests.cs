@@ -244,6 +244,18 @@ public sealed class Arm64RulesTests
         Assert.Contains(report.Results, r => r.Rule.Id == "PE4006");
     }
 
+    [Theory]
+    [InlineData("PE4002")]
+    [InlineData("PE4005")]
+    [InlineData("PE4006")]
+    public void The_rules_fed_by_the_frame_check_keep_fewer_results_than_it_does(string rule)
+    {
+        // The mismatches past MaxKept are counted into the rule's summary, which needs the rule past its cap by then.
+        var page = RuleCatalog.Embedded.Find(rule);
+        Assert.NotNull(page);
+        Assert.True(page.MaxResults < Arm64FrameCheck.MaxKept, $"{rule} max-results {page.MaxResults}");
+    }
+
     /// <summary>
     /// Clean with one .xdata record written in .text (extended header: <paramref name="scopes"/>
     /// epilog scopes, 255 code words, function length 96 KB) that every unpacked entry points at.
