@@ -106,8 +106,9 @@ public sealed class Arm64FrameCheck
         // whose 377 entries share one record of 8,000 scopes over 1,020 unending codes took 58 s.
         var epilogsOf = new Dictionary<uint, List<(uint Start, int Index)>>();
 
-        // Per record and start index, the epilog's expanded codes (null: they never end), for
-        // the entries that share the record; past MaxExpanded codes in all, expanded each time.
+        // Per record and start index, the epilog's expanded codes (null: a code Expand does not
+        // model), for the entries that share the record; past MaxExpanded codes in all, expanded
+        // each time.
         var expansions = new Dictionary<(uint, int), List<Expected>?>();
         var expanded = 0;
         int[] kept = new int[5], notKept = new int[5];
@@ -161,8 +162,8 @@ public sealed class Arm64FrameCheck
             {
                 if (!expansions.TryGetValue((entry.UnwindData, index), out var epilog))
                 {
-                    var codes = record.DecodeSequence(index, out var terminated, out var cut);
-                    epilog = cut || !terminated ? null : Expand(codes, untilEnd: true);
+                    // CheckableEpilogs passes only sequences that reach an end, uncut.
+                    epilog = Expand(record.DecodeSequence(index, out _, out _), untilEnd: true);
                     if (expanded < MaxExpanded)
                     {
                         expansions.Add((entry.UnwindData, index), epilog);
@@ -172,7 +173,7 @@ public sealed class Arm64FrameCheck
 
                 if (epilog is null)
                 {
-                    continue; // the format rule reports epilogs that run off the codes or the function
+                    continue; // codes Expand does not model, or a stray save_next (the format rules report those)
                 }
 
                 // Instructions of this epilog inside the function. Past the function's end a PC
